@@ -1,0 +1,102 @@
+package spans
+
+import (
+	"encoding/hex"
+	"time"
+)
+
+// TraceID identifies a trace.
+type TraceID [16]byte
+
+// SpanID identifies a span within a trace.
+type SpanID [8]byte
+
+// String returns the 32 lowercase hex characters of the id.
+func (t TraceID) String() string { return hex.EncodeToString(t[:]) }
+
+// IsValid reports whether the id is not all zeros.
+func (t TraceID) IsValid() bool { return t != TraceID{} }
+
+// String returns the 16 lowercase hex characters of the id.
+func (s SpanID) String() string { return hex.EncodeToString(s[:]) }
+
+// IsValid reports whether the id is not all zeros.
+func (s SpanID) IsValid() bool { return s != SpanID{} }
+
+// StatusCode is the span status code.
+type StatusCode uint8
+
+// Status codes, as in OpenTelemetry.
+const (
+	StatusUnset StatusCode = iota
+	StatusOK
+	StatusError
+)
+
+// Span is an ended (or, for the live processor, started) span.
+type Span struct {
+	TraceID      TraceID
+	SpanID       SpanID
+	ParentSpanID SpanID
+	// ParentRemote is set when the parent lives in another process.
+	ParentRemote bool
+
+	Name      string
+	StartTime time.Time
+	// EndTime is zero for a span that has only started.
+	EndTime time.Time
+
+	StatusCode    StatusCode
+	StatusMessage string
+
+	Attrs  []Attr
+	Events []Event
+	// Resource is shared by all spans of one resource; never mutated.
+	Resource *Resource
+}
+
+// HasParent reports whether the span has a parent span id.
+func (s *Span) HasParent() bool { return s.ParentSpanID.IsValid() }
+
+// Ended reports whether the span has an end time.
+func (s *Span) Ended() bool { return !s.EndTime.IsZero() }
+
+// Attr returns the value of the span attribute key.
+func (s *Span) Attr(key string) (Value, bool) { return Lookup(s.Attrs, key) }
+
+// Event is a span event.
+type Event struct {
+	Name  string
+	Time  time.Time
+	Attrs []Attr
+}
+
+// Resource is the entity that produced the spans.
+type Resource struct {
+	Attrs []Attr
+}
+
+// Attr returns the value of the resource attribute key; a nil resource has none.
+func (r *Resource) Attr(key string) (Value, bool) {
+	if r == nil {
+		return Value{}, false
+	}
+	return Lookup(r.Attrs, key)
+}
+
+// Attr is a key and its value.
+type Attr struct {
+	Key   string
+	Value Value
+}
+
+// Lookup finds key in attrs. Spans carry tens of attributes, so a linear scan
+// beats building a map.
+func Lookup(attrs []Attr, key string) (Value, bool) {
+	for i := range attrs {
+		if attrs[i].Key == key {
+			return attrs[i].Value, true
+		}
+	}
+	return Value{}, false
+}
