@@ -1,0 +1,252 @@
+package mapping
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// Phase orders events of one span: start, then its span events, then end.
+type Phase uint8
+
+// Phases, in timeline order at equal timestamps.
+const (
+	PhaseStart Phase = iota
+	PhaseSpanEvent
+	PhaseEnd
+)
+
+// Event is a timeline event with the keys that order it.
+type Event struct {
+	At    time.Time
+	Phase Phase
+	// Depth is the span's distance from its run root: parents sort first.
+	Depth  int
+	SpanID spans.SpanID
+	// Index is the span event's position within its span.
+	Index int
+	Wire  agentosapi.Event
+}
+
+// Less is the order rule of SPEC.md §3: occurred_at, then start < span
+// events < end, then parent < child; span id and index make it total.
+func Less(a, b *Event) bool {
+	if !a.At.Equal(b.At) {
+		return a.At.Before(b.At)
+	}
+	if a.Phase != b.Phase {
+		return a.Phase < b.Phase
+	}
+	if a.Depth != b.Depth {
+		return a.Depth < b.Depth
+	}
+	if c := bytes.Compare(a.SpanID[:], b.SpanID[:]); c != 0 {
+		return c < 0
+	}
+	return a.Index < b.Index
+}
+
+// AppendEvents appends every event of an ended span: its start and end
+// events (not for the run root, which is the run itself) and its span events.
+func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool) []Event {
+	if !isRoot {
+		if e, ok := m.StartEvent(s, depth); ok {
+			dst = append(dst, e)
+		}
+	}
+	dst = m.AppendSpanEvents(dst, s, depth)
+	if !isRoot {
+		if e, ok := m.EndEvent(s, depth); ok {
+			dst = append(dst, e)
+		}
+	}
+	return dst
+}
+
+func (m *Mapper) event(s *spans.Span, depth int, phase Phase, at time.Time, typ, level string, payload []byte) Event {
+	return Event{
+		At: at, Phase: phase, Depth: depth, SpanID: s.SpanID,
+		Wire: agentosapi.Event{Type: typ, Level: level, Payload: payload, OccurredAt: FormatTime(at)},
+	}
+}
+
+// spanPayload opens a payload object with the ids that rebuild the tree.
+func (m *Mapper) spanPayload(s *spans.Span) obj {
+	o := m.newObj(make([]byte, 0, 256))
+	o.str("span_id", s.SpanID.String())
+	if s.HasParent() {
+		o.str("parent_span_id", s.ParentSpanID.String())
+	} else {
+		o.str("parent_span_id", "")
+	}
+	o.str("span_name", s.Name)
+	return o
+}
+
+// field appends the first attribute of keys present under name.
+func (o *obj) field(s *spans.Span, name string, keys []string) bool {
+	k, v, ok := firstAttr(s, keys...)
+	if ok {
+		o.attr(name, k, v)
+	}
+	return ok
+}
+
+// StartEvent is the event for a span's start.
+func (m *Mapper) StartEvent(s *spans.Span, depth int) (Event, bool) {
+	if !m.keeps(agentosapi.LevelInfo) {
+		return Event{}, false
+	}
+	o := m.spanPayload(s)
+	var typ string
+	switch Classify(s) {
+	case TypeLLM:
+		typ = "llm.request"
+		o.field(s, "model", modelKeys)
+		o.field(s, "provider", providerKeys)
+		if !o.field(s, "prompt", promptKeys) {
+			o.str("prompt", "")
+		}
+		o.field(s, "system_instructions", []string{"gen_ai.system_instructions"})
+	case TypeTool:
+		typ = "tool.called"
+		o.str("tool", toolName(s))
+		if !o.field(s, "input", toolInputKeys) {
+			o.raw("input", []byte("null"))
+		}
+		o.field(s, "call_id", toolCallIDKeys)
+	case TypeAgent:
+		typ = "agent.started"
+		o.str("agent", agentName(s))
+	default:
+		typ = "step.started"
+		o.str("name", s.Name)
+	}
+	return m.event(s, depth, PhaseStart, s.StartTime, typ, agentosapi.LevelInfo, o.close()), true
+}
+
+// EndEvent is the event for a span's end.
+func (m *Mapper) EndEvent(s *spans.Span, depth int) (Event, bool) {
+	failed := s.StatusCode == spans.StatusError
+	level := agentosapi.LevelInfo
+	if failed {
+		level = agentosapi.LevelError
+	}
+	if !m.keeps(level) {
+		return Event{}, false
+	}
+	o := m.spanPayload(s)
+	var typ string
+	switch Classify(s) {
+	case TypeLLM:
+		typ = "llm.response"
+		o.field(s, "model", responseModelKey)
+		if !o.field(s, "response", responseKeys) {
+			o.str("response", "")
+		}
+		if n, ok := firstInt(s, inputTokenKeys...); ok {
+			o.int("input_tokens", n)
+		}
+		if n, ok := firstInt(s, outputTokenKeys...); ok {
+			o.int("output_tokens", n)
+		}
+		o.field(s, "finish_reasons", finishKeys)
+		o.float("duration_ms", durationMS(s))
+		if failed {
+			o.str("error", errorText(s))
+		}
+	case TypeTool:
+		if failed {
+			typ = "tool.failed"
+			o.str("tool", toolName(s))
+			o.str("error", errorText(s))
+		} else {
+			typ = "tool.returned"
+			o.str("tool", toolName(s))
+			if !o.field(s, "output", toolOutputKeys) {
+				o.raw("output", []byte("null"))
+			}
+		}
+		o.float("duration_ms", durationMS(s))
+	case TypeAgent:
+		typ = "agent.completed"
+		if failed {
+			typ = "agent.failed"
+			o.str("error", errorText(s))
+		}
+		o.str("agent", agentName(s))
+		o.float("duration_ms", durationMS(s))
+	default:
+		typ = "step.completed"
+		if failed {
+			typ = "step.failed"
+			o.str("error", errorText(s))
+		}
+		o.float("duration_ms", durationMS(s))
+		o.str("status", statusText(s.StatusCode))
+		if len(s.Attrs) > 0 {
+			o.attrs("attributes", s.Attrs, nil)
+		}
+	}
+	return m.event(s, depth, PhaseEnd, s.EndTime, typ, level, o.close()), true
+}
+
+// AppendSpanEvents appends one event per span event: its name as type, its
+// attributes as payload; exception events, and agentos.level, set the level.
+func (m *Mapper) AppendSpanEvents(dst []Event, s *spans.Span, depth int) []Event {
+	for i := range s.Events {
+		se := &s.Events[i]
+		level := agentosapi.LevelInfo
+		if se.Name == "exception" {
+			level = agentosapi.LevelError
+		}
+		if l := stringAttr(se.Attrs, keyLevel); agentosapi.ValidLevel(l) {
+			level = l
+		}
+		if !m.keeps(level) {
+			continue
+		}
+		typ := se.Name
+		if typ == "" {
+			typ = "span.event"
+		}
+		o := m.spanPayload(s)
+		for j := range se.Attrs {
+			switch se.Attrs[j].Key {
+			case keyLevel, "span_id", "parent_span_id", "span_name":
+				continue
+			}
+			o.attr(se.Attrs[j].Key, se.Attrs[j].Key, se.Attrs[j].Value)
+		}
+		e := m.event(s, depth, PhaseSpanEvent, se.Time, typ, level, o.close())
+		e.Index = i
+		dst = append(dst, e)
+	}
+	return dst
+}
+
+func toolName(s *spans.Span) string {
+	if n := firstString(s, toolNameKeys...); n != "" {
+		return n
+	}
+	return s.Name
+}
+
+func agentName(s *spans.Span) string {
+	if n := firstString(s, agentNameKeys...); n != "" {
+		return n
+	}
+	return s.Name
+}
+
+func statusText(c spans.StatusCode) string {
+	switch c {
+	case spans.StatusOK:
+		return "ok"
+	case spans.StatusError:
+		return "error"
+	}
+	return "unset"
+}

@@ -1,0 +1,268 @@
+package mapping
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// maxDepth bounds nesting of attribute maps and slices: input is untrusted
+// and the encoder must not recurse without limit.
+const maxDepth = 32
+
+const truncationMarker = "…[truncated]"
+
+// obj appends one JSON object to a byte slice. Building payloads by hand
+// keeps key order stable (golden files) and avoids reflection per span.
+type obj struct {
+	buf   []byte
+	first bool
+	m     *Mapper
+}
+
+func (m *Mapper) newObj(buf []byte) obj {
+	return obj{buf: append(buf, '{'), first: true, m: m}
+}
+
+func (o *obj) key(k string) {
+	if o.first {
+		o.first = false
+	} else {
+		o.buf = append(o.buf, ',')
+	}
+	o.buf = appendString(o.buf, k, 0)
+	o.buf = append(o.buf, ':')
+}
+
+func (o *obj) str(k, v string) {
+	o.key(k)
+	o.buf = appendString(o.buf, v, o.m.maxStringLen)
+}
+
+func (o *obj) int(k string, v int64) {
+	o.key(k)
+	o.buf = strconv.AppendInt(o.buf, v, 10)
+}
+
+func (o *obj) float(k string, v float64) {
+	o.key(k)
+	o.buf = appendFloat(o.buf, v)
+}
+
+func (o *obj) bool(k string, v bool) {
+	o.key(k)
+	o.buf = strconv.AppendBool(o.buf, v)
+}
+
+// raw appends an already valid JSON value.
+func (o *obj) raw(k string, v []byte) {
+	o.key(k)
+	o.buf = append(o.buf, v...)
+}
+
+// attr appends an attribute value under k, honouring redaction of attrKey.
+func (o *obj) attr(k, attrKey string, v spans.Value) {
+	switch o.m.redact(attrKey) {
+	case redactDrop:
+		return
+	case redactMask:
+		o.str(k, redactedValue)
+		return
+	}
+	o.key(k)
+	o.buf = o.m.appendValue(o.buf, v, 0, true)
+}
+
+// attrs appends attributes as a nested object, skipping those in skip.
+func (o *obj) attrs(k string, attrs []spans.Attr, skip func(string) bool) {
+	o.key(k)
+	inner := o.m.newObj(o.buf)
+	for i := range attrs {
+		if skip != nil && skip(attrs[i].Key) {
+			continue
+		}
+		inner.attr(attrs[i].Key, attrs[i].Key, attrs[i].Value)
+	}
+	o.buf = inner.close()
+}
+
+func (o *obj) close() []byte { return append(o.buf, '}') }
+
+// appendValue writes v as JSON. Strings that hold a JSON object or array
+// (as GenAI message attributes do) are embedded as JSON when parseJSON is
+// set and they fit the string limit, so the AgentOS UI can render them.
+func (m *Mapper) appendValue(buf []byte, v spans.Value, depth int, parseJSON bool) []byte {
+	switch v.Kind() {
+	case spans.KindString:
+		s := v.Str()
+		if parseJSON && looksLikeJSON(s) && len(s) <= m.maxStringLen && utf8.ValidString(s) && json.Valid([]byte(s)) {
+			return appendCompact(buf, s)
+		}
+		return appendString(buf, s, m.maxStringLen)
+	case spans.KindBool:
+		return strconv.AppendBool(buf, v.Bool())
+	case spans.KindInt:
+		return strconv.AppendInt(buf, v.Int(), 10)
+	case spans.KindDouble:
+		return appendFloat(buf, v.Double())
+	case spans.KindBytes:
+		enc := base64.StdEncoding.EncodeToString(v.Bytes())
+		return appendString(buf, enc, m.maxStringLen)
+	case spans.KindSlice:
+		if depth >= maxDepth {
+			return appendString(buf, "[too deep]", 0)
+		}
+		buf = append(buf, '[')
+		for i, e := range v.Slice() {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = m.appendValue(buf, e, depth+1, false)
+		}
+		return append(buf, ']')
+	case spans.KindMap:
+		if depth >= maxDepth {
+			return appendString(buf, "[too deep]", 0)
+		}
+		o := m.newObj(buf)
+		for _, kv := range v.Map() {
+			if m.redact(kv.Key) == redactDrop {
+				continue
+			}
+			if m.redact(kv.Key) == redactMask {
+				o.str(kv.Key, redactedValue)
+				continue
+			}
+			o.key(kv.Key)
+			o.buf = m.appendValue(o.buf, kv.Value, depth+1, false)
+		}
+		return o.close()
+	}
+	return append(buf, "null"...)
+}
+
+func looksLikeJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// appendCompact appends valid JSON text without insignificant whitespace.
+func appendCompact(buf []byte, s string) []byte {
+	start := len(buf)
+	buf = append(buf, s...)
+	// The text is valid JSON, so stripping whitespace outside strings in
+	// place is enough; json.Compact would need a bytes.Buffer.
+	inStr, esc := false, false
+	dst := buf[:start]
+	for i := start; i < len(buf); i++ {
+		c := buf[i]
+		if inStr {
+			dst = append(dst, c)
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inStr = true
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func appendFloat(buf []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(buf, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(buf, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(buf, `"-Infinity"`...)
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, repairing invalid UTF-8 and, when
+// limit > 0, cutting it at a rune boundary with a marker.
+func appendString(buf []byte, s string, limit int) []byte {
+	truncated := false
+	if limit > 0 && len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+		truncated = true
+	}
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	if truncated {
+		buf = append(buf, truncationMarker...)
+	}
+	return append(buf, '"')
+}

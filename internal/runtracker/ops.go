@@ -1,0 +1,64 @@
+package runtracker
+
+import (
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+)
+
+// RunKey names a run before AgentOS has given it a run_id.
+type RunKey uint64
+
+// OpKind is the ingest call an Op stands for.
+type OpKind uint8
+
+// Operation kinds, in the order a run's ops are emitted.
+const (
+	OpStart OpKind = iota + 1
+	OpEvents
+	OpTask
+	OpClose
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpStart:
+		return "run/start"
+	case OpEvents:
+		return "events"
+	case OpTask:
+		return "tasks"
+	case OpClose:
+		return "close"
+	}
+	return "unknown"
+}
+
+// Op is one ingest call for one run. The ops of a run are emitted in the
+// order they must be sent: start, events and tasks, then exactly one close.
+type Op struct {
+	Run     RunKey
+	Kind    OpKind
+	AgentID string
+	Start   agentosapi.StartRunRequest // OpStart; run_id is filled in by delivery
+	Events  []agentosapi.Event         // OpEvents, in timeline order
+	Task    agentosapi.Task            // OpTask
+	Close   mapping.Close              // OpClose
+}
+
+// Stats counts what the tracker did and what it dropped, and what it holds.
+type Stats struct {
+	RunsStarted     int64 `json:"runs_started"`
+	RunsCompleted   int64 `json:"runs_completed"`
+	RunsFailed      int64 `json:"runs_failed"`
+	RunsEvicted     int64 `json:"runs_evicted"`  // closed because a bound was reached
+	RunsOrphaned    int64 `json:"runs_orphaned"` // started without their root
+	SpansAccepted   int64 `json:"spans_accepted"`
+	SpansLate       int64 `json:"spans_late"`       // arrived after their run closed
+	SpansUnselected int64 `json:"spans_unselected"` // their run root was not selected
+	SpansNoAgent    int64 `json:"spans_no_agent"`   // no valid agent id for their run
+	SpansDuplicate  int64 `json:"spans_duplicate"`
+	EventsEmitted   int64 `json:"events_emitted"`
+
+	HeldSpans  int `json:"held_spans"`  // now held waiting for a root
+	OpenTraces int `json:"open_traces"` // now tracked
+}

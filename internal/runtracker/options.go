@@ -1,0 +1,80 @@
+package runtracker
+
+import (
+	"errors"
+	"time"
+)
+
+// Options bound the tracker's memory and set its timings.
+type Options struct {
+	// MaxWait is how long spans of a trace are held waiting for their run
+	// root before the run starts from what is known.
+	MaxWait time.Duration
+	// Grace lets stragglers in after the root ended before the run closes.
+	Grace time.Duration
+	// OrphanTimeout closes, as failed, a started run whose root never came,
+	// once no span of it has arrived for this long.
+	OrphanTimeout time.Duration
+	// MaxSpansPerTrace bounds the spans held for one trace.
+	MaxSpansPerTrace int
+	// MaxHeldSpans bounds the spans held across all traces.
+	MaxHeldSpans int
+	// MaxOpenRuns bounds the traces tracked at once; the oldest is evicted.
+	MaxOpenRuns int
+	// RemoteParentIsRoot makes a span whose parent is remote a run root at
+	// once (the SDK bridge). Otherwise it waits MaxWait for its parent (the
+	// Collector, which may see the whole distributed trace).
+	RemoteParentIsRoot bool
+}
+
+// Defaults.
+const (
+	DefaultMaxWait          = 30 * time.Second
+	DefaultGrace            = 2 * time.Second
+	DefaultOrphanTimeout    = 5 * time.Minute
+	DefaultMaxSpansPerTrace = 10_000
+	DefaultMaxHeldSpans     = 100_000
+	DefaultMaxOpenRuns      = 10_000
+)
+
+// WithDefaults fills zero fields with the defaults.
+func (o Options) WithDefaults() Options {
+	if o.MaxWait == 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.Grace == 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.OrphanTimeout == 0 {
+		o.OrphanTimeout = DefaultOrphanTimeout
+	}
+	if o.MaxSpansPerTrace == 0 {
+		o.MaxSpansPerTrace = DefaultMaxSpansPerTrace
+	}
+	if o.MaxHeldSpans == 0 {
+		o.MaxHeldSpans = DefaultMaxHeldSpans
+	}
+	if o.MaxOpenRuns == 0 {
+		o.MaxOpenRuns = DefaultMaxOpenRuns
+	}
+	return o
+}
+
+// Validate reports the first invalid option, naming it.
+func (o Options) Validate() error {
+	switch {
+	case o.MaxWait < 0:
+		return errors.New("max_wait must not be negative")
+	case o.Grace < 0:
+		return errors.New("grace_period must not be negative")
+	case o.OrphanTimeout < 0:
+		return errors.New("orphan_timeout must not be negative")
+	case o.MaxSpansPerTrace < 0:
+		return errors.New("max_spans_per_trace must not be negative")
+	case o.MaxHeldSpans < 0:
+		return errors.New("max_held_spans must not be negative")
+	case o.MaxOpenRuns < 0:
+		return errors.New("max_open_runs must not be negative")
+	}
+	return nil
+}

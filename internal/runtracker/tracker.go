@@ -1,0 +1,575 @@
+package runtracker
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// flushThreshold sends a started run's pending events before the next tick
+// once this many have piled up, bounding memory per run.
+const flushThreshold = 512
+
+// Tracker turns ended spans into the ops of AgentOS runs. It is not safe for
+// concurrent use: its owner serialises calls and supplies the time, so every
+// decision is reproducible in tests.
+type Tracker struct {
+	m     *mapping.Mapper
+	opts  Options
+	tasks bool
+
+	traces map[spans.TraceID]*trace
+	// oldest and newest link traces in arrival order, for eviction.
+	oldest, newest *trace
+	held           int
+	closed         closedSet
+	nextKey        RunKey
+	stats          Stats
+
+	ops []Op
+}
+
+type trace struct {
+	id          spans.TraceID
+	created     time.Time
+	nodes       map[spans.SpanID]node
+	held        []spans.Span
+	runs        []*run
+	waitExpired bool
+	prev, next  *trace
+}
+
+// node is what the tracker remembers of a span to place its descendants.
+type node struct {
+	parent spans.SpanID
+	run    *run
+	depth  int
+}
+
+type run struct {
+	key      RunKey
+	agentID  string
+	root     *spans.Span // nil until the run root arrives
+	selected bool
+	started  bool
+	closed   bool
+	closeAt  time.Time
+	lastSeen time.Time
+	first    spans.Span // earliest span, to start a run without its root
+	pending  []mapping.Event
+	tasks    []agentosapi.Task
+	sum      mapping.Summary
+}
+
+// New returns a Tracker. opts are completed with defaults.
+func New(m *mapping.Mapper, opts Options) (*Tracker, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Tracker{
+		m:      m,
+		opts:   opts,
+		tasks:  m.Options().Tasks,
+		traces: make(map[spans.TraceID]*trace),
+		closed: newClosedSet(2 * opts.MaxOpenRuns),
+	}, nil
+}
+
+// Stats returns the counters and current holdings.
+func (t *Tracker) Stats() Stats {
+	s := t.stats
+	s.HeldSpans = t.held
+	s.OpenTraces = len(t.traces)
+	return s
+}
+
+func (t *Tracker) take() []Op {
+	ops := t.ops
+	t.ops = nil
+	return ops
+}
+
+func (t *Tracker) emit(op Op) { t.ops = append(t.ops, op) }
+
+// Add takes ownership of a batch of ended spans and returns the ops that
+// are due now.
+func (t *Tracker) Add(now time.Time, batch []spans.Span) []Op {
+	for i := range batch {
+		t.add(now, &batch[i])
+	}
+	return t.take()
+}
+
+func (t *Tracker) isRunRoot(s *spans.Span) bool {
+	return !s.HasParent() || (s.ParentRemote && t.opts.RemoteParentIsRoot)
+}
+
+func (t *Tracker) add(now time.Time, s *spans.Span) {
+	tr := t.traces[s.TraceID]
+	if tr == nil {
+		if t.closed.has(s.TraceID) && !t.isRunRoot(s) {
+			t.stats.SpansLate++
+			return
+		}
+		tr = t.newTrace(now, s.TraceID)
+	}
+	if _, dup := tr.nodes[s.SpanID]; dup {
+		t.stats.SpansDuplicate++
+		return
+	}
+	t.stats.SpansAccepted++
+	if len(tr.nodes) < t.opts.MaxSpansPerTrace {
+		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID}
+	}
+	if t.isRunRoot(s) {
+		t.addRoot(now, tr, s)
+		return
+	}
+	if r, depth := tr.runOf(s); r != nil {
+		t.assign(now, tr, r, s, depth)
+		return
+	}
+	if tr.waitExpired {
+		t.placeUnresolved(now, tr, s)
+		return
+	}
+	tr.held = append(tr.held, *s)
+	t.held++
+	if len(tr.held) >= t.opts.MaxSpansPerTrace {
+		t.expireWait(now, tr, "the trace held too many spans before its root arrived")
+	}
+	for t.held > t.opts.MaxHeldSpans && t.oldest != nil {
+		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge held more than %d spans", t.opts.MaxHeldSpans))
+	}
+}
+
+func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
+	for len(t.traces) >= t.opts.MaxOpenRuns && t.oldest != nil {
+		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
+	}
+	tr := &trace{id: id, created: now, nodes: make(map[spans.SpanID]node, 8)}
+	t.traces[id] = tr
+	tr.prev = t.newest
+	if t.newest != nil {
+		t.newest.next = tr
+	} else {
+		t.oldest = tr
+	}
+	t.newest = tr
+	return tr
+}
+
+// runOf finds the run of a span, through its parent when the span itself
+// was not recorded (the trace reached MaxSpansPerTrace).
+func (tr *trace) runOf(s *spans.Span) (*run, int) {
+	if _, ok := tr.nodes[s.SpanID]; ok {
+		return tr.resolve(s.SpanID)
+	}
+	r, depth := tr.resolve(s.ParentSpanID)
+	return r, depth + 1
+}
+
+// resolve finds the run of a span by walking its known ancestors.
+func (tr *trace) resolve(id spans.SpanID) (*run, int) {
+	cur := id
+	for steps := 0; steps <= len(tr.nodes); steps++ {
+		n, ok := tr.nodes[cur]
+		if !ok {
+			return nil, 0
+		}
+		if n.run != nil {
+			return n.run, n.depth + steps
+		}
+		cur = n.parent
+	}
+	return nil, 0 // a cycle of parent ids
+}
+
+func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
+	t.nextKey++
+	r := &run{key: t.nextKey, lastSeen: now, first: *first}
+	tr.runs = append(tr.runs, r)
+	return r
+}
+
+// validAgent decides whether a run can be reported at all.
+func (t *Tracker) validAgent(id string) bool { return agentosapi.IsUUID(id) }
+
+func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
+	var r *run
+	// A run started without its root adopts the first parentless root.
+	for _, cand := range tr.runs {
+		if cand.root == nil && !cand.closed && !s.HasParent() {
+			r = cand
+			break
+		}
+	}
+	if r == nil {
+		r = t.newRun(now, tr, s)
+		r.agentID = t.m.AgentID(s)
+		r.selected = t.m.Selects(s) && t.validAgent(r.agentID)
+		if !t.validAgent(r.agentID) {
+			t.stats.SpansNoAgent++
+		}
+	}
+	root := *s
+	r.root = &root
+	r.closeAt = now.Add(t.opts.Grace)
+	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
+	t.assign(now, tr, r, s, 0)
+	t.rehome(now, tr)
+}
+
+// setNode records a run root even past MaxSpansPerTrace: descendants
+// resolve through it.
+func (tr *trace) setNode(id, parent spans.SpanID, r *run, depth int) {
+	tr.nodes[id] = node{parent: parent, run: r, depth: depth}
+}
+
+// rehome assigns held spans whose run is now known.
+func (t *Tracker) rehome(now time.Time, tr *trace) {
+	kept := tr.held[:0]
+	for i := range tr.held {
+		s := &tr.held[i]
+		if r, depth := tr.runOf(s); r != nil {
+			t.assign(now, tr, r, s, depth)
+			t.held--
+			continue
+		}
+		kept = append(kept, *s)
+	}
+	clear(tr.held[len(kept):])
+	tr.held = kept
+}
+
+func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth int) {
+	if _, ok := tr.nodes[s.SpanID]; ok {
+		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+	}
+	if r.closed {
+		t.stats.SpansLate++
+		return
+	}
+	if !r.selected {
+		t.stats.SpansUnselected++
+		return
+	}
+	r.lastSeen = now
+	r.sum.Add(s)
+	if s.StartTime.Before(r.first.StartTime) {
+		r.first = *s
+	}
+	isRoot := r.root != nil && r.root.SpanID == s.SpanID
+	r.pending = t.m.AppendEvents(r.pending, s, depth, isRoot)
+	if t.tasks && !isRoot {
+		status := agentosapi.TaskCompleted
+		if s.StatusCode == spans.StatusError {
+			status = agentosapi.TaskFailed
+		}
+		if task, ok := t.m.Task(s, status); ok {
+			r.tasks = append(r.tasks, task)
+		}
+	}
+	if r.started && len(r.pending) >= flushThreshold {
+		t.flush(r)
+	}
+}
+
+// placeUnresolved handles a span whose ancestors are unknown after the
+// trace's wait expired.
+func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
+	if s.ParentRemote {
+		// Its remote parent did not arrive within the wait: it is a root.
+		t.addRoot(now, tr, s)
+		return
+	}
+	var open *run
+	for _, r := range tr.runs {
+		if !r.closed {
+			if open != nil {
+				open = nil // several candidates: do not guess
+				break
+			}
+			open = r
+		}
+	}
+	if open == nil {
+		open = t.startOrphan(now, tr, s, "the run root had not arrived within the maximum wait")
+	}
+	t.assign(now, tr, open, s, 1)
+}
+
+// startOrphan starts a run for spans whose root has not arrived.
+func (t *Tracker) startOrphan(now time.Time, tr *trace, first *spans.Span, reason string) *run {
+	r := t.newRun(now, tr, first)
+	r.agentID = t.m.AgentID(first)
+	r.selected = t.validAgent(r.agentID) && t.orphanSelected(first, tr)
+	if !t.validAgent(r.agentID) {
+		t.stats.SpansNoAgent++
+	}
+	if r.selected {
+		t.stats.RunsOrphaned++
+		t.startRun(r, reason)
+	}
+	return r
+}
+
+// orphanSelected applies the selector to a trace without its root: with any
+// selector but "all", some span of it must itself match.
+func (t *Tracker) orphanSelected(first *spans.Span, tr *trace) bool {
+	if t.m.Options().Selector.Mode == mapping.SelectAll || t.m.Selects(first) {
+		return true
+	}
+	for i := range tr.held {
+		if t.m.Selects(&tr.held[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// expireWait stops waiting for roots: held spans with a remote parent become
+// roots, the rest start a run without their root.
+func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
+	tr.waitExpired = true
+	if len(tr.held) == 0 {
+		return
+	}
+	if !t.opts.RemoteParentIsRoot {
+		// Spans whose remote parent never arrived become run roots.
+		var tops []spans.Span
+		kept := tr.held[:0]
+		for _, s := range tr.held {
+			if _, known := tr.nodes[s.ParentSpanID]; s.ParentRemote && !known {
+				tops = append(tops, s)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		clear(tr.held[len(kept):])
+		tr.held = kept
+		t.held -= len(tops)
+		for i := range tops {
+			t.addRoot(now, tr, &tops[i])
+		}
+	}
+	if len(tr.held) == 0 {
+		return
+	}
+	held := tr.held
+	first := &held[0]
+	for i := range held {
+		if held[i].StartTime.Before(first.StartTime) {
+			first = &held[i]
+		}
+	}
+	r := t.startOrphan(now, tr, first, reason)
+	tr.held = nil
+	t.held -= len(held)
+	for i := range held {
+		depth := 1
+		if _, d := tr.runOf(&held[i]); d > 0 {
+			depth = d
+		}
+		t.assign(now, tr, r, &held[i], depth)
+	}
+	t.flush(r)
+}
+
+func (t *Tracker) startRun(r *run, reason string) {
+	var req agentosapi.StartRunRequest
+	if r.root != nil {
+		req = t.m.StartRequest(r.root)
+	} else {
+		req = t.m.OrphanStartRequest(&r.first, reason)
+	}
+	req.AgentID = r.agentID
+	r.started = true
+	t.stats.RunsStarted++
+	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, Start: req})
+}
+
+// flush sends a started run's pending events in timeline order, then its
+// pending tasks.
+func (t *Tracker) flush(r *run) {
+	if len(r.pending) > 0 {
+		slices.SortFunc(r.pending, func(a, b mapping.Event) int {
+			if mapping.Less(&a, &b) {
+				return -1
+			}
+			if mapping.Less(&b, &a) {
+				return 1
+			}
+			return 0
+		})
+		events := make([]agentosapi.Event, len(r.pending))
+		for i := range r.pending {
+			events[i] = r.pending[i].Wire
+		}
+		t.stats.EventsEmitted += int64(len(events))
+		t.emit(Op{Run: r.key, Kind: OpEvents, AgentID: r.agentID, Events: events})
+		clear(r.pending)
+		r.pending = r.pending[:0]
+	}
+	for _, task := range r.tasks {
+		t.emit(Op{Run: r.key, Kind: OpTask, AgentID: r.agentID, Task: task})
+	}
+	r.tasks = nil
+}
+
+// closeRun starts the run if needed, sends what is pending and closes it:
+// from its root when it has one, else as failed for reason.
+func (t *Tracker) closeRun(r *run, reason string) {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if !r.selected {
+		return
+	}
+	if !r.started {
+		t.startRun(r, reason)
+	}
+	t.flush(r)
+	var c mapping.Close
+	if r.root != nil {
+		c = t.m.CloseRequest(r.root, &r.sum)
+	} else {
+		c = t.m.FailRequest(r.first.TraceID, reason, &r.sum)
+	}
+	if c.Fail {
+		t.stats.RunsFailed++
+	} else {
+		t.stats.RunsCompleted++
+	}
+	t.emit(Op{Run: r.key, Kind: OpClose, AgentID: r.agentID, Close: c})
+	r.pending = nil
+}
+
+// Tick advances time: waits expire, grace periods end, orphans time out.
+func (t *Tracker) Tick(now time.Time) []Op {
+	for tr := t.oldest; tr != nil; {
+		next := tr.next
+		if !tr.waitExpired && len(tr.held) > 0 && now.Sub(tr.created) >= t.opts.MaxWait {
+			t.expireWait(now, tr, fmt.Sprintf("the run root had not arrived within the maximum wait (%s)", t.opts.MaxWait))
+		}
+		for _, r := range tr.runs {
+			switch {
+			case r.closed:
+			case r.root != nil && !now.Before(r.closeAt):
+				t.closeRun(r, "")
+			case r.started && r.root == nil && now.Sub(r.lastSeen) >= t.opts.OrphanTimeout:
+				t.closeRun(r, fmt.Sprintf("the run root span never arrived: no span of trace %s for %s", tr.id, t.opts.OrphanTimeout))
+			case r.started:
+				t.flush(r)
+			}
+		}
+		t.retireIfDone(tr)
+		tr = next
+	}
+	return t.take()
+}
+
+// Flush closes every run whose root has arrived, without waiting for the
+// grace period, and sends pending events of started runs. Spans still
+// waiting for their root stay held.
+func (t *Tracker) Flush() []Op {
+	for tr := t.oldest; tr != nil; {
+		next := tr.next
+		for _, r := range tr.runs {
+			switch {
+			case r.closed:
+			case r.root != nil:
+				t.closeRun(r, "")
+			case r.started:
+				t.flush(r)
+			}
+		}
+		t.retireIfDone(tr)
+		tr = next
+	}
+	return t.take()
+}
+
+// Shutdown closes every run: held spans start runs of their own, runs with
+// a root close from it, the rest fail saying why.
+func (t *Tracker) Shutdown(now time.Time) []Op {
+	for tr := t.oldest; tr != nil; {
+		next := tr.next
+		t.closeTrace(now, tr, "the exporter shut down before the run root span arrived")
+		tr = next
+	}
+	return t.take()
+}
+
+func (t *Tracker) evict(now time.Time, tr *trace, reason string) {
+	t.stats.RunsEvicted++
+	t.closeTrace(now, tr, reason)
+}
+
+func (t *Tracker) closeTrace(now time.Time, tr *trace, reason string) {
+	if len(tr.held) > 0 {
+		t.expireWait(now, tr, reason)
+	}
+	for _, r := range tr.runs {
+		t.closeRun(r, reason)
+	}
+	t.retireIfDone(tr)
+}
+
+func (t *Tracker) retireIfDone(tr *trace) {
+	if len(tr.held) > 0 {
+		return
+	}
+	for _, r := range tr.runs {
+		if !r.closed {
+			return
+		}
+	}
+	delete(t.traces, tr.id)
+	if tr.prev != nil {
+		tr.prev.next = tr.next
+	} else {
+		t.oldest = tr.next
+	}
+	if tr.next != nil {
+		tr.next.prev = tr.prev
+	} else {
+		t.newest = tr.prev
+	}
+	tr.prev, tr.next = nil, nil
+	t.closed.add(tr.id)
+}
+
+// closedSet remembers recently closed traces, so their late spans are
+// recognised instead of opening a new run.
+type closedSet struct {
+	ids  map[spans.TraceID]struct{}
+	ring []spans.TraceID
+	next int
+}
+
+func newClosedSet(size int) closedSet {
+	return closedSet{ids: make(map[spans.TraceID]struct{}), ring: make([]spans.TraceID, 0, size)}
+}
+
+func (c *closedSet) has(id spans.TraceID) bool {
+	_, ok := c.ids[id]
+	return ok
+}
+
+func (c *closedSet) add(id spans.TraceID) {
+	if len(c.ring) < cap(c.ring) {
+		c.ring = append(c.ring, id)
+	} else {
+		delete(c.ids, c.ring[c.next])
+		c.ring[c.next] = id
+		c.next = (c.next + 1) % len(c.ring)
+	}
+	c.ids[id] = struct{}{}
+}
