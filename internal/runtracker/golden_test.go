@@ -54,7 +54,7 @@ type request struct {
 }
 
 type golden struct {
-	Requests []request       `json:"requests"`
+	Requests []request        `json:"requests"`
 	Stats    runtracker.Stats `json:"stats"`
 }
 

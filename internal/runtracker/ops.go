@@ -57,6 +57,7 @@ type Stats struct {
 	SpansUnselected int64 `json:"spans_unselected"` // their run root was not selected
 	SpansNoAgent    int64 `json:"spans_no_agent"`   // no valid agent id for their run
 	SpansDuplicate  int64 `json:"spans_duplicate"`
+	SpansNoRun      int64 `json:"spans_no_run"` // live: no run root started before them
 	EventsEmitted   int64 `json:"events_emitted"`
 
 	HeldSpans  int `json:"held_spans"`  // now held waiting for a root

@@ -55,6 +55,7 @@ type run struct {
 	agentID  string
 	root     *spans.Span // nil until the run root arrives
 	selected bool
+	live     bool // started by the live span processor
 	started  bool
 	closed   bool
 	closeAt  time.Time
@@ -132,6 +133,10 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 	}
 	if r, depth := tr.runOf(s); r != nil {
 		t.assign(now, tr, r, s, depth)
+		if len(tr.held) > 0 {
+			// It may be the missing link between held spans and their run.
+			t.rehome(now, tr)
+		}
 		return
 	}
 	if tr.waitExpired {
@@ -463,7 +468,7 @@ func (t *Tracker) Tick(now time.Time) []Op {
 			case r.closed:
 			case r.root != nil && !now.Before(r.closeAt):
 				t.closeRun(r, "")
-			case r.started && r.root == nil && now.Sub(r.lastSeen) >= t.opts.OrphanTimeout:
+			case r.started && r.root == nil && !r.live && now.Sub(r.lastSeen) >= t.opts.OrphanTimeout:
 				t.closeRun(r, fmt.Sprintf("the run root span never arrived: no span of trace %s for %s", tr.id, t.opts.OrphanTimeout))
 			case r.started:
 				t.flush(r)
@@ -501,7 +506,7 @@ func (t *Tracker) Flush() []Op {
 func (t *Tracker) Shutdown(now time.Time) []Op {
 	for tr := t.oldest; tr != nil; {
 		next := tr.next
-		t.closeTrace(now, tr, "the exporter shut down before the run root span arrived")
+		t.closeTrace(now, tr, "the exporter shut down before the run root span ended")
 		tr = next
 	}
 	return t.take()

@@ -1,0 +1,131 @@
+package runtracker
+
+import (
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// Started records a span that has just started, for the live span
+// processor: a run root starts its run at once, so AgentOS shows it running
+// while the agent works, and other spans queue their start event. Parents
+// start before their children, so a child's run is always known here.
+func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
+	tr := t.traces[s.TraceID]
+	if t.isRunRoot(s) {
+		if tr == nil {
+			tr = t.newTrace(now, s.TraceID)
+		}
+		if _, dup := tr.nodes[s.SpanID]; dup {
+			t.stats.SpansDuplicate++
+			return t.take()
+		}
+		t.stats.SpansAccepted++
+		r := t.newRun(now, tr, s)
+		r.live = true
+		r.agentID = t.m.AgentID(s)
+		r.selected = t.m.Selects(s) && t.validAgent(r.agentID)
+		if !t.validAgent(r.agentID) {
+			t.stats.SpansNoAgent++
+		}
+		tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
+		if r.selected {
+			req := t.m.StartRequest(s)
+			req.AgentID = r.agentID
+			r.started = true
+			t.stats.RunsStarted++
+			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, Start: req})
+		}
+		return t.take()
+	}
+	r, depth := t.liveRunOf(tr, s)
+	if r == nil {
+		return t.take()
+	}
+	t.stats.SpansAccepted++
+	if len(tr.nodes) < t.opts.MaxSpansPerTrace {
+		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+	}
+	if !r.selected {
+		return t.take()
+	}
+	r.lastSeen = now
+	if e, ok := t.m.StartEvent(s, depth); ok {
+		r.pending = append(r.pending, e)
+	}
+	if t.tasks {
+		if task, ok := t.m.Task(s, agentosapi.TaskRunning); ok {
+			r.tasks = append(r.tasks, task)
+		}
+	}
+	if len(r.pending) >= flushThreshold {
+		t.flush(r)
+	}
+	return t.take()
+}
+
+// Ended records a span that has ended, for the live span processor: its
+// span events and end event queue, and a run root's end closes its run after
+// the grace period.
+func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
+	tr := t.traces[s.TraceID]
+	r, depth := t.liveRunOf(tr, s)
+	if r == nil {
+		return t.take()
+	}
+	isRoot := tr.nodes[s.SpanID].run == r && depth == 0 && t.isRunRoot(s)
+	if !r.selected {
+		if isRoot {
+			r.closed = true
+			t.retireIfDone(tr)
+		}
+		return t.take()
+	}
+	if r.closed {
+		t.stats.SpansLate++
+		return t.take()
+	}
+	r.lastSeen = now
+	r.sum.Add(s)
+	r.pending = t.m.AppendSpanEvents(r.pending, s, depth)
+	if !isRoot {
+		if e, ok := t.m.EndEvent(s, depth); ok {
+			r.pending = append(r.pending, e)
+		}
+		if t.tasks {
+			status := agentosapi.TaskCompleted
+			if s.StatusCode == spans.StatusError {
+				status = agentosapi.TaskFailed
+			}
+			if task, ok := t.m.Task(s, status); ok {
+				r.tasks = append(r.tasks, task)
+			}
+		}
+	} else {
+		root := *s
+		r.root = &root
+		r.closeAt = now.Add(t.opts.Grace)
+	}
+	if len(r.pending) >= flushThreshold {
+		t.flush(r)
+	}
+	return t.take()
+}
+
+// liveRunOf finds the run of a live span, counting it when it has none.
+func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
+	if tr == nil {
+		if t.closed.has(s.TraceID) {
+			t.stats.SpansLate++
+		} else {
+			t.stats.SpansNoRun++
+		}
+		return nil, 0
+	}
+	r, depth := tr.runOf(s)
+	if r == nil {
+		t.stats.SpansNoRun++
+	}
+	return r, depth
+}
