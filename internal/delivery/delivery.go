@@ -49,12 +49,14 @@ type Sender struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	cond     *sync.Cond // signals workers: a run is ready, or stop
 	runs     map[runtracker.RunKey]*runQueue
-	ready    chan *runQueue
-	queued   int // events waiting
-	inFlight int // ops submitted and not yet done
+	ready    []*runQueue // runs with ops and no worker, in arrival order
+	queued   int         // events waiting
+	inFlight int         // ops submitted and not yet done
 	idle     []chan struct{}
-	stopped  bool
+	stopped  bool // no more Submit
+	exiting  bool // workers leave once ready is empty
 	wg       sync.WaitGroup
 }
 
@@ -82,9 +84,8 @@ func New(client Ingest, opts Options) *Sender {
 	s := &Sender{
 		client: client, opts: opts, log: log, ctx: ctx, cancel: cancel,
 		runs: make(map[runtracker.RunKey]*runQueue),
-		// A buffer per worker is enough: enqueueReady never blocks.
-		ready: make(chan *runQueue, opts.Concurrency),
 	}
+	s.cond = sync.NewCond(&s.mu)
 	for range opts.Concurrency {
 		s.wg.Add(1)
 		go s.worker()
@@ -100,7 +101,6 @@ func (s *Sender) Submit(ops []runtracker.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	var wake []*runQueue
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -124,7 +124,8 @@ func (s *Sender) Submit(ops []runtracker.Op) error {
 		s.inFlight++
 		if !q.active {
 			q.active = true
-			wake = append(wake, q)
+			s.ready = append(s.ready, q)
+			s.cond.Signal()
 		}
 	}
 	s.mu.Unlock()
@@ -134,32 +135,24 @@ func (s *Sender) Submit(ops []runtracker.Op) error {
 			s.opts.Observer.DroppedEvents(dropped)
 		}
 	}
-	for _, q := range wake {
-		s.enqueueReady(q)
-	}
 	return nil
-}
-
-// enqueueReady hands a run to the workers without blocking the caller: the
-// channel is small, so a full channel is handed over by a goroutine.
-func (s *Sender) enqueueReady(q *runQueue) {
-	select {
-	case s.ready <- q:
-	default:
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.ready <- q
-		}()
-	}
 }
 
 func (s *Sender) worker() {
 	defer s.wg.Done()
-	for q := range s.ready {
-		if q == nil {
+	for {
+		s.mu.Lock()
+		for len(s.ready) == 0 && !s.exiting {
+			s.cond.Wait()
+		}
+		if len(s.ready) == 0 {
+			s.mu.Unlock()
 			return
 		}
+		q := s.ready[0]
+		s.ready[0] = nil
+		s.ready = s.ready[1:]
+		s.mu.Unlock()
 		s.drain(q)
 	}
 }
@@ -279,18 +272,14 @@ func (s *Sender) Shutdown(ctx context.Context) error {
 
 	err := s.Flush(ctx)
 	if err != nil {
-		// Cancelled requests fail at once, so this wait is short; it lets
-		// every handed-over run reach a worker before the workers stop.
+		// Cancelled requests fail at once, so the workers empty the queue
+		// quickly, reporting every op they could not deliver.
 		s.cancel()
-		_ = s.Flush(context.Background())
 	}
-	for range s.opts.Concurrency {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.ready <- nil
-		}()
-	}
+	s.mu.Lock()
+	s.exiting = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
 	s.wg.Wait()
 	s.cancel()
 	return err
