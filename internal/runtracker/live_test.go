@@ -1,0 +1,77 @@
+package runtracker_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+func kinds(ops []runtracker.Op) []string {
+	var out []string
+	for _, op := range ops {
+		s := op.Kind.String()
+		for _, e := range op.Events {
+			s += " " + e.Type
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestLiveRunLifecycle(t *testing.T) {
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent, Tasks: true})
+	tk, _ := runtracker.New(m, runtracker.Options{Grace: time.Second})
+	tid := spans.TraceID{9}
+	root := spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent a", StartTime: t0,
+		Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("invoke_agent")}}}
+	tool := spans.Span{TraceID: tid, SpanID: spans.SpanID{2}, ParentSpanID: root.SpanID, Name: "execute_tool t", StartTime: t0.Add(time.Millisecond),
+		Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("execute_tool")}}}
+	grandchild := spans.Span{TraceID: tid, SpanID: spans.SpanID{3}, ParentSpanID: tool.SpanID, Name: "query", StartTime: t0.Add(2 * time.Millisecond)}
+
+	now := t0
+	step := func(name string, ops []runtracker.Op, want ...string) {
+		t.Helper()
+		got := kinds(ops)
+		if len(got) != len(want) {
+			t.Fatalf("%s: got %q, want %q", name, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: got %q, want %q", name, got, want)
+			}
+		}
+	}
+	step("root starts: the run starts at once", tk.Started(now, &root), "run/start")
+	step("child starts: queued", tk.Started(now, &tool))
+	step("grandchild starts: queued", tk.Started(now, &grandchild))
+	now = now.Add(100 * time.Millisecond)
+	step("tick sends what started, in order", tk.Tick(now), "events tool.called step.started", "tasks", "tasks")
+	grandchild.EndTime, tool.EndTime = now, now.Add(time.Millisecond)
+	step("grandchild ends", tk.Ended(now, &grandchild))
+	step("tool ends", tk.Ended(now, &tool))
+	root.EndTime = now.Add(2 * time.Millisecond)
+	step("root ends: no close before the grace period", tk.Ended(now, &root))
+	step("tick inside grace sends events", tk.Tick(now.Add(500*time.Millisecond)), "events step.completed tool.returned", "tasks", "tasks")
+	late := spans.Span{TraceID: tid, SpanID: spans.SpanID{4}, ParentSpanID: root.SpanID, Name: "late", StartTime: now, EndTime: now}
+	step("straggler inside grace", tk.Ended(now.Add(600*time.Millisecond), &late))
+	step("grace over: close", tk.Tick(now.Add(2*time.Second)), "events step.completed", "tasks", "close")
+	step("after close: late", tk.Ended(now.Add(3*time.Second), &late))
+	if st := tk.Stats(); st.SpansLate != 1 || st.OpenTraces != 0 || st.RunsCompleted != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestLiveChildWithoutRunIsCounted(t *testing.T) {
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+	tk, _ := runtracker.New(m, runtracker.Options{})
+	orphan := spans.Span{TraceID: spans.TraceID{1}, SpanID: spans.SpanID{2}, ParentSpanID: spans.SpanID{1}, StartTime: t0}
+	if ops := tk.Started(t0, &orphan); len(ops) != 0 {
+		t.Fatalf("ops for a span without a run: %v", kinds(ops))
+	}
+	if st := tk.Stats(); st.SpansNoRun != 1 || st.OpenTraces != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
