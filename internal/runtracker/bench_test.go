@@ -1,0 +1,93 @@
+package runtracker_test
+
+import (
+	"encoding/binary"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// genAIBatch is 512 ended spans: 64 runs of a root, LLM calls and tools.
+func genAIBatch(seq uint64) []spans.Span {
+	out := make([]spans.Span, 0, 512)
+	for r := range uint64(64) {
+		var tid spans.TraceID
+		binary.BigEndian.PutUint64(tid[:8], seq)
+		binary.BigEndian.PutUint64(tid[8:], r+1)
+		root := spans.SpanID{0xff}
+		for c := range uint64(7) {
+			var sid spans.SpanID
+			binary.BigEndian.PutUint64(sid[:], c+1)
+			op, name := "chat", "chat gpt-4o"
+			if c%2 == 1 {
+				op, name = "execute_tool", "execute_tool search"
+			}
+			start := t0.Add(time.Duration(c) * time.Millisecond)
+			out = append(out, spans.Span{TraceID: tid, SpanID: sid, ParentSpanID: root, Name: name,
+				StartTime: start, EndTime: start.Add(time.Millisecond),
+				Attrs: []spans.Attr{
+					{Key: "gen_ai.operation.name", Value: spans.StringValue(op)},
+					{Key: "gen_ai.request.model", Value: spans.StringValue("gpt-4o")},
+					{Key: "gen_ai.tool.name", Value: spans.StringValue("search")},
+					{Key: "gen_ai.usage.input_tokens", Value: spans.IntValue(120)},
+					{Key: "gen_ai.usage.output_tokens", Value: spans.IntValue(30)},
+					{Key: "gen_ai.input.messages", Value: spans.StringValue(`[{"role":"user","parts":[{"type":"text","content":"hello"}]}]`)},
+				},
+				Events: []spans.Event{{Name: "cache.miss", Time: start, Attrs: []spans.Attr{{Key: "k", Value: spans.StringValue("v")}}}},
+			})
+		}
+		out = append(out, spans.Span{TraceID: tid, SpanID: root, Name: "invoke_agent a", StartTime: t0, EndTime: t0.Add(10 * time.Millisecond),
+			Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("invoke_agent")}}})
+	}
+	return out
+}
+
+// BenchmarkTrackerMapping is the core's cost per span: tracking and
+// mapping to requests, without I/O.
+func BenchmarkTrackerMapping(b *testing.B) {
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+	tk, _ := runtracker.New(m, runtracker.Options{Grace: time.Nanosecond})
+	now := t0
+	b.ReportAllocs()
+	var n int
+	for i := 0; b.Loop(); i++ {
+		batch := genAIBatch(uint64(i))
+		n += len(batch)
+		tk.Add(now, batch)
+		now = now.Add(time.Second)
+		tk.Tick(now)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/span")
+}
+
+// BenchmarkMemoryPerOpenRun is the heap the tracker holds per open run:
+// a live run whose root started, without attribute payloads.
+func BenchmarkMemoryPerOpenRun(b *testing.B) {
+	const runs = 10_000
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+	roots := make([]spans.Span, runs)
+	for i := range roots {
+		var tid spans.TraceID
+		binary.BigEndian.PutUint64(tid[8:], uint64(i+1))
+		roots[i] = spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent", StartTime: t0}
+	}
+	var perRun float64
+	for b.Loop() {
+		tk, _ := runtracker.New(m, runtracker.Options{MaxOpenRuns: runs})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range roots {
+			tk.Started(t0, &roots[i])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perRun = float64(after.HeapAlloc-before.HeapAlloc) / runs
+		runtime.KeepAlive(tk)
+	}
+	b.ReportMetric(perRun, "B/open-run")
+}
