@@ -1,0 +1,26 @@
+# The README's two commands are `go run ./examples/agent` and `make test`.
+GO      ?= go
+FUZZTIME ?= 60s
+
+.PHONY: run test lint unit fuzz e2e bench
+
+run:
+	$(GO) run ./examples/agent
+
+# Everything CI checks: formatting, vet, unit tests with the race detector
+# (fuzz seed corpora included), then the end-to-end collector tests.
+test: lint unit e2e
+
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
+
+e2e:
+	bash e2e/run.sh

@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+)
+
+const meterName = "github.com/agentos-ai/agentos-otel"
+
+// metrics is the bridge's self-telemetry: delivery outcomes counted as they
+// happen, tracker counters observed at collection time.
+type metrics struct {
+	runsStarted   metric.Int64Counter
+	runsCompleted metric.Int64Counter
+	runsFailed    metric.Int64Counter
+	eventsSent    metric.Int64Counter
+	requestErrors metric.Int64Counter
+	eventsDropped metric.Int64Counter
+	reg           metric.Registration
+}
+
+var (
+	attrFailed  = metric.WithAttributes(attribute.String("reason", "delivery_failed"))
+	attrQueue   = metric.WithAttributes(attribute.String("reason", "queue_full"))
+	kindAttrs   = map[runtracker.OpKind]metric.MeasurementOption{}
+	dropReasons = []struct {
+		reason string
+		value  func(runtracker.Stats) int64
+	}{
+		{"late", func(s runtracker.Stats) int64 { return s.SpansLate }},
+		{"unselected", func(s runtracker.Stats) int64 { return s.SpansUnselected }},
+		{"no_agent_id", func(s runtracker.Stats) int64 { return s.SpansNoAgent }},
+		{"duplicate", func(s runtracker.Stats) int64 { return s.SpansDuplicate }},
+	}
+)
+
+func init() {
+	for _, k := range []runtracker.OpKind{runtracker.OpStart, runtracker.OpEvents, runtracker.OpTask, runtracker.OpClose} {
+		kindAttrs[k] = metric.WithAttributes(attribute.String("request", k.String()))
+	}
+}
+
+func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats) (*metrics, error) {
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	meter := mp.Meter(meterName)
+	m := &metrics{}
+	var errs []error
+	counter := func(name, desc, unit string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		return c
+	}
+	m.runsStarted = counter("agentos.runs.started", "Runs started in AgentOS.", "{run}")
+	m.runsCompleted = counter("agentos.runs.completed", "Runs closed as completed.", "{run}")
+	m.runsFailed = counter("agentos.runs.failed", "Runs closed as failed.", "{run}")
+	m.eventsSent = counter("agentos.events.sent", "Timeline events accepted by AgentOS.", "{event}")
+	m.requestErrors = counter("agentos.requests.failed", "Ingest requests that failed after retries, by request.", "{request}")
+	m.eventsDropped = counter("agentos.events.dropped", "Events not delivered, by reason.", "{event}")
+
+	spansDropped, err := meter.Int64ObservableCounter("agentos.spans.dropped",
+		metric.WithDescription("Spans not sent to AgentOS, by reason."), metric.WithUnit("{span}"))
+	errs = append(errs, err)
+	held, err := meter.Int64ObservableGauge("agentos.spans.held",
+		metric.WithDescription("Spans held waiting for their run root."), metric.WithUnit("{span}"))
+	errs = append(errs, err)
+	open, err := meter.Int64ObservableGauge("agentos.traces.open",
+		metric.WithDescription("Traces being tracked."), metric.WithUnit("{trace}"))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := stats()
+		for _, d := range dropReasons {
+			o.ObserveInt64(spansDropped, d.value(s), metric.WithAttributes(attribute.String("reason", d.reason)))
+		}
+		o.ObserveInt64(held, int64(s.HeldSpans))
+		o.ObserveInt64(open, int64(s.OpenTraces))
+		return nil
+	}, spansDropped, held, open)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *metrics) Delivered(op *runtracker.Op) {
+	ctx := context.Background()
+	switch op.Kind {
+	case runtracker.OpStart:
+		m.runsStarted.Add(ctx, 1)
+	case runtracker.OpEvents:
+		m.eventsSent.Add(ctx, int64(len(op.Events)))
+	case runtracker.OpClose:
+		if op.Close.Fail {
+			m.runsFailed.Add(ctx, 1)
+		} else {
+			m.runsCompleted.Add(ctx, 1)
+		}
+	}
+}
+
+func (m *metrics) Failed(op *runtracker.Op, _ error) {
+	ctx := context.Background()
+	m.requestErrors.Add(ctx, 1, kindAttrs[op.Kind])
+	if op.Kind == runtracker.OpEvents {
+		m.eventsDropped.Add(ctx, int64(len(op.Events)), attrFailed)
+	}
+}
+
+func (m *metrics) DroppedEvents(n int) {
+	m.eventsDropped.Add(context.Background(), int64(n), attrQueue)
+}
+
+func (m *metrics) close() error {
+	if m.reg == nil {
+		return nil
+	}
+	return m.reg.Unregister()
+}

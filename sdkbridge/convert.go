@@ -1,0 +1,112 @@
+package sdkbridge
+
+import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// converter turns SDK spans into the core's spans. It caches converted
+// resources: a process has one or a few, shared by every span. Not safe for
+// concurrent use; each owner keeps its own.
+type converter struct {
+	resources map[*resource.Resource]*spans.Resource
+}
+
+func newConverter() *converter {
+	return &converter{resources: make(map[*resource.Resource]*spans.Resource, 1)}
+}
+
+func (c *converter) resource(r *resource.Resource) *spans.Resource {
+	if r == nil {
+		return nil
+	}
+	if out, ok := c.resources[r]; ok {
+		return out
+	}
+	if len(c.resources) > 64 {
+		clear(c.resources) // resources are normally few; do not grow without bound
+	}
+	out := &spans.Resource{Attrs: attrs(r.Attributes())}
+	c.resources[r] = out
+	return out
+}
+
+// span copies what the mapping needs; nothing of s is retained, as the SDK
+// requires of exporters.
+func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span {
+	sc, parent := s.SpanContext(), s.Parent()
+	out := spans.Span{
+		TraceID:      spans.TraceID(sc.TraceID()),
+		SpanID:       spans.SpanID(sc.SpanID()),
+		ParentSpanID: spans.SpanID(parent.SpanID()),
+		ParentRemote: parent.IsRemote(),
+		Name:         s.Name(),
+		StartTime:    s.StartTime(),
+		EndTime:      s.EndTime(),
+		Attrs:        attrs(s.Attributes()),
+		Resource:     c.resource(s.Resource()),
+	}
+	if st := s.Status(); st.Code == codes.Error {
+		out.StatusCode, out.StatusMessage = spans.StatusError, st.Description
+	} else if st.Code == codes.Ok {
+		out.StatusCode = spans.StatusOK
+	}
+	if evs := s.Events(); len(evs) > 0 {
+		out.Events = make([]spans.Event, len(evs))
+		for i, e := range evs {
+			out.Events[i] = spans.Event{Name: e.Name, Time: e.Time, Attrs: attrs(e.Attributes)}
+		}
+	}
+	return out
+}
+
+func attrs(kvs []attribute.KeyValue) []spans.Attr {
+	if len(kvs) == 0 {
+		return nil
+	}
+	out := make([]spans.Attr, len(kvs))
+	for i, kv := range kvs {
+		out[i] = spans.Attr{Key: string(kv.Key), Value: value(kv.Value)}
+	}
+	return out
+}
+
+func value(v attribute.Value) spans.Value {
+	switch v.Type() {
+	case attribute.STRING:
+		return spans.StringValue(v.AsString())
+	case attribute.BOOL:
+		return spans.BoolValue(v.AsBool())
+	case attribute.INT64:
+		return spans.IntValue(v.AsInt64())
+	case attribute.FLOAT64:
+		return spans.DoubleValue(v.AsFloat64())
+	case attribute.BYTESLICE:
+		return spans.BytesValue(v.AsByteSlice())
+	case attribute.STRINGSLICE:
+		return slice(v.AsStringSlice(), spans.StringValue)
+	case attribute.INT64SLICE:
+		return slice(v.AsInt64Slice(), spans.IntValue)
+	case attribute.FLOAT64SLICE:
+		return slice(v.AsFloat64Slice(), spans.DoubleValue)
+	case attribute.BOOLSLICE:
+		return slice(v.AsBoolSlice(), spans.BoolValue)
+	case attribute.SLICE:
+		return slice(v.AsSlice(), value)
+	case attribute.MAP:
+		return spans.MapValue(attrs(v.AsMap()))
+	}
+	return spans.Value{}
+}
+
+func slice[T any](xs []T, conv func(T) spans.Value) spans.Value {
+	vs := make([]spans.Value, len(xs))
+	for i, x := range xs {
+		vs[i] = conv(x)
+	}
+	return spans.SliceValue(vs)
+}

@@ -1,0 +1,93 @@
+package sdkbridge
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// ErrShutdown is returned by calls made after Shutdown.
+var ErrShutdown = errors.New("agentos: exporter is shut down")
+
+// Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
+// runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.
+type Exporter struct {
+	p *pipeline.Pipeline
+
+	mu      sync.Mutex // guards conv and stopped
+	conv    *converter
+	stopped bool
+}
+
+var _ sdktrace.SpanExporter = (*Exporter)(nil)
+
+// NewExporter returns an Exporter configured from the environment
+// (AGENTOS_API_KEY, AGENTOS_AGENT_ID, AGENTOS_ENDPOINT) and opts, which win.
+// Bad configuration fails here, naming the setting.
+func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, _, err := newPipeline(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Exporter{p: p, conv: newConverter()}, nil
+}
+
+// ExportSpans hands ended spans to the bridge. It returns once they are
+// queued: delivery happens in the background, in order per run. No
+// reference to ss is kept, since the batch processor reuses it.
+func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return ErrShutdown
+	}
+	batch := make([]spans.Span, len(ss))
+	for i, s := range ss {
+		batch[i] = e.conv.span(s)
+	}
+	e.mu.Unlock()
+	err := e.p.ConsumeSpans(ctx, batch)
+	if errors.Is(err, pipeline.ErrShutdown) {
+		return ErrShutdown
+	}
+	return err
+}
+
+// ForceFlush closes the runs whose root has ended and waits until
+// everything queued is delivered, or ctx ends.
+func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e.isStopped() {
+		return ErrShutdown
+	}
+	return e.p.Flush(ctx)
+}
+
+// Shutdown flushes, then closes every run still open, as failed with a
+// message that says why, and delivers. Later calls return ErrShutdown.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return ErrShutdown
+	}
+	e.stopped = true
+	e.mu.Unlock()
+	return e.p.Shutdown(ctx)
+}
+
+func (e *Exporter) isStopped() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopped
+}

@@ -1,0 +1,309 @@
+package sdkbridge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+)
+
+// Environment variables read by NewExporter and NewSpanProcessor. Options
+// given in code win over them.
+const (
+	EnvAPIKey   = "AGENTOS_API_KEY"
+	EnvAgentID  = "AGENTOS_AGENT_ID"
+	EnvEndpoint = "AGENTOS_ENDPOINT"
+)
+
+// Option configures an Exporter or a SpanProcessor.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	apiKey        string
+	agentID       string
+	agentKeys     map[string]string
+	endpoint      string
+	allowInsecure bool
+	httpClient    *http.Client
+	selectorMode  string
+	selectorRegex string
+	redaction     Redaction
+	minLevel      string
+	triggerType   string
+	tasks         bool
+	maxStringLen  int
+	limits        Limits
+	timing        Timing
+	retry         *Retry
+	remoteRoot    bool
+	concurrency   int
+	queueSize     int
+	meterProvider metric.MeterProvider
+	logger        *slog.Logger
+}
+
+// Redaction masks (or, with Drop, removes) attributes by exact name or by
+// pattern, in every payload.
+type Redaction struct {
+	Attributes []string
+	Patterns   []*regexp.Regexp
+	Drop       bool
+}
+
+// Limits bound the memory the bridge may hold and the size of requests.
+// Zero fields keep their defaults.
+type Limits struct {
+	MaxSpansPerTrace int // spans held per trace waiting for its root; default 10 000
+	MaxHeldSpans     int // spans held across traces; default 100 000
+	MaxOpenRuns      int // traces tracked at once; default 10 000
+	MaxQueuedEvents  int // events waiting for delivery; default 100 000
+	MaxBatchEvents   int // events per request; default 100
+	MaxRequestBytes  int // bytes per events request; default 512 KiB
+}
+
+// Timing sets the tracker's waits. Zero fields keep their defaults.
+type Timing struct {
+	MaxWait       time.Duration // hold children this long for their root; default 30s
+	GracePeriod   time.Duration // after the root ends, wait for stragglers; default 2s
+	OrphanTimeout time.Duration // close a rootless run after this much silence; default 5m
+}
+
+// Retry bounds retries of failed requests. Zero fields keep their defaults.
+type Retry struct {
+	Disabled        bool
+	InitialInterval time.Duration
+	MaxInterval     time.Duration
+	MaxElapsedTime  time.Duration
+}
+
+// RunSelector decides which root spans become AgentOS runs.
+type RunSelector struct{ mode, pattern string }
+
+// Run selectors.
+var (
+	// AllRoots makes every root span a run (the default).
+	AllRoots = RunSelector{mode: string(mapping.SelectAll)}
+	// InvokeAgentRoots selects roots whose gen_ai.operation.name is invoke_agent.
+	InvokeAgentRoots = RunSelector{mode: string(mapping.SelectInvokeAgent)}
+	// RootsWithAgentID selects roots that carry agentos.agent_id.
+	RootsWithAgentID = RunSelector{mode: string(mapping.SelectHasAgentID)}
+)
+
+// RootsNamed selects roots whose name matches the regular expression.
+func RootsNamed(pattern string) RunSelector {
+	return RunSelector{mode: string(mapping.SelectNamePattern), pattern: pattern}
+}
+
+// WithAPIKey sets the default agent key (AGENTOS_API_KEY).
+func WithAPIKey(key string) Option { return optionFunc(func(c *config) { c.apiKey = key }) }
+
+// WithAgentID sets the agent a run reports to when neither the root span nor
+// the resource carries agentos.agent_id (AGENTOS_AGENT_ID).
+func WithAgentID(id string) Option { return optionFunc(func(c *config) { c.agentID = id }) }
+
+// WithAgentKeys sets one agent key per agent id; other agents use the
+// default key.
+func WithAgentKeys(keys map[string]string) Option {
+	return optionFunc(func(c *config) {
+		c.agentKeys = make(map[string]string, len(keys))
+		for id, k := range keys {
+			c.agentKeys[id] = k
+		}
+	})
+}
+
+// WithEndpoint sets the AgentOS base URL (AGENTOS_ENDPOINT), default
+// https://agentos-ai.dev.
+func WithEndpoint(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
+
+// WithInsecure permits plain http:// to a host that is not loopback.
+func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
+
+// WithHTTPClient sets the client for requests to AgentOS (timeouts, TLS,
+// proxy).
+func WithHTTPClient(client *http.Client) Option {
+	return optionFunc(func(c *config) { c.httpClient = client })
+}
+
+// WithRunSelector decides which root spans become runs.
+func WithRunSelector(s RunSelector) Option {
+	return optionFunc(func(c *config) { c.selectorMode, c.selectorRegex = s.mode, s.pattern })
+}
+
+// WithRedaction masks or drops attributes by name or pattern.
+func WithRedaction(r Redaction) Option { return optionFunc(func(c *config) { c.redaction = r }) }
+
+// WithMinLevel drops events below level: debug, info, warn or error.
+func WithMinLevel(level string) Option { return optionFunc(func(c *config) { c.minLevel = level }) }
+
+// WithTriggerType sets trigger_type for runs whose root does not carry
+// agentos.trigger_type; default sdk.
+func WithTriggerType(t string) Option { return optionFunc(func(c *config) { c.triggerType = t }) }
+
+// WithTasks also reports tool, agent and step spans as AgentOS tasks.
+func WithTasks() Option { return optionFunc(func(c *config) { c.tasks = true }) }
+
+// WithMaxStringLength truncates longer attribute strings, with a marker.
+func WithMaxStringLength(n int) Option { return optionFunc(func(c *config) { c.maxStringLen = n }) }
+
+// WithLimits bounds memory and request sizes.
+func WithLimits(l Limits) Option { return optionFunc(func(c *config) { c.limits = l }) }
+
+// WithTiming sets the maximum wait, grace period and orphan timeout.
+func WithTiming(t Timing) Option { return optionFunc(func(c *config) { c.timing = t }) }
+
+// WithRetry bounds retries of failed requests.
+func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.retry = &r }) }
+
+// WithRemoteParentAsRoot decides whether a span whose parent is in another
+// process starts a run of its own (default true: its parent never reaches
+// this process).
+func WithRemoteParentAsRoot(root bool) Option {
+	return optionFunc(func(c *config) { c.remoteRoot = root })
+}
+
+// WithConcurrency sets how many runs are delivered in parallel; default 4.
+func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
+
+// WithQueueSize sets the live span processor's queue; default 4096 spans.
+// When it is full, new span starts and ends are dropped and counted.
+func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
+
+// WithMeterProvider reports the bridge's own metrics (runs, events, drops,
+// failed requests); without it they are not recorded.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meterProvider = mp })
+}
+
+// WithLogger sets where the bridge logs delivery problems; default
+// slog.Default().
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+
+const defaultQueueSize = 4096
+
+// newConfig applies defaults, then the environment, then opts.
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		endpoint:   agentosapi.DefaultBaseURL,
+		remoteRoot: true,
+		queueSize:  defaultQueueSize,
+	}
+	if v := os.Getenv(EnvAPIKey); v != "" {
+		c.apiKey = v
+	}
+	if v := os.Getenv(EnvAgentID); v != "" {
+		c.agentID = v
+	}
+	if v := os.Getenv(EnvEndpoint); v != "" {
+		c.endpoint = v
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if c.agentID == "" && len(c.agentKeys) == 0 {
+		return c, fmt.Errorf("agentos: no agent id: set %s or use WithAgentID", EnvAgentID)
+	}
+	if c.apiKey == "" && len(c.agentKeys) == 0 {
+		return c, fmt.Errorf("agentos: no API key: set %s or use WithAPIKey or WithAgentKeys", EnvAPIKey)
+	}
+	if c.queueSize <= 0 {
+		return c, errors.New("agentos: WithQueueSize must be positive")
+	}
+	return c, nil
+}
+
+func (c *config) pipelineConfig() (pipeline.Config, error) {
+	sel, err := mapping.NewSelector(c.selectorMode, c.selectorRegex)
+	if err != nil {
+		return pipeline.Config{}, fmt.Errorf("agentos: WithRunSelector: %w", err)
+	}
+	log := c.logger
+	if log == nil {
+		log = slog.Default()
+	}
+	retry := ingest.DefaultRetryPolicy()
+	if r := c.retry; r != nil {
+		retry.Enabled = !r.Disabled
+		if r.InitialInterval > 0 {
+			retry.InitialInterval = r.InitialInterval
+		}
+		if r.MaxInterval > 0 {
+			retry.MaxInterval = r.MaxInterval
+		}
+		if r.MaxElapsedTime > 0 {
+			retry.MaxElapsedTime = r.MaxElapsedTime
+		}
+	}
+	return pipeline.Config{
+		Ingest: ingest.Config{
+			BaseURL:        c.endpoint,
+			AllowInsecure:  c.allowInsecure,
+			HTTPClient:     c.httpClient,
+			DefaultKey:     c.apiKey,
+			AgentKeys:      c.agentKeys,
+			MaxBodyBytes:   c.limits.MaxRequestBytes,
+			MaxBatchEvents: c.limits.MaxBatchEvents,
+			Retry:          retry,
+			UserAgent:      userAgent,
+			Logger:         log,
+		},
+		Mapping: mapping.Options{
+			DefaultAgentID: c.agentID,
+			DefaultTrigger: c.triggerType,
+			Selector:       sel,
+			MaxStringLen:   c.maxStringLen,
+			Redaction:      mapping.Redaction{Names: c.redaction.Attributes, Patterns: c.redaction.Patterns, Drop: c.redaction.Drop},
+			MinLevel:       c.minLevel,
+			Tasks:          c.tasks,
+		},
+		Tracker: runtracker.Options{
+			MaxWait:            c.timing.MaxWait,
+			Grace:              c.timing.GracePeriod,
+			OrphanTimeout:      c.timing.OrphanTimeout,
+			MaxSpansPerTrace:   c.limits.MaxSpansPerTrace,
+			MaxHeldSpans:       c.limits.MaxHeldSpans,
+			MaxOpenRuns:        c.limits.MaxOpenRuns,
+			RemoteParentIsRoot: c.remoteRoot,
+		},
+		Concurrency:     c.concurrency,
+		MaxQueuedEvents: c.limits.MaxQueuedEvents,
+		MeterProvider:   c.meterProvider,
+		Logger:          log,
+	}, nil
+}
+
+func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, c, err
+	}
+	pc, err := c.pipelineConfig()
+	if err != nil {
+		return nil, c, err
+	}
+	p, err := pipeline.New(pc)
+	if err != nil {
+		return nil, c, fmt.Errorf("agentos: %w", err)
+	}
+	return p, c, nil
+}
+
+// userAgent names this front end after the project and version.
+const userAgent = "sdkbridge"
