@@ -80,6 +80,8 @@ func describe(err error) error {
 		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)
 	case errors.Is(err, io.EOF):
 		return errors.New("empty body")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("invalid JSON: the body ends before the value does")
 	}
 	return fmt.Errorf("invalid body: %v", err) // includes `unknown field "x"`
 }

@@ -243,6 +243,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.faults
 	s.mu.Unlock()
 
+	// Reading the body first lets net/http notice a client that gives up
+	// while the request waits below: it cancels r.Context only then.
+	body, readErr := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
+
 	if hang != nil {
 		select {
 		case <-hang:
@@ -266,7 +270,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.respond(w, r, injected.status, nil, reject(injected.status, "injected", "injected fault: %s", http.StatusText(injected.status)))
 		return
 	}
-	data, err := s.handle(r)
+	data, err := s.handle(r, body, readErr)
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
@@ -317,7 +321,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, dat
 }
 
 // handle authenticates, decodes and applies one request.
-func (s *Server) handle(r *http.Request) (any, error) {
+func (s *Server) handle(r *http.Request, body []byte, readErr error) (any, error) {
 	if _, known := newBody(r.URL.Path); !known {
 		return nil, reject(http.StatusNotFound, "not_found", "no endpoint %s", r.URL.Path)
 	}
@@ -331,13 +335,12 @@ func (s *Server) handle(r *http.Request) (any, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, reject(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
-	if err != nil {
+	if readErr != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.As(readErr, &tooBig) {
 			return nil, reject(http.StatusRequestEntityTooLarge, "payload_too_large", "body exceeds %d bytes", s.maxBody)
 		}
-		return nil, reject(http.StatusBadRequest, "bad_request", "reading body: %v", err)
+		return nil, reject(http.StatusBadRequest, "bad_request", "reading body: %v", readErr)
 	}
 	req, err := Decode(r.URL.Path, body)
 	if err != nil {
