@@ -1,0 +1,172 @@
+package agentosexporter
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+)
+
+// Config is the exporter's configuration. Its endpoint is the AgentOS base
+// URL, not an ingest path.
+type Config struct {
+	ClientConfig confighttp.ClientConfig                                  `mapstructure:",squash"`
+	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// RetryConfig drives the ingest client's own retries; see factory.go.
+	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// APIKey is the default agent key (aos_agent_…).
+	APIKey configopaque.String `mapstructure:"api_key"`
+	// AgentKeys maps agent ids to their keys; other agents use APIKey.
+	AgentKeys map[string]configopaque.String `mapstructure:"agent_keys"`
+	// AgentID is the agent a run reports to unless its root span or resource
+	// carries agentos.agent_id.
+	AgentID string `mapstructure:"agent_id"`
+	// TriggerType is used when the root has no valid agentos.trigger_type.
+	TriggerType string `mapstructure:"trigger_type"`
+	// AllowInsecureHTTP permits http:// to a host that is not loopback.
+	AllowInsecureHTTP bool `mapstructure:"allow_insecure_http"`
+
+	RunSelector RunSelectorConfig `mapstructure:"run_selector"`
+	Redaction   RedactionConfig   `mapstructure:"redaction"`
+	// MinLevel drops events below debug, info, warn or error.
+	MinLevel string `mapstructure:"min_level"`
+	// MaxStringLength truncates longer attribute strings, with a marker.
+	MaxStringLength int `mapstructure:"max_string_length"`
+	// Tasks also reports tool, agent and step spans as AgentOS tasks.
+	Tasks bool `mapstructure:"tasks"`
+	// RemoteParentIsRoot makes a span with a remote parent a run root at
+	// once, instead of waiting max_wait for its parent.
+	RemoteParentIsRoot bool `mapstructure:"remote_parent_is_root"`
+	// Concurrency is how many runs are delivered in parallel.
+	Concurrency int `mapstructure:"concurrency"`
+
+	Limits LimitsConfig `mapstructure:"limits"`
+	Timing TimingConfig `mapstructure:"timing"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// RunSelectorConfig decides which root spans become runs.
+type RunSelectorConfig struct {
+	// Mode is all, invoke_agent, name_pattern or has_agent_id.
+	Mode string `mapstructure:"mode"`
+	// Pattern is the regular expression of name_pattern.
+	Pattern string `mapstructure:"pattern"`
+}
+
+// RedactionConfig masks (or drops) attributes by name or pattern.
+type RedactionConfig struct {
+	Attributes []string `mapstructure:"attributes"`
+	Patterns   []string `mapstructure:"patterns"`
+	Drop       bool     `mapstructure:"drop"`
+}
+
+// LimitsConfig bounds memory and request sizes.
+type LimitsConfig struct {
+	MaxSpansPerTrace int `mapstructure:"max_spans_per_trace"`
+	MaxHeldSpans     int `mapstructure:"max_held_spans"`
+	MaxOpenRuns      int `mapstructure:"max_open_runs"`
+	MaxQueuedEvents  int `mapstructure:"max_queued_events"`
+	MaxBatchEvents   int `mapstructure:"max_batch_events"`
+	MaxRequestBytes  int `mapstructure:"max_request_bytes"`
+}
+
+// TimingConfig sets how long spans wait for their root and stragglers.
+type TimingConfig struct {
+	MaxWait       time.Duration `mapstructure:"max_wait"`
+	GracePeriod   time.Duration `mapstructure:"grace_period"`
+	OrphanTimeout time.Duration `mapstructure:"orphan_timeout"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks the configuration; every message names its field.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.APIKey == "" && len(cfg.AgentKeys) == 0 {
+		errs = append(errs, errors.New("api_key: required (or agent_keys)"))
+	}
+	if cfg.AgentID == "" && len(cfg.AgentKeys) == 0 {
+		errs = append(errs, errors.New("agent_id: required (or agent_keys, with agentos.agent_id on the spans)"))
+	}
+	if cfg.AgentID != "" && !agentosapi.IsUUID(cfg.AgentID) {
+		errs = append(errs, fmt.Errorf("agent_id: %q is not a uuid", cfg.AgentID))
+	}
+	for id, key := range cfg.AgentKeys {
+		if !agentosapi.IsUUID(id) {
+			errs = append(errs, fmt.Errorf("agent_keys: agent id %q is not a uuid", id))
+		}
+		if key == "" {
+			errs = append(errs, fmt.Errorf("agent_keys: agent %s has an empty key", id))
+		}
+	}
+	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
+		errs = append(errs, fmt.Errorf("endpoint: %w", err))
+	}
+	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
+		errs = append(errs, fmt.Errorf("run_selector: %w", err))
+	}
+	for _, p := range cfg.Redaction.Patterns {
+		if _, err := regexp.Compile(p); err != nil {
+			errs = append(errs, fmt.Errorf("redaction::patterns: %q: %w", p, err))
+		}
+	}
+	if cfg.TriggerType != "" && !agentosapi.ValidTrigger(cfg.TriggerType) {
+		errs = append(errs, fmt.Errorf("trigger_type: %q is not one of manual, scheduled, webhook, sdk", cfg.TriggerType))
+	}
+	if cfg.MinLevel != "" && !agentosapi.ValidLevel(cfg.MinLevel) {
+		errs = append(errs, fmt.Errorf("min_level: %q is not one of debug, info, warn, error", cfg.MinLevel))
+	}
+	for name, v := range map[string]int{
+		"max_string_length": cfg.MaxStringLength, "concurrency": cfg.Concurrency,
+		"limits::max_spans_per_trace": cfg.Limits.MaxSpansPerTrace, "limits::max_held_spans": cfg.Limits.MaxHeldSpans,
+		"limits::max_open_runs": cfg.Limits.MaxOpenRuns, "limits::max_queued_events": cfg.Limits.MaxQueuedEvents,
+		"limits::max_batch_events": cfg.Limits.MaxBatchEvents, "limits::max_request_bytes": cfg.Limits.MaxRequestBytes,
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
+		}
+	}
+	for name, d := range map[string]time.Duration{
+		"timing::max_wait": cfg.Timing.MaxWait, "timing::grace_period": cfg.Timing.GracePeriod, "timing::orphan_timeout": cfg.Timing.OrphanTimeout,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// defaults the Collector shows in its effective configuration.
+func defaultTiming() TimingConfig {
+	return TimingConfig{
+		MaxWait:       runtracker.DefaultMaxWait,
+		GracePeriod:   runtracker.DefaultGrace,
+		OrphanTimeout: runtracker.DefaultOrphanTimeout,
+	}
+}
+
+func defaultLimits() LimitsConfig {
+	return LimitsConfig{
+		MaxSpansPerTrace: runtracker.DefaultMaxSpansPerTrace,
+		MaxHeldSpans:     runtracker.DefaultMaxHeldSpans,
+		MaxOpenRuns:      runtracker.DefaultMaxOpenRuns,
+		MaxQueuedEvents:  100_000,
+		MaxBatchEvents:   ingest.DefaultMaxBatchEvents,
+		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
+	}
+}

@@ -1,0 +1,134 @@
+package agentosexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/pdataspans"
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+)
+
+// tracesExporter adapts the Collector's traces to the shared pipeline.
+type tracesExporter struct {
+	cfg *Config
+	set exporter.Settings
+	p   *pipeline.Pipeline
+}
+
+func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
+	return &tracesExporter{cfg: cfg, set: set}
+}
+
+func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("agentos exporter: building the HTTP client: %w", err)
+	}
+	pc, err := e.cfg.pipelineConfig()
+	if err != nil {
+		return err
+	}
+	pc.Ingest.HTTPClient = client
+	pc.MeterProvider = e.set.TelemetrySettings.MeterProvider
+	pc.Logger = slog.New(zapslog.NewHandler(e.set.TelemetrySettings.Logger.Core()))
+	pc.Ingest.Logger = pc.Logger
+	e.p, err = pipeline.New(pc)
+	if err != nil {
+		return fmt.Errorf("agentos exporter: %w", err)
+	}
+	return nil
+}
+
+// consume converts and hands over; delivery happens in the background, in
+// order per run.
+func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
+	if e.p == nil {
+		return errors.New("agentos exporter: not started")
+	}
+	err := e.p.ConsumeSpans(ctx, pdataspans.Append(nil, td))
+	if errors.Is(err, pipeline.ErrShutdown) {
+		return consumererror.NewPermanent(err)
+	}
+	return err
+}
+
+// shutdown closes every run still open (as failed, saying why) and waits
+// for delivery until ctx ends.
+func (e *tracesExporter) shutdown(ctx context.Context) error {
+	if e.p == nil {
+		return nil
+	}
+	return e.p.Shutdown(ctx)
+}
+
+// pipelineConfig converts the validated Config to the core's.
+func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
+	sel, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern)
+	if err != nil {
+		return pipeline.Config{}, fmt.Errorf("run_selector: %w", err)
+	}
+	patterns := make([]*regexp.Regexp, 0, len(cfg.Redaction.Patterns))
+	for _, p := range cfg.Redaction.Patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return pipeline.Config{}, fmt.Errorf("redaction::patterns: %w", err)
+		}
+		patterns = append(patterns, re)
+	}
+	keys := make(map[string]string, len(cfg.AgentKeys))
+	for id, k := range cfg.AgentKeys {
+		keys[id] = string(k)
+	}
+	r := cfg.RetryConfig
+	return pipeline.Config{
+		Ingest: ingest.Config{
+			BaseURL:        cfg.ClientConfig.Endpoint,
+			AllowInsecure:  cfg.AllowInsecureHTTP,
+			DefaultKey:     string(cfg.APIKey),
+			AgentKeys:      keys,
+			MaxBodyBytes:   cfg.Limits.MaxRequestBytes,
+			MaxBatchEvents: cfg.Limits.MaxBatchEvents,
+			Retry: ingest.RetryPolicy{
+				Enabled:             r.Enabled,
+				InitialInterval:     r.InitialInterval,
+				MaxInterval:         r.MaxInterval,
+				Multiplier:          r.Multiplier,
+				RandomizationFactor: r.RandomizationFactor,
+				MaxElapsedTime:      r.MaxElapsedTime,
+			},
+			UserAgent: "collector-exporter",
+		},
+		Mapping: mapping.Options{
+			DefaultAgentID: cfg.AgentID,
+			DefaultTrigger: cfg.TriggerType,
+			Selector:       sel,
+			MaxStringLen:   cfg.MaxStringLength,
+			Redaction:      mapping.Redaction{Names: cfg.Redaction.Attributes, Patterns: patterns, Drop: cfg.Redaction.Drop},
+			MinLevel:       cfg.MinLevel,
+			Tasks:          cfg.Tasks,
+		},
+		Tracker: runtracker.Options{
+			MaxWait:            cfg.Timing.MaxWait,
+			Grace:              cfg.Timing.GracePeriod,
+			OrphanTimeout:      cfg.Timing.OrphanTimeout,
+			MaxSpansPerTrace:   cfg.Limits.MaxSpansPerTrace,
+			MaxHeldSpans:       cfg.Limits.MaxHeldSpans,
+			MaxOpenRuns:        cfg.Limits.MaxOpenRuns,
+			RemoteParentIsRoot: cfg.RemoteParentIsRoot,
+		},
+		Concurrency:     cfg.Concurrency,
+		MaxQueuedEvents: cfg.Limits.MaxQueuedEvents,
+	}, nil
+}
