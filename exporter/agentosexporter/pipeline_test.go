@@ -180,4 +180,3 @@ func comparable(t *testing.T, runs []localserver.Run) []string {
 	sort.Strings(out)
 	return out
 }
-
