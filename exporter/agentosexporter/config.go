@@ -3,7 +3,10 @@ package agentosexporter
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -106,7 +109,8 @@ func (cfg *Config) Validate() error {
 	if cfg.AgentID != "" && !agentosapi.IsUUID(cfg.AgentID) {
 		errs = append(errs, fmt.Errorf("agent_id: %q is not a uuid", cfg.AgentID))
 	}
-	for id, key := range cfg.AgentKeys {
+	for _, id := range slices.Sorted(maps.Keys(cfg.AgentKeys)) {
+		key := cfg.AgentKeys[id]
 		if !agentosapi.IsUUID(id) {
 			errs = append(errs, fmt.Errorf("agent_keys: agent id %q is not a uuid", id))
 		}
@@ -114,8 +118,13 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agent_keys: agent %s has an empty key", id))
 		}
 	}
+	if cfg.APIKey == "" && cfg.AgentID != "" && len(cfg.AgentKeys) > 0 {
+		if _, ok := cfg.AgentKeys[cfg.AgentID]; !ok {
+			errs = append(errs, fmt.Errorf("api_key: required, since agent_keys has no key for agent_id %s", cfg.AgentID))
+		}
+	}
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint: %w", err))
+		errs = append(errs, fmt.Errorf("endpoint: %w", collectorWords(err)))
 	}
 	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
@@ -131,25 +140,57 @@ func (cfg *Config) Validate() error {
 	if cfg.MinLevel != "" && !agentosapi.ValidLevel(cfg.MinLevel) {
 		errs = append(errs, fmt.Errorf("min_level: %q is not one of debug, info, warn, error", cfg.MinLevel))
 	}
-	for name, v := range map[string]int{
-		"max_string_length": cfg.MaxStringLength, "concurrency": cfg.Concurrency,
-		"limits::max_spans_per_trace": cfg.Limits.MaxSpansPerTrace, "limits::max_held_spans": cfg.Limits.MaxHeldSpans,
-		"limits::max_open_runs": cfg.Limits.MaxOpenRuns, "limits::max_queued_events": cfg.Limits.MaxQueuedEvents,
-		"limits::max_batch_events": cfg.Limits.MaxBatchEvents, "limits::max_request_bytes": cfg.Limits.MaxRequestBytes,
+	// In a fixed order, so that the joined message is stable.
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"max_string_length", int64(cfg.MaxStringLength)},
+		{"concurrency", int64(cfg.Concurrency)},
+		{"limits::max_spans_per_trace", int64(cfg.Limits.MaxSpansPerTrace)},
+		{"limits::max_held_spans", int64(cfg.Limits.MaxHeldSpans)},
+		{"limits::max_open_runs", int64(cfg.Limits.MaxOpenRuns)},
+		{"limits::max_queued_events", int64(cfg.Limits.MaxQueuedEvents)},
+		{"limits::max_batch_events", int64(cfg.Limits.MaxBatchEvents)},
+		{"limits::max_request_bytes", int64(cfg.Limits.MaxRequestBytes)},
+		{"timing::max_wait", int64(cfg.Timing.MaxWait)},
+		{"timing::grace_period", int64(cfg.Timing.GracePeriod)},
+		{"timing::orphan_timeout", int64(cfg.Timing.OrphanTimeout)},
 	} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", f.name))
 		}
 	}
-	for name, d := range map[string]time.Duration{
-		"timing::max_wait": cfg.Timing.MaxWait, "timing::grace_period": cfg.Timing.GracePeriod, "timing::orphan_timeout": cfg.Timing.OrphanTimeout,
-	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
-		}
+	if n := cfg.Limits.MaxRequestBytes; n > 0 && n < ingest.MinMaxBodyBytes {
+		errs = append(errs, fmt.Errorf("limits::max_request_bytes: %d is below the minimum of %d", n, ingest.MinMaxBodyBytes))
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// The core's own checks, in case it gains a rule this file lacks; their
+	// messages use the same setting names.
+	pc, err := cfg.pipelineConfig()
+	if err != nil {
+		return err
+	}
+	if err := pc.Mapping.Validate(); err != nil {
+		return err
+	}
+	return pc.Tracker.Validate()
 }
+
+// collectorWords rewords an ingest error in this configuration's names.
+// Should the core's wording change, the error is still right, only less
+// tailored.
+func collectorWords(err error) error {
+	return errors.New(endpointWords.Replace(err.Error()))
+}
+
+var endpointWords = strings.NewReplacer(
+	"ingest: Config.BaseURL (the AgentOS endpoint) ", "",
+	"Config.AllowInsecure", "allow_insecure_http",
+	"Config.DefaultKey or Config.AgentKeys", "api_key or agent_keys",
+)
 
 // defaults the Collector shows in its effective configuration.
 func defaultTiming() TimingConfig {

@@ -9,10 +9,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -53,26 +57,78 @@ func TestLoadValidConfig(t *testing.T) {
 	assert.Len(t, pc.Mapping.Redaction.Patterns, 1)
 }
 
-func TestInvalidConfigsNameTheField(t *testing.T) {
-	for name, want := range map[string][]string{
-		"missing_key":          {"api_key"},
-		"malformed_endpoint":   {"endpoint", "agentos-ai.dev/api"},
-		"insecure_endpoint":    {"endpoint", "http://"},
-		"bad_selector":         {"run_selector", "agents_only"},
-		"bad_selector_pattern": {"run_selector", "pattern"},
-		"bad_agent_id":         {"agent_id", "uuid"},
-		"negative_limit":       {"limits::max_held_spans", "timing::grace_period"},
-		"bad_level":            {"min_level", "verbose"},
-	} {
+func TestMoreValidConfigs(t *testing.T) {
+	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed"} {
 		t.Run(name, func(t *testing.T) {
-			_, err := loadConfig(t, name)
+			cfg, err := loadConfig(t, name)
+			require.NoError(t, err)
+			_, err = cfg.pipelineConfig()
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestInvalidConfigsNameTheField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"missing_key", []string{"api_key: required"}},
+		{"malformed_endpoint", []string{"endpoint: ", "agentos-ai.dev/api", "absolute http or https URL"}},
+		{"insecure_endpoint", []string{"endpoint: ", "http://", "allow_insecure_http"}},
+		{"userinfo_endpoint", []string{"endpoint: ", "user info", "api_key or agent_keys"}},
+		{"bad_selector", []string{"run_selector: ", "agents_only"}},
+		{"bad_selector_pattern", []string{"run_selector: ", "pattern", "(unclosed"}},
+		{"bad_agent_id", []string{"agent_id: ", "uuid"}},
+		{"bad_agent_keys", []string{`agent_keys: agent id "agent-7" is not a uuid`, "agent_keys: agent 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a has an empty key"}},
+		{"default_agent_without_key", []string{"api_key: required", "agent_id 3b241101-e2bb-4255-8caf-4136c566a962"}},
+		{"negative_limit", []string{"limits::max_held_spans: must not be negative", "timing::grace_period: must not be negative"}},
+		{"tiny_request_limit", []string{"limits::max_request_bytes: 100 is below"}},
+		{"bad_level", []string{"min_level: ", "verbose"}},
+		{"bad_trigger", []string{"trigger_type: ", "cron"}},
+		{"bad_redaction_pattern", []string{"redaction::patterns: ", "[a-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(t, tc.name)
 			require.Error(t, err)
-			for _, w := range want {
+			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
 			assert.NotContains(t, err.Error(), "aos_agent_x", "the key leaked into the error")
+			assert.NotContains(t, err.Error(), "Config.", "the core's field names leaked into the error")
 		})
 	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	assert.Equal(t, "https://agentos-ai.dev", cfg.ClientConfig.Endpoint)
+	assert.Equal(t, "sdk", cfg.TriggerType)
+	assert.Equal(t, "all", cfg.RunSelector.Mode)
+	assert.False(t, cfg.RemoteParentIsRoot, "the Collector may see the remote parent, so it waits for it")
+	assert.False(t, cfg.Tasks)
+	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.True(t, cfg.QueueConfig.HasValue())
+	assert.Equal(t, runtracker.DefaultMaxWait, cfg.Timing.MaxWait)
+	assert.Equal(t, runtracker.DefaultMaxOpenRuns, cfg.Limits.MaxOpenRuns)
+
+	// Defaults alone are invalid only for want of a key and an agent.
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "api_key")
+	assert.Contains(t, err.Error(), "agent_id")
+	cfg.APIKey = "aos_agent_x"
+	cfg.AgentID = "3b241101-e2bb-4255-8caf-4136c566a962"
+	require.NoError(t, cfg.Validate())
+
+	pc, err := cfg.pipelineConfig()
+	require.NoError(t, err)
+	require.NoError(t, pc.Mapping.Validate())
+	require.NoError(t, pc.Tracker.Validate())
+	assert.Equal(t, mapping.SelectAll, pc.Mapping.Selector.Mode)
+	assert.Equal(t, ingest.DefaultRetryPolicy().MaxElapsedTime, pc.Ingest.Retry.MaxElapsedTime,
+		"retry_on_failure's defaults carry over to the ingest client")
 }
 
 func TestKeysAreOpaque(t *testing.T) {

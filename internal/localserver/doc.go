@@ -3,4 +3,23 @@
 // run lifecycle), records runs with their events in received order, and can
 // inject faults. The tests use it as the real counterpart of the client,
 // and the example agent embeds it when no AgentOS key is set.
+//
+// Where the API documentation leaves the status code open, the server
+// answers, in the order it checks:
+//
+//	404  unknown path
+//	405  a method other than POST on an ingest path (with Allow: POST)
+//	401  missing or malformed Authorization header, unknown or revoked key
+//	415  Content-Type other than application/json (charset, if any, utf-8)
+//	413  body larger than Options.MaxBodyBytes
+//	400  body that is not exactly one JSON value of the endpoint's shape:
+//	     bad JSON or UTF-8, trailing data, unknown, duplicate or
+//	     wrongly-cased field names, wrong types, or a rule of
+//	     agentosapi's Validate methods
+//	403  agent_id, or the run's agent, is not the key's agent
+//	404  run_id names no run
+//	409  the run is already completed or failed
+//
+// Faults (Server.FailNext, Server.SetFaults, Server.Hang) apply before
+// any of these checks and never change recorded runs.
 package localserver

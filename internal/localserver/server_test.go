@@ -1,29 +1,40 @@
 package localserver
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
 	agentA = "11111111-1111-4111-8111-111111111111"
 	agentB = "22222222-2222-4222-8222-222222222222"
 	keyA   = "aos_agent_a"
+	keyA2  = "aos_agent_a_second"
 	keyB   = "aos_agent_b"
+	taskID = "33333333-3333-4333-8333-333333333333"
+	noRun  = "44444444-4444-4444-8444-444444444444"
 )
 
 func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
 	s := New(opts)
 	s.RegisterAgent(agentA, keyA)
+	s.RegisterAgent(agentA, keyA2)
 	s.RegisterAgent(agentB, keyB)
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
@@ -33,21 +44,17 @@ func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 type response struct {
 	status int
 	header http.Header
-	Data   json.RawMessage `json:"data"`
-	Error  *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	data   json.RawMessage
+	err    *agentosapi.ErrorBody
 }
 
-func post(t *testing.T, hs *httptest.Server, path, key, body string) response {
-	t.Helper()
-	return do(t, hs, http.MethodPost, path, key, "application/json", body)
-}
-
-func do(t *testing.T, hs *httptest.Server, method, path, key, contentType, body string) response {
-	t.Helper()
-	req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+// call sends one request and checks that the answer is an envelope. It
+// does not touch t, so goroutines may use it.
+func call(hs *httptest.Server, method, path, key, contentType, body string) (response, error) {
+	req, err := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+	if err != nil {
+		return response{}, err
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -56,70 +63,168 @@ func do(t *testing.T, hs *httptest.Server, method, path, key, contentType, body 
 	}
 	res, err := hs.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{}, err
+	}
 	out := response{status: res.StatusCode, header: res.Header}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not an envelope: %s", raw)
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		return out, fmt.Errorf("Content-Type %q", ct)
 	}
-	if (out.Error == nil) != (res.StatusCode == http.StatusOK) {
-		t.Fatalf("status %d with error %v", res.StatusCode, out.Error)
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &env); err != nil || len(env) != 2 || env["data"] == nil || env["error"] == nil {
+		return out, fmt.Errorf("not an envelope: %s", raw)
 	}
-	return out
+	out.data = env["data"]
+	if string(env["error"]) != "null" {
+		out.err = new(agentosapi.ErrorBody)
+		if err := json.Unmarshal(env["error"], out.err); err != nil {
+			return out, err
+		}
+	}
+	if ok := res.StatusCode == http.StatusOK; ok != (out.err == nil) || ok != (string(out.data) != "null") {
+		return out, fmt.Errorf("status %d with envelope %s", res.StatusCode, raw)
+	}
+	return out, nil
+}
+
+func do(t *testing.T, hs *httptest.Server, method, path, key, contentType, body string) response {
+	t.Helper()
+	res, err := call(hs, method, path, key, contentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func post(t *testing.T, hs *httptest.Server, path, key, body string) response {
+	t.Helper()
+	return do(t, hs, http.MethodPost, path, key, "application/json", body)
+}
+
+// mustPost posts a request that has to succeed and decodes its data.
+func mustPost(t *testing.T, hs *httptest.Server, path, key, body string, data any) {
+	t.Helper()
+	res := post(t, hs, path, key, body)
+	if res.status != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, res.status, res.err.Message)
+	}
+	if data != nil {
+		if err := json.Unmarshal(res.data, data); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func startRun(t *testing.T, hs *httptest.Server, key, agent string) string {
 	t.Helper()
-	res := post(t, hs, "/api/ingest/v1/run/start", key, fmt.Sprintf(`{"agent_id":%q,"input":{"q":1}}`, agent))
-	if res.status != 200 {
-		t.Fatalf("start: %d %+v", res.status, res.Error)
-	}
-	var d struct {
-		RunID string `json:"run_id"`
-	}
-	_ = json.Unmarshal(res.Data, &d)
+	var d agentosapi.StartRunResponse
+	mustPost(t, hs, agentosapi.PathRunStart, key, fmt.Sprintf(`{"agent_id":%q,"input":{"q":1}}`, agent), &d)
 	return d.RunID
 }
 
 func TestHappyPath(t *testing.T) {
-	s, hs := newTestServer(t, Options{})
-	id := startRun(t, hs, keyA, agentA)
-	for i := range 3 {
-		body := fmt.Sprintf(`{"run_id":%q,"events":[{"type":"step.started","payload":{"i":%d},"occurred_at":"2026-01-01T00:00:00.123456789Z"},{"type":"llm.request","level":"debug"}]}`, id, i)
-		if res := post(t, hs, "/api/ingest/v1/events", keyA, body); res.status != 200 {
-			t.Fatalf("events: %d %+v", res.status, res.Error)
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tick := func() time.Time { clock = clock.Add(time.Second); return clock } // under the server's lock
+	s, hs := newTestServer(t, Options{Now: tick})
+
+	var started agentosapi.StartRunResponse
+	mustPost(t, hs, agentosapi.PathRunStart, keyA, `{"agent_id":"`+agentA+`","input":{"q":"hi"},"external_run_id":"job-1"}`, &started)
+	id := started.RunID
+	if !agentosapi.IsUUID(id) || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) || id != strings.ToLower(id) {
+		t.Fatalf("run_id %q is not a lower-case uuid v4", id)
+	}
+
+	batches := []string{
+		`[{"type":"step.started","payload":{"i":0},"occurred_at":"2026-01-01T00:00:00.123456789Z"},{"type":"llm.request","level":"debug"}]`,
+		`[{"type":"tool.called","level":"warn","payload":{"tool":"t","input":{}}}]`,
+		`[{"type":"llm.response","level":"info"},{"type":"tool.failed","level":"error","occurred_at":"2026-01-01T01:00:00+02:00"},{"type":"x"}]`,
+	}
+	var want []string
+	for _, b := range batches {
+		var d struct{ Accepted int }
+		mustPost(t, hs, agentosapi.PathEvents, keyA, fmt.Sprintf(`{"run_id":%q,"events":%s}`, id, b), &d)
+		var evs []agentosapi.Event
+		_ = json.Unmarshal([]byte(b), &evs)
+		if d.Accepted != len(evs) {
+			t.Fatalf("accepted %d of %d", d.Accepted, len(evs))
+		}
+		for _, e := range evs {
+			want = append(want, e.Type)
 		}
 	}
-	task := `{"run_id":%q,"task":{"id":"33333333-3333-4333-8333-333333333333","name":"search","status":%q}}`
-	post(t, hs, "/api/ingest/v1/tasks", keyA, fmt.Sprintf(task, id, "running"))
-	post(t, hs, "/api/ingest/v1/tasks", keyA, fmt.Sprintf(task, id, "completed"))
-	if res := post(t, hs, "/api/ingest/v1/run/complete", keyA, fmt.Sprintf(`{"run_id":%q,"output":{"ok":true}}`, id)); res.status != 200 {
-		t.Fatalf("complete: %d", res.status)
+
+	task := func(id, name, status string) string {
+		return fmt.Sprintf(`{"run_id":%q,"task":{"id":%q,"name":%q,"status":%q,"input":{"n":%q}}}`, started.RunID, id, name, status, status)
 	}
+	other := "55555555-5555-4555-8555-555555555555"
+	mustPost(t, hs, agentosapi.PathTasks, keyA, task(taskID, "search", "pending"), nil)
+	mustPost(t, hs, agentosapi.PathTasks, keyA, task(other, "answer", "running"), nil)
+	var upd struct {
+		TaskID string `json:"task_id"`
+		Status string `json:"status"`
+	}
+	mustPost(t, hs, agentosapi.PathTasks, keyA2, task(strings.ToUpper(taskID), "search", "completed"), &upd)
+	if upd.TaskID != strings.ToUpper(taskID) || upd.Status != "completed" {
+		t.Fatalf("task update answered %+v", upd)
+	}
+	mustPost(t, hs, agentosapi.PathRunComplete, keyA, fmt.Sprintf(`{"run_id":%q,"output":{"ok":true}}`, id), nil)
+
 	r, ok := s.Run(id)
-	if !ok || r.Status != StatusCompleted || r.TriggerType != "sdk" || string(r.Output) != `{"ok":true}` {
+	if !ok || r.AgentID != agentA || r.Status != StatusCompleted || r.TriggerType != "sdk" || r.ExternalRunID != "job-1" ||
+		string(r.Input) != `{"q":"hi"}` || string(r.Output) != `{"ok":true}` {
 		t.Fatalf("run %+v", r)
 	}
-	if len(r.Events) != 6 {
-		t.Fatalf("%d events", len(r.Events))
+	if start := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC); !r.StartedAt.Equal(start) || !r.EndedAt.Equal(start.Add(7*time.Second)) {
+		t.Fatalf("run from %v to %v", r.StartedAt, r.EndedAt)
 	}
+	var got []string
 	for i, e := range r.Events {
+		got = append(got, e.Type)
 		if e.SequenceNumber != int64(i+1) {
-			t.Fatalf("event %d has sequence %d", i, e.SequenceNumber)
+			t.Fatalf("event %d has sequence number %d", i, e.SequenceNumber)
 		}
 	}
-	if len(r.Tasks) != 1 || r.Tasks[0].Status != "completed" {
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if e := r.Events[0]; e.Level != "" || string(e.Payload) != `{"i":0}` || e.OccurredAt != "2026-01-01T00:00:00.123456789Z" || !e.ReceivedAt.Equal(r.StartedAt.Add(time.Second)) {
+		t.Fatalf("first event recorded as %+v", e)
+	}
+	if e := r.Events[5]; !e.ReceivedAt.Equal(r.StartedAt.Add(3 * time.Second)) {
+		t.Fatalf("last event received at %v", e.ReceivedAt)
+	}
+	wantTasks := []agentosapi.Task{
+		{ID: strings.ToUpper(taskID), Name: "search", Status: "completed", Input: json.RawMessage(`{"n":"completed"}`)},
+		{ID: other, Name: "answer", Status: "running", Input: json.RawMessage(`{"n":"running"}`)},
+	}
+	if !reflect.DeepEqual(r.Tasks, wantTasks) {
 		t.Fatalf("tasks %+v", r.Tasks)
 	}
-	id2 := startRun(t, hs, keyB, agentB)
-	post(t, hs, "/api/ingest/v1/run/fail", keyB, fmt.Sprintf(`{"run_id":%q,"error_message":"boom","error_detail":{"k":"v"}}`, id2))
-	if r, _ := s.Run(id2); r.Status != StatusFailed || r.ErrorMessage != "boom" {
+
+	// A failed run, an explicit trigger, and headers in their other valid spellings.
+	res := do(t, hs, http.MethodPost, agentosapi.PathRunStart, keyB, "application/json; charset=UTF-8", `{"agent_id":"`+strings.ToUpper(agentB)+`","trigger_type":"webhook"}`)
+	var failed agentosapi.StartRunResponse
+	_ = json.Unmarshal(res.data, &failed)
+	var closed struct {
+		RunID  string `json:"run_id"`
+		Status string `json:"status"`
+	}
+	mustPost(t, hs, agentosapi.PathRunFail, keyB, fmt.Sprintf(`{"run_id":%q,"error_message":"boom","error_detail":{"k":"v"}}`, failed.RunID), &closed)
+	if closed.RunID != failed.RunID || closed.Status != "failed" {
+		t.Fatalf("fail answered %+v", closed)
+	}
+	if r, _ := s.Run(failed.RunID); r.Status != StatusFailed || r.TriggerType != "webhook" || r.ErrorMessage != "boom" || string(r.ErrorDetail) != `{"k":"v"}` || r.Output != nil {
 		t.Fatalf("failed run %+v", r)
 	}
-	if runs := s.Runs(); len(runs) != 2 || runs[0].ID != id || runs[1].ID != id2 {
-		t.Fatalf("runs not in start order")
+	if runs := s.Runs(); len(runs) != 2 || runs[0].ID != id || runs[1].ID != failed.RunID {
+		t.Fatalf("runs not in start order: %v", runs)
+	}
+	if st := s.Stats(); st.Requests[agentosapi.PathEvents] != 3 || st.Requests[agentosapi.PathTasks] != 3 || st.Status[200] != 10 || st.Rejected != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
@@ -127,172 +232,344 @@ func TestRejections(t *testing.T) {
 	s, hs := newTestServer(t, Options{MaxBodyBytes: 2048})
 	open := startRun(t, hs, keyA, agentA)
 	closed := startRun(t, hs, keyA, agentA)
-	post(t, hs, "/api/ingest/v1/run/complete", keyA, fmt.Sprintf(`{"run_id":%q}`, closed))
-	unknown := "44444444-4444-4444-8444-444444444444"
-	ev := func(run, events string) string { return fmt.Sprintf(`{"run_id":%q,"events":%s}`, run, events) }
+	failed := startRun(t, hs, keyA, agentA)
+	mustPost(t, hs, agentosapi.PathRunComplete, keyA, fmt.Sprintf(`{"run_id":%q}`, closed), nil)
+	mustPost(t, hs, agentosapi.PathRunFail, keyA, fmt.Sprintf(`{"run_id":%q,"error_message":"x"}`, failed), nil)
+	s.RegisterAgent(agentA, "aos_agent_revoked")
+	s.RevokeKey("aos_agent_revoked")
 
-	for _, tc := range []struct {
+	start := `{"agent_id":"` + agentA + `"}`
+	events := func(run, events string) string { return fmt.Sprintf(`{"run_id":%q,"events":%s}`, run, events) }
+	complete := func(run string) string { return fmt.Sprintf(`{"run_id":%q}`, run) }
+	fail := func(run string) string { return fmt.Sprintf(`{"run_id":%q,"error_message":"x"}`, run) }
+	task := func(run, task string) string { return fmt.Sprintf(`{"run_id":%q,"task":%s}`, run, task) }
+	okTask := `{"id":"` + taskID + `","name":"n","status":"running"}`
+	const POST, JSON = http.MethodPost, "application/json"
+	tests := []struct {
 		name, method, path, key, ctype, body string
 		status                               int
 		msg                                  string
 	}{
-		{"missing key", "POST", "/api/ingest/v1/run/start", "", "application/json", `{"agent_id":"` + agentA + `"}`, 401, "Authorization"},
-		{"unknown key", "POST", "/api/ingest/v1/run/start", "aos_agent_nope", "application/json", `{"agent_id":"` + agentA + `"}`, 401, "unknown"},
-		{"key of another agent on start", "POST", "/api/ingest/v1/run/start", keyB, "application/json", `{"agent_id":"` + agentA + `"}`, 403, "another agent"},
-		{"key of another agent on a run", "POST", "/api/ingest/v1/events", keyB, "application/json", ev(open, `[{"type":"x"}]`), 403, "another agent"},
-		{"bad JSON", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":`, 400, "JSON"},
-		{"trailing data", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":"` + agentA + `"} {}`, 400, "after"},
-		{"unknown field", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":"` + agentA + `","color":"red"}`, 400, "color"},
-		{"unknown field in event", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"type":"x","when":"now"}]`), 400, "when"},
-		{"wrong type", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":42}`, 400, "agent_id"},
-		{"input not an object", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":"` + agentA + `","input":[1]}`, 400, "input"},
-		{"agent id not a uuid", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":"agent-a"}`, 400, "uuid"},
-		{"bad trigger_type", "POST", "/api/ingest/v1/run/start", keyA, "application/json", `{"agent_id":"` + agentA + `","trigger_type":"cron"}`, 400, "trigger_type"},
-		{"bad level", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"type":"x","level":"fatal"}]`), 400, "level"},
-		{"bad occurred_at", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"type":"x","occurred_at":"yesterday"}]`), 400, "occurred_at"},
-		{"empty event batch", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[]`), 400, "empty"},
-		{"missing event batch", "POST", "/api/ingest/v1/events", keyA, "application/json", fmt.Sprintf(`{"run_id":%q}`, open), 400, "events"},
-		{"event without type", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"level":"info"}]`), 400, "type"},
-		{"payload not an object", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"type":"x","payload":"s"}]`), 400, "payload"},
-		{"fail without message", "POST", "/api/ingest/v1/run/fail", keyA, "application/json", fmt.Sprintf(`{"run_id":%q}`, open), 400, "error_message"},
-		{"bad task status", "POST", "/api/ingest/v1/tasks", keyA, "application/json", fmt.Sprintf(`{"run_id":%q,"task":{"id":%q,"name":"n","status":"done"}}`, open, unknown), 400, "status"},
-		{"unknown run", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(unknown, `[{"type":"x"}]`), 404, "not found"},
-		{"events to a closed run", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(closed, `[{"type":"x"}]`), 409, "already"},
-		{"complete a closed run", "POST", "/api/ingest/v1/run/complete", keyA, "application/json", fmt.Sprintf(`{"run_id":%q}`, closed), 409, "already"},
-		{"fail a closed run", "POST", "/api/ingest/v1/run/fail", keyA, "application/json", fmt.Sprintf(`{"run_id":%q,"error_message":"x"}`, closed), 409, "already"},
-		{"task on a closed run", "POST", "/api/ingest/v1/tasks", keyA, "application/json", fmt.Sprintf(`{"run_id":%q,"task":{"id":%q,"name":"n","status":"running"}}`, closed, unknown), 409, "already"},
-		{"oversized body", "POST", "/api/ingest/v1/events", keyA, "application/json", ev(open, `[{"type":"`+strings.Repeat("x", 4096)+`"}]`), 413, "exceeds"},
-		{"wrong content type", "POST", "/api/ingest/v1/run/start", keyA, "text/plain", `{"agent_id":"` + agentA + `"}`, 415, "Content-Type"},
-		{"wrong method", "GET", "/api/ingest/v1/run/start", keyA, "", "", 405, "POST"},
-		{"unknown path", "POST", "/api/ingest/v1/runs", keyA, "application/json", `{}`, 404, "no endpoint"},
-	} {
+		{"unknown path", POST, "/api/ingest/v1/runs", keyA, JSON, `{}`, 404, "no endpoint /api/ingest/v1/runs"},
+		{"path with a trailing slash", POST, agentosapi.PathRunStart + "/", keyA, JSON, start, 404, "no endpoint"},
+		{"GET", http.MethodGet, agentosapi.PathRunStart, keyA, "", "", 405, "takes POST, not GET"},
+		{"PUT", http.MethodPut, agentosapi.PathTasks, keyA, JSON, task(open, okTask), 405, "takes POST, not PUT"},
+
+		{"missing key", POST, agentosapi.PathRunStart, "", JSON, start, 401, "Authorization"},
+		{"empty bearer key", POST, agentosapi.PathRunStart, " ", JSON, start, 401, "Bearer <agent key>"},
+		{"unknown key", POST, agentosapi.PathRunStart, "aos_agent_nope", JSON, start, 401, "unknown or revoked"},
+		{"revoked key", POST, agentosapi.PathEvents, "aos_agent_revoked", JSON, events(open, `[{"type":"x"}]`), 401, "unknown or revoked"},
+		{"workspace key", POST, agentosapi.PathRunStart, "aos_ws_team", JSON, start, 401, "workspace key"},
+
+		{"no content type", POST, agentosapi.PathRunStart, keyA, "", start, 415, "Content-Type must be application/json"},
+		{"text content type", POST, agentosapi.PathRunStart, keyA, "text/plain", start, 415, `got "text/plain"`},
+		{"latin-1 charset", POST, agentosapi.PathRunStart, keyA, "application/json; charset=latin1", start, 415, "charset must be utf-8"},
+
+		{"oversized body", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"`+strings.Repeat("x", 4096)+`"}]`), 413, "body exceeds 2048 bytes"},
+
+		{"empty body", POST, agentosapi.PathRunStart, keyA, JSON, ``, 400, "empty body"},
+		{"not an object", POST, agentosapi.PathRunStart, keyA, JSON, `["` + agentA + `"]`, 400, "must be a JSON object"},
+		{"null body", POST, agentosapi.PathRunStart, keyA, JSON, `null`, 400, "must be a JSON object"},
+		{"bad JSON", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":`, 400, "invalid JSON"},
+		{"bad JSON inside", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id" "x"}`, 400, "invalid JSON at byte"},
+		{"trailing data", POST, agentosapi.PathRunStart, keyA, JSON, start + ` {}`, 400, "data after the top-level value"},
+		{"invalid UTF-8", POST, agentosapi.PathEvents, keyA, JSON, events(open, "[{\"type\":\"caf\xc3\"}]"), 400, "UTF-8"},
+		{"unknown field", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":"` + agentA + `","color":"red"}`, 400, `"color"`},
+		{"unknown field in an event", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x","when":"now"}]`), 400, `"when"`},
+		{"unknown field in the task", POST, agentosapi.PathTasks, keyA, JSON, task(open, `{"id":"`+taskID+`","name":"n","status":"running","owner":"me"}`), 400, `"owner"`},
+		{"field name in another case", POST, agentosapi.PathRunStart, keyA, JSON, `{"Agent_ID":"` + agentA + `"}`, 400, `unknown field "Agent_ID" (field names are case-sensitive)`},
+		{"event field in another case", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x"},{"Type":"y"}]`), 400, `"events[1].Type"`},
+		{"duplicate field", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":"` + agentB + `","agent_id":"` + agentA + `"}`, 400, `"agent_id" appears more than once`},
+		{"duplicate field in the task", POST, agentosapi.PathTasks, keyA, JSON, task(open, `{"id":"`+taskID+`","name":"n","status":"running","status":"failed"}`), 400, `"task.status" appears more than once`},
+		{"wrong type", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":42}`, 400, "field agent_id: expected string, got JSON number"},
+		{"wrong type of events", POST, agentosapi.PathEvents, keyA, JSON, events(open, `{"type":"x"}`), 400, "field events"},
+		{"wrong type of a level", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x","level":3}]`), 400, "level"},
+		{"input not an object", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":"` + agentA + `","input":[1]}`, 400, "input must be an object"},
+		{"agent_id not a uuid", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":"agent-a"}`, 400, "agent_id must be a uuid"},
+		{"agent_id missing", POST, agentosapi.PathRunStart, keyA, JSON, `{}`, 400, "agent_id must be a uuid"},
+		{"bad trigger_type", POST, agentosapi.PathRunStart, keyA, JSON, `{"agent_id":"` + agentA + `","trigger_type":"cron"}`, 400, `trigger_type "cron"`},
+		{"run_id not a uuid", POST, agentosapi.PathEvents, keyA, JSON, events("run-1", `[{"type":"x"}]`), 400, "run_id must be a uuid"},
+		{"bad level", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x","level":"fatal"}]`), 400, `events[0]: invalid request: level "fatal"`},
+		{"bad occurred_at", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x"},{"type":"x","occurred_at":"yesterday"}]`), 400, `events[1]: invalid request: occurred_at "yesterday"`},
+		{"empty event batch", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[]`), 400, "events must not be empty"},
+		{"missing event batch", POST, agentosapi.PathEvents, keyA, JSON, complete(open), 400, "events must not be empty"},
+		{"null event batch", POST, agentosapi.PathEvents, keyA, JSON, events(open, `null`), 400, "events must not be empty"},
+		{"event without type", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"level":"info"}]`), 400, "type is required"},
+		{"payload not an object", POST, agentosapi.PathEvents, keyA, JSON, events(open, `[{"type":"x","payload":"s"}]`), 400, "payload must be an object"},
+		{"output not an object", POST, agentosapi.PathRunComplete, keyA, JSON, fmt.Sprintf(`{"run_id":%q,"output":"done"}`, open), 400, "output must be an object"},
+		{"fail without message", POST, agentosapi.PathRunFail, keyA, JSON, complete(open), 400, "error_message is required"},
+		{"error_detail not an object", POST, agentosapi.PathRunFail, keyA, JSON, fmt.Sprintf(`{"run_id":%q,"error_message":"x","error_detail":1}`, open), 400, "error_detail must be an object"},
+		{"task id not a uuid", POST, agentosapi.PathTasks, keyA, JSON, task(open, `{"id":"t1","name":"n","status":"running"}`), 400, "task.id must be a uuid"},
+		{"task without name", POST, agentosapi.PathTasks, keyA, JSON, task(open, `{"id":"`+taskID+`","status":"running"}`), 400, "task.name is required"},
+		{"bad task status", POST, agentosapi.PathTasks, keyA, JSON, task(open, `{"id":"`+taskID+`","name":"n","status":"done"}`), 400, `task.status "done"`},
+		{"missing task", POST, agentosapi.PathTasks, keyA, JSON, complete(open), 400, "task.id must be a uuid"},
+
+		{"other agent's key on start", POST, agentosapi.PathRunStart, keyB, JSON, start, 403, "belongs to another agent"},
+		{"other agent's key on events", POST, agentosapi.PathEvents, keyB, JSON, events(open, `[{"type":"x"}]`), 403, "run " + open + " belongs to another agent"},
+		{"other agent's key on complete", POST, agentosapi.PathRunComplete, keyB, JSON, complete(open), 403, "belongs to another agent"},
+		{"other agent's key on fail", POST, agentosapi.PathRunFail, keyB, JSON, fail(open), 403, "belongs to another agent"},
+		{"other agent's key on tasks", POST, agentosapi.PathTasks, keyB, JSON, task(open, okTask), 403, "belongs to another agent"},
+		{"other agent's key on a closed run", POST, agentosapi.PathRunComplete, keyB, JSON, complete(closed), 403, "belongs to another agent"},
+
+		{"unknown run on events", POST, agentosapi.PathEvents, keyA, JSON, events(noRun, `[{"type":"x"}]`), 404, "run " + noRun + " not found"},
+		{"unknown run on complete", POST, agentosapi.PathRunComplete, keyA, JSON, complete(noRun), 404, "not found"},
+		{"unknown run on fail", POST, agentosapi.PathRunFail, keyA, JSON, fail(noRun), 404, "not found"},
+		{"unknown run on tasks", POST, agentosapi.PathTasks, keyA, JSON, task(noRun, okTask), 404, "not found"},
+
+		{"events to a completed run", POST, agentosapi.PathEvents, keyA, JSON, events(closed, `[{"type":"x"}]`), 409, "run " + closed + " is already completed"},
+		{"complete a completed run", POST, agentosapi.PathRunComplete, keyA, JSON, complete(closed), 409, "already completed"},
+		{"fail a completed run", POST, agentosapi.PathRunFail, keyA, JSON, fail(closed), 409, "already completed"},
+		{"task on a completed run", POST, agentosapi.PathTasks, keyA, JSON, task(closed, okTask), 409, "already completed"},
+		{"complete a failed run", POST, agentosapi.PathRunComplete, keyA, JSON, complete(failed), 409, "already failed"},
+		{"events to a failed run", POST, agentosapi.PathEvents, keyA, JSON, events(failed, `[{"type":"x"}]`), 409, "already failed"},
+	}
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.Runs()
+			runs, stats := s.Runs(), s.Stats()
 			res := do(t, hs, tc.method, tc.path, tc.key, tc.ctype, tc.body)
 			if res.status != tc.status {
-				t.Fatalf("status %d, want %d (%+v)", res.status, tc.status, res.Error)
+				t.Fatalf("status %d, want %d (%s)", res.status, tc.status, res.err.Message)
 			}
-			if !strings.Contains(res.Error.Message, tc.msg) {
-				t.Fatalf("message %q does not mention %q", res.Error.Message, tc.msg)
+			if !strings.Contains(res.err.Message, tc.msg) || res.err.Code == "" {
+				t.Fatalf("error %+v does not say %q", res.err, tc.msg)
 			}
-			after := s.Runs()
-			if len(after) != len(before) {
-				t.Fatalf("a rejected request created a run")
+			if tc.status == 405 && res.header.Get("Allow") != "POST" {
+				t.Fatalf("405 with Allow %q", res.header.Get("Allow"))
 			}
-			for i := range after {
-				if len(after[i].Events) != len(before[i].Events) || after[i].Status != before[i].Status || len(after[i].Tasks) != len(before[i].Tasks) {
-					t.Fatalf("a rejected request changed run %s", after[i].ID)
-				}
+			if after := s.Runs(); !reflect.DeepEqual(after, runs) {
+				t.Fatalf("a rejected request changed the runs:\n%+v\nto\n%+v", runs, after)
+			}
+			after := s.Stats()
+			if after.Rejected != stats.Rejected+1 || after.Status[tc.status] != stats.Status[tc.status]+1 || after.Requests[tc.path] != stats.Requests[tc.path]+1 {
+				t.Fatalf("stats went from %+v to %+v", stats, after)
 			}
 		})
 	}
 }
 
-func TestFaults(t *testing.T) {
-	s, hs := newTestServer(t, Options{})
-	start := `{"agent_id":"` + agentA + `"}`
-
-	s.FailNext(2, 502, "3")
-	for range 2 {
-		if res := post(t, hs, "/api/ingest/v1/run/start", keyA, start); res.status != 502 || res.header.Get("Retry-After") != "3" {
-			t.Fatalf("FailNext: %d %q", res.status, res.header.Get("Retry-After"))
+// TestAuthSpellings: HTTP lets the Bearer scheme take any case and be
+// followed by several spaces, but the header must hold exactly one key.
+func TestAuthSpellings(t *testing.T) {
+	_, hs := newTestServer(t, Options{})
+	for _, tc := range []struct {
+		header string
+		status int
+	}{
+		{"Bearer " + keyA, 200},
+		{"bearer " + keyA, 200},
+		{"BEARER " + keyA, 200},
+		{"Basic " + keyA, 401},
+		{"Bearer", 401},
+		{keyA, 401},
+		{"Bearer  " + keyA, 200},
+		{"Bearer\t" + keyA, 401},
+		{"Bearer " + keyA + " extra", 401},
+		{"Bearer " + strings.ToUpper(keyA), 401},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+agentosapi.PathRunStart, strings.NewReader(`{"agent_id":"`+agentA+`"}`))
+		req.Header.Set("Authorization", tc.header)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := hs.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(s.Runs()) != 0 {
-		t.Fatal("an injected fault created a run")
-	}
-	if res := post(t, hs, "/api/ingest/v1/run/start", keyA, start); res.status != 200 {
-		t.Fatalf("after FailNext: %d", res.status)
-	}
-
-	s.SetFaults(Faults{ErrorRate: 1})
-	if res := post(t, hs, "/api/ingest/v1/run/start", keyA, start); res.status != 503 {
-		t.Fatalf("ErrorRate 1: %d", res.status)
-	}
-	s.SetFaults(Faults{RateLimitRate: 1, RetryAfter: "Wed, 21 Oct 2026 07:28:00 GMT"})
-	if res := post(t, hs, "/api/ingest/v1/run/start", keyA, start); res.status != 429 || res.header.Get("Retry-After") != "Wed, 21 Oct 2026 07:28:00 GMT" {
-		t.Fatalf("RateLimitRate 1: %d %q", res.status, res.header.Get("Retry-After"))
-	}
-	s.SetFaults(Faults{ErrorRate: 0.5, Seed: 7})
-	fails := 0
-	for range 200 {
-		if post(t, hs, "/api/ingest/v1/run/start", keyA, start).status == 503 {
-			fails++
+		res.Body.Close()
+		if res.StatusCode != tc.status {
+			t.Errorf("Authorization %q: %d, want %d", tc.header, res.StatusCode, tc.status)
 		}
-	}
-	if fails < 60 || fails > 140 {
-		t.Fatalf("ErrorRate 0.5 failed %d of 200", fails)
-	}
-
-	s.SetFaults(Faults{Latency: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, hs.URL+"/api/ingest/v1/run/start", strings.NewReader(start))
-	if _, err := hs.Client().Do(req); err == nil {
-		t.Fatal("a request under an hour of latency returned")
-	}
-
-	s.SetFaults(Faults{})
-	release := s.Hang()
-	done := make(chan int)
-	go func() { done <- post(t, hs, "/api/ingest/v1/run/start", keyA, start).status }()
-	select {
-	case <-done:
-		t.Fatal("a request returned while the server hangs")
-	case <-time.After(50 * time.Millisecond):
-	}
-	release()
-	if status := <-done; status != 200 {
-		t.Fatalf("after release: %d", status)
 	}
 }
 
+// TestSnapshotsAreCopies: callers may scribble over what Runs and Stats
+// return without touching the server's records.
+func TestSnapshotsAreCopies(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	id := startRun(t, hs, keyA, agentA)
+	mustPost(t, hs, agentosapi.PathEvents, keyA, fmt.Sprintf(`{"run_id":%q,"events":[{"type":"x","payload":{"a":1}}]}`, id), nil)
+	mustPost(t, hs, agentosapi.PathTasks, keyA, fmt.Sprintf(`{"run_id":%q,"task":{"id":%q,"name":"n","status":"running","input":{"b":2}}}`, id, taskID), nil)
+
+	before, _ := s.Run(id)
+	r := s.Runs()[0]
+	r.Input[1] = 'X'
+	r.Events[0].Payload[1] = 'X'
+	r.Events[0].Type = "changed"
+	r.Tasks[0].Input[1] = 'X'
+	r.Tasks[0].Status = "changed"
+	r.Status = "changed"
+	st := s.Stats()
+	st.Requests[agentosapi.PathEvents] = 99
+	st.Status[200] = 99
+
+	if after, _ := s.Run(id); !reflect.DeepEqual(after, before) {
+		t.Fatalf("a snapshot shares memory with the server:\n%+v\n%+v", before, after)
+	}
+	if st := s.Stats(); st.Requests[agentosapi.PathEvents] != 1 || st.Status[200] != 3 {
+		t.Fatalf("stats share memory: %+v", st)
+	}
+}
+
+func TestReset(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	startRun(t, hs, keyA, agentA)
+	s.SetFaults(Faults{Latency: time.Millisecond})
+	s.Reset()
+	if runs, st := s.Runs(), s.Stats(); len(runs) != 0 || len(st.Requests) != 0 || len(st.Status) != 0 || st.Rejected != 0 {
+		t.Fatalf("after Reset: %d runs, stats %+v", len(runs), st)
+	}
+	startRun(t, hs, keyB, agentB) // agents are kept
+	if len(s.Runs()) != 1 {
+		t.Fatal("no run after Reset")
+	}
+	if _, ok := s.Run(noRun); ok {
+		t.Fatal("Run found a run that never started")
+	}
+}
+
+// TestConcurrentClients runs many clients at once, each with its own run,
+// against readers of snapshots; run it with -race.
 func TestConcurrentClients(t *testing.T) {
 	s, hs := newTestServer(t, Options{})
 	const runs, batches, perBatch = 40, 10, 5
-	var wg sync.WaitGroup
-	for range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := startRun(t, hs, keyA, agentA)
+	var clients, readers sync.WaitGroup
+	stop := make(chan struct{})
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				for _, r := range s.Runs() {
+					_ = len(r.Events)
+				}
+				_ = s.Stats()
+			}
+		}
+	})
+	ids := make(chan string, runs)
+	for g := range runs {
+		clients.Go(func() {
+			key, agent := keyA, agentA
+			if g%2 == 1 {
+				key, agent = keyB, agentB
+			}
+			res, err := call(hs, http.MethodPost, agentosapi.PathRunStart, key, "application/json", `{"agent_id":"`+agent+`"}`)
+			var d agentosapi.StartRunResponse
+			if err != nil || res.status != 200 || json.Unmarshal(res.data, &d) != nil {
+				t.Errorf("start: %v %+v", err, res)
+				return
+			}
+			ids <- d.RunID
 			for b := range batches {
 				var evs []string
 				for e := range perBatch {
 					evs = append(evs, fmt.Sprintf(`{"type":"e","payload":{"n":%d}}`, b*perBatch+e))
 				}
-				post(t, hs, "/api/ingest/v1/events", keyA, fmt.Sprintf(`{"run_id":%q,"events":[%s]}`, id, strings.Join(evs, ",")))
+				body := fmt.Sprintf(`{"run_id":%q,"events":[%s]}`, d.RunID, strings.Join(evs, ","))
+				if res, err := call(hs, http.MethodPost, agentosapi.PathEvents, key, "application/json", body); err != nil || res.status != 200 {
+					t.Errorf("events: %v %+v", err, res)
+					return
+				}
 			}
-			post(t, hs, "/api/ingest/v1/run/complete", keyA, fmt.Sprintf(`{"run_id":%q}`, id))
-		}()
+			path, body := agentosapi.PathRunComplete, fmt.Sprintf(`{"run_id":%q}`, d.RunID)
+			if g%4 == 0 {
+				path, body = agentosapi.PathRunFail, fmt.Sprintf(`{"run_id":%q,"error_message":"e"}`, d.RunID)
+			}
+			if res, err := call(hs, http.MethodPost, path, key, "application/json", body); err != nil || res.status != 200 {
+				t.Errorf("close: %v %+v", err, res)
+			}
+		})
 	}
-	wg.Wait()
+	clients.Wait()
+	close(stop)
+	readers.Wait()
+	close(ids)
+
 	all := s.Runs()
 	if len(all) != runs {
-		t.Fatalf("%d runs", len(all))
+		t.Fatalf("%d runs, want %d", len(all), runs)
 	}
-	for _, r := range all {
-		if r.Status != StatusCompleted || len(r.Events) != batches*perBatch {
-			t.Fatalf("run %s: %s with %d events", r.ID, r.Status, len(r.Events))
+	for id := range ids {
+		r, ok := s.Run(id)
+		if !ok || r.Status == StatusRunning || len(r.Events) != batches*perBatch {
+			t.Fatalf("run %s: %q with %d events", id, r.Status, len(r.Events))
 		}
 		for i, e := range r.Events {
 			var p struct{ N int }
 			_ = json.Unmarshal(e.Payload, &p)
 			if e.SequenceNumber != int64(i+1) || p.N != i {
-				t.Fatalf("run %s event %d: sequence %d, n %d", r.ID, i, e.SequenceNumber, p.N)
+				t.Fatalf("run %s event %d: sequence number %d, n %d", id, i, e.SequenceNumber, p.N)
 			}
 		}
 	}
-	if st := s.Stats(); st.Requests["/api/ingest/v1/events"] != runs*batches || st.Rejected != 0 {
+	if st := s.Stats(); st.Requests[agentosapi.PathEvents] != runs*batches || st.Status[200] != runs*(batches+2) || st.Rejected != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
 
-func TestDecodeMatchesServer(t *testing.T) {
-	if _, err := Decode("/api/ingest/v1/events", []byte(`{"run_id":"`+agentA+`","events":[{"type":"x","extra":1}]}`)); err == nil || !strings.Contains(err.Error(), "extra") {
-		t.Fatalf("Decode accepted an unknown field: %v", err)
+// TestClosedExactlyOnce: of many clients closing the same run at once,
+// exactly one succeeds and the others hear 409.
+func TestClosedExactlyOnce(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	id := startRun(t, hs, keyA, agentA)
+	const n = 30
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for i := range n {
+		wg.Go(func() {
+			path, body := agentosapi.PathRunComplete, fmt.Sprintf(`{"run_id":%q,"output":{"i":%d}}`, id, i)
+			if i%2 == 1 {
+				path, body = agentosapi.PathRunFail, fmt.Sprintf(`{"run_id":%q,"error_message":"%d"}`, id, i)
+			}
+			res, err := call(hs, http.MethodPost, path, keyA, "application/json", body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses <- res.status
+		})
 	}
-	if _, err := Decode("/api/ingest/v1/run/start", []byte(`{"agent_id":"`+agentA+`"}`)); err != nil {
-		t.Fatal(err)
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if count[200] != 1 || count[409] != n-1 {
+		t.Fatalf("statuses %v, want one 200 and %d 409", count, n-1)
+	}
+	if r, _ := s.Run(id); r.Status == StatusRunning || r.EndedAt.IsZero() {
+		t.Fatalf("run %+v", r)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	for _, tc := range []struct {
+		path, body, err string
+	}{
+		{agentosapi.PathRunStart, `{"agent_id":"` + agentA + `"}`, ""},
+		{agentosapi.PathEvents, `{"run_id":"` + agentA + `","events":[{"type":"x","payload":{"Type":1,"type":2}}]}`, ""}, // payloads are free-form
+		{agentosapi.PathEvents, `{"run_id":"` + agentA + `","events":[{"type":"x","extra":1}]}`, `"extra"`},
+		{agentosapi.PathRunFail, `{"run_id":"` + agentA + `","Error_Message":"x"}`, `"Error_Message"`},
+		{agentosapi.PathTasks, `{"run_id":"` + agentA + `","TASK":{"id":"` + taskID + `","name":"n","status":"running"}}`, `"TASK"`},
+		{agentosapi.PathRunComplete, `{"run_id":"` + agentA + `","output":{},"output":{}}`, `"output" appears more than once`},
+		{"/api/ingest/v1/other", `{}`, "no endpoint"},
+	} {
+		v, err := Decode(tc.path, []byte(tc.body))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("Decode(%s): %v", tc.body, err)
+		case tc.err == "" && v == nil:
+			t.Errorf("Decode(%s) returned nothing", tc.body)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("Decode(%s) = %v, want an error with %q", tc.body, err, tc.err)
+		}
+	}
+	v, _ := Decode(agentosapi.PathRunFail, []byte(`{"run_id":"`+agentA+`","error_message":"x"}`))
+	if r, ok := v.(*agentosapi.FailRunRequest); !ok || r.ErrorMessage != "x" {
+		t.Fatalf("Decode returned %#v", v)
+	}
+	_, err := Decode(agentosapi.PathRunStart, []byte(`{"agent_id":"x"}`))
+	if !errors.Is(err, agentosapi.ErrInvalid) {
+		t.Fatalf("a rule violation is not agentosapi.ErrInvalid: %v", err)
 	}
 }

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "agentos-localserver:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// agentFlag collects repeated -agent ID=KEY flags. They are checked after
+// parsing, because the flag package quotes a rejected value, key included,
+// in its error.
+type agentFlag []string
+
+func (a *agentFlag) String() string { return fmt.Sprintf("%d agents", len(*a)) }
+
+func (a *agentFlag) Set(s string) error { *a = append(*a, s); return nil }
+
+// agentKeys maps agent ids to keys.
+type agentKeys map[string]string
+
+// add registers "ID=KEY". Errors name the agent id, never the key.
+func (a agentKeys) add(s string) error {
+	id, key, ok := strings.Cut(strings.TrimSpace(s), "=")
+	id, key = strings.TrimSpace(id), strings.TrimSpace(key)
+	if !ok || key == "" {
+		return fmt.Errorf("agent %q: want ID=KEY", id)
+	}
+	if !agentosapi.IsUUID(id) {
+		return fmt.Errorf("agent %q: the id is not a uuid", id)
+	}
+	a[id] = key
+	return nil
+}
+
+// readFile adds the ID=KEY lines of path.
+func (a agentKeys) readFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := a.add(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+// run serves until ctx ends. It is main without the process around it.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("agentos-localserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var agentFlags agentFlag
+	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on (port 0 picks a free one)")
+	addrFile := fs.String("addr-file", "", "write the bound address to this file once serving")
+	agentsFile := fs.String("agents-file", "", "file of ID=KEY lines, one agent key each")
+	maxBody := fs.Int64("max-body-bytes", localserver.DefaultMaxBodyBytes, "larger request bodies get 413")
+	verbose := fs.Bool("v", false, "log every request")
+	fs.Var(&agentFlags, "agent", "agent `ID=KEY` to accept (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	agents := agentKeys{}
+	for _, a := range agentFlags {
+		if err := agents.add(a); err != nil {
+			return fmt.Errorf("-agent: %w", err)
+		}
+	}
+	if *agentsFile != "" {
+		if err := agents.readFile(*agentsFile); err != nil {
+			return err
+		}
+	}
+	if len(agents) == 0 {
+		return errors.New("no agents: give -agent ID=KEY or -agents-file")
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv := localserver.New(localserver.Options{MaxBodyBytes: *maxBody, Logger: log})
+	for id, key := range agents {
+		srv.RegisterAgent(id, key)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: newMux(srv), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	bound := ln.Addr().String()
+	if *addrFile != "" {
+		// Written to a temporary name and renamed, so a reader never sees
+		// half an address.
+		tmp := *addrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(bound+"\n"), 0o644); err != nil {
+			_ = hs.Close()
+			return err
+		}
+		if err := os.Rename(tmp, *addrFile); err != nil {
+			_ = hs.Close()
+			return err
+		}
+	}
+	ids := make([]string, 0, len(agents))
+	for id := range agents {
+		ids = append(ids, id)
+	}
+	log.Info("serving the local AgentOS ingest API", "url", "http://"+bound, "agents", ids)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdownCtx)
+	if err != nil {
+		err = errors.Join(err, hs.Close())
+	}
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	log.Info("stopped", "runs", len(srv.Runs()))
+	return err
+}
+
+// newMux serves the ingest API and the /_local inspection endpoints.
+func newMux(srv *localserver.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.HandleFunc("GET /_local/runs", func(w http.ResponseWriter, _ *http.Request) {
+		runs := srv.Runs()
+		out := runsJSON{Runs: make([]runJSON, len(runs))}
+		for i, r := range runs {
+			out.Runs[i] = toJSON(r)
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /_local/stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := srv.Stats()
+		writeJSON(w, statsJSON{Requests: st.Requests, Status: st.Status, Rejected: st.Rejected})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	// Not indented, which would reformat every payload as well.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// The snapshot's JSON shape. It is this command's own, with snake_case
+// names like the ingest API, so harnesses do not depend on Go field names.
+type (
+	runsJSON struct {
+		Runs []runJSON `json:"runs"`
+	}
+	runJSON struct {
+		ID            string            `json:"id"`
+		AgentID       string            `json:"agent_id"`
+		TriggerType   string            `json:"trigger_type"`
+		ExternalRunID string            `json:"external_run_id,omitempty"`
+		Status        string            `json:"status"`
+		Input         json.RawMessage   `json:"input,omitempty"`
+		Output        json.RawMessage   `json:"output,omitempty"`
+		ErrorMessage  string            `json:"error_message,omitempty"`
+		ErrorDetail   json.RawMessage   `json:"error_detail,omitempty"`
+		Events        []eventJSON       `json:"events"`
+		Tasks         []agentosapi.Task `json:"tasks"`
+		StartedAt     time.Time         `json:"started_at"`
+		EndedAt       *time.Time        `json:"ended_at,omitempty"`
+	}
+	eventJSON struct {
+		SequenceNumber int64 `json:"sequence_number"`
+		agentosapi.Event
+		ReceivedAt time.Time `json:"received_at"`
+	}
+	statsJSON struct {
+		Requests map[string]int `json:"requests"`
+		Status   map[int]int    `json:"status"`
+		Rejected int            `json:"rejected"`
+	}
+)
+
+func toJSON(r localserver.Run) runJSON {
+	out := runJSON{
+		ID: r.ID, AgentID: r.AgentID, TriggerType: r.TriggerType, ExternalRunID: r.ExternalRunID,
+		Status: r.Status, Input: r.Input, Output: r.Output,
+		ErrorMessage: r.ErrorMessage, ErrorDetail: r.ErrorDetail,
+		Events: make([]eventJSON, len(r.Events)), Tasks: r.Tasks, StartedAt: r.StartedAt,
+	}
+	if out.Tasks == nil {
+		out.Tasks = []agentosapi.Task{}
+	}
+	if !r.EndedAt.IsZero() {
+		end := r.EndedAt
+		out.EndedAt = &end
+	}
+	for i, e := range r.Events {
+		out.Events[i] = eventJSON{SequenceNumber: e.SequenceNumber, Event: e.Event, ReceivedAt: e.ReceivedAt}
+	}
+	return out
+}

@@ -1,0 +1,539 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/version"
+)
+
+// Client talks to the AgentOS ingest API. It is safe for concurrent use;
+// calls for one run must still be made in order by their caller.
+type Client struct {
+	base      string // scheme://host[/prefix], no trailing slash
+	keys      *keyring
+	http      *http.Client
+	retry     RetryPolicy
+	maxBody   int
+	maxEvents int
+	userAgent string
+	log       *slog.Logger
+	bufs      sync.Pool // *bytes.Buffer
+}
+
+// keyring sits behind a pointer in Client, so even printing a Client value
+// with fmt shows an address, never the keys.
+type keyring struct {
+	byAgent  map[string]secret
+	fallback secret
+}
+
+func (k *keyring) key(agentID string) (secret, error) {
+	if s, ok := k.byAgent[agentID]; ok {
+		return s, nil
+	}
+	if k.fallback.set() {
+		return k.fallback, nil
+	}
+	return "", fmt.Errorf("ingest: agent %q: %w: set Config.AgentKeys[%q] or Config.DefaultKey", agentID, ErrNoKey, agentID)
+}
+
+// New validates cfg and returns a Client. Errors name the offending setting.
+func New(cfg Config) (*Client, error) {
+	base, err := parseBaseURL(cfg.BaseURL, cfg.AllowInsecure)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := newKeyring(cfg.DefaultKey, cfg.AgentKeys)
+	if err != nil {
+		return nil, err
+	}
+	retry, err := cfg.Retry.resolve()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{base: base, keys: keys, retry: retry, http: cfg.HTTPClient, log: cfg.Logger}
+	if c.maxBody, err = positiveOr("MaxBodyBytes", cfg.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
+		return nil, err
+	}
+	if c.maxBody < MinMaxBodyBytes {
+		return nil, fmt.Errorf("ingest: Config.MaxBodyBytes must be at least %d, got %d", MinMaxBodyBytes, c.maxBody)
+	}
+	if c.maxEvents, err = positiveOr("MaxBatchEvents", cfg.MaxBatchEvents, DefaultMaxBatchEvents); err != nil {
+		return nil, err
+	}
+	if c.userAgent, err = userAgent(cfg.UserAgent); err != nil {
+		return nil, err
+	}
+	if c.http == nil {
+		c.http = defaultHTTPClient()
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	keys.warnWorkspaceKeys(c.log)
+	return c, nil
+}
+
+func positiveOr(name string, v, def int) (int, error) {
+	switch {
+	case v < 0:
+		return 0, fmt.Errorf("ingest: Config.%s must not be negative, got %d", name, v)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
+}
+
+// parseBaseURL accepts an absolute http(s) URL with a host and maybe a path
+// prefix, and refuses to send keys in clear text beyond this machine unless
+// allowInsecure.
+func parseBaseURL(raw string, allowInsecure bool) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		raw = agentosapi.DefaultBaseURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole input, which may hold credentials.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) is not a valid URL: %v", err)
+	}
+	switch {
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must be an absolute http or https URL with a host, such as %s",
+			shownURL(u), agentosapi.DefaultBaseURL)
+	case u.User != nil:
+		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must not carry user info; agent keys belong in Config.DefaultKey or Config.AgentKeys", shownURL(u))
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must not have a query or fragment", shownURL(u))
+	case u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()):
+		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q uses http:// to a host other than this machine, which would send agent keys in clear text; use https:// or set Config.AllowInsecure",
+			shownURL(u))
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newKeyring(defaultKey string, agentKeys map[string]string) (*keyring, error) {
+	k := &keyring{byAgent: make(map[string]secret, len(agentKeys))}
+	if key := strings.TrimSpace(defaultKey); key != "" {
+		if !headerSafe(key) {
+			return nil, errors.New("ingest: Config.DefaultKey contains spaces or control characters")
+		}
+		k.fallback = secret(key)
+	}
+	for id, key := range agentKeys {
+		key = strings.TrimSpace(key)
+		switch {
+		case key == "":
+			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] is empty", id)
+		case !headerSafe(key):
+			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] contains spaces or control characters", id)
+		}
+		k.byAgent[id] = secret(key)
+	}
+	if !k.fallback.set() && len(k.byAgent) == 0 {
+		return nil, fmt.Errorf("ingest: Config.DefaultKey and Config.AgentKeys are both empty: %w", ErrNoKey)
+	}
+	return k, nil
+}
+
+// headerSafe accepts visible ASCII only, which every key format is and
+// which a header value may carry without escaping.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// warnWorkspaceKeys logs keys of the wrong kind: AgentOS rejects a
+// workspace key (aos_ws_…) on ingest, and the 401 alone would not say why.
+func (k *keyring) warnWorkspaceKeys(log *slog.Logger) {
+	const hint = "this looks like an AgentOS workspace key (aos_ws_…); ingest needs the agent's key (aos_agent_…)"
+	if strings.HasPrefix(k.fallback.reveal(), "aos_ws_") {
+		log.Warn(hint, slog.String("setting", "DefaultKey"))
+	}
+	for id, key := range k.byAgent {
+		if strings.HasPrefix(key.reveal(), "aos_ws_") {
+			log.Warn(hint, slog.String("setting", "AgentKeys"), slog.String("agent_id", id))
+		}
+	}
+}
+
+// userAgent puts this project's product token first, then whatever a front
+// end adds.
+func userAgent(custom string) (string, error) {
+	custom = strings.TrimSpace(custom)
+	for i := 0; i < len(custom); i++ {
+		if custom[i] < ' ' || custom[i] == 0x7f {
+			return "", errors.New("ingest: Config.UserAgent contains control characters")
+		}
+	}
+	switch {
+	case custom == "":
+		return version.UserAgent(""), nil
+	case strings.HasPrefix(custom, version.Product+"/"):
+		return custom, nil
+	}
+	return version.UserAgent(custom), nil
+}
+
+// defaultHTTPClient bounds each request and refuses redirects: a redirect
+// could carry the key to another scheme or host, and AgentOS's ingest API
+// documents none.
+func defaultHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: DefaultTimeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// String describes the client without its keys.
+func (c *Client) String() string {
+	return fmt.Sprintf("ingest.Client{BaseURL:%q Agents:%d DefaultKey:%t UserAgent:%q}",
+		c.base, len(c.keys.byAgent), c.keys.fallback.set(), c.userAgent)
+}
+
+// GoString is String, so %#v shows no keys either.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// LogValue logs the client without its keys.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// CloseIdleConnections closes the HTTP client's idle connections, for an
+// owner that is shutting down.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// StartRun opens a run and returns its id, with the key of req.AgentID.
+//
+// run/start is not idempotent: when an attempt's answer is lost (timeout,
+// reset connection, 5xx after the run was created), the retry may open a
+// second run. It is retried anyway, because a run that is never opened
+// loses all its events, which is worse than a stray empty run; set
+// ExternalRunID so that a duplicate can be recognised.
+func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) (string, error) {
+	if req == nil {
+		return "", fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunStart, agentosapi.ErrInvalid)
+	}
+	if err := req.Validate(); err != nil {
+		return "", fmt.Errorf("ingest: POST %s: %w", agentosapi.PathRunStart, err)
+	}
+	key, err := c.keys.key(req.AgentID)
+	if err != nil {
+		return "", err
+	}
+	var data agentosapi.StartRunResponse
+	if err := c.postJSON(ctx, agentosapi.PathRunStart, key, req, &data); err != nil {
+		return "", err
+	}
+	if !agentosapi.IsUUID(data.RunID) {
+		return "", permanentf("ingest: POST %s: the answer's run_id %q is not a uuid", agentosapi.PathRunStart, data.RunID)
+	}
+	return data.RunID, nil
+}
+
+// SendEvents sends events to a run, in order, in as many sequential
+// requests as MaxBodyBytes (the whole encoded body) and MaxBatchEvents
+// require. An event that is invalid or alone exceeds MaxBodyBytes is left
+// out and the others are sent; callers truncate content upstream so this
+// does not happen. When some events were sent or left out but not all were
+// sent, the error is a *SendEventsError; when none was sent for a single
+// reason, it is that reason. A 409 matches ErrRunClosed.
+func (c *Client) SendEvents(ctx context.Context, agentID, runID string, events []agentosapi.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if !agentosapi.IsUUID(runID) {
+		return fmt.Errorf("ingest: POST %s: %w: run_id %q must be a uuid", agentosapi.PathEvents, agentosapi.ErrInvalid, runID)
+	}
+	key, err := c.keys.key(agentID)
+	if err != nil {
+		return err
+	}
+	encBuf := c.getBuf()
+	defer c.putBuf(encBuf)
+	overhead := eventsOverhead(runID)
+	enc := encodeEvents(encBuf, events, overhead, c.maxBody)
+
+	body := c.getBuf()
+	n, sent := len(enc.ends), 0
+	var failed error
+	for first := 0; first < n; {
+		end := nextBatch(enc.size, n, first, overhead, c.maxBody, c.maxEvents)
+		enc.writeBody(body, runID, first, end)
+		released, err := c.post(ctx, agentosapi.PathEvents, key, body.Bytes(), nil)
+		if !released {
+			body = new(bytes.Buffer) // the transport may still read the old one
+		}
+		if err != nil {
+			failed = err
+			break
+		}
+		sent += end - first
+		first = end
+	}
+	c.putBuf(body)
+	switch {
+	case failed == nil && len(enc.bad) == 0:
+		return nil
+	case sent == 0 && len(enc.bad) == 0:
+		return failed // nothing to add: none was sent
+	}
+	return &SendEventsError{Total: len(events), Sent: sent, Err: failed, Rejected: enc.bad}
+}
+
+// CompleteRun closes a run as completed. A 409, the run being closed
+// already (perhaps by an earlier attempt whose answer was lost), is success.
+func (c *Client) CompleteRun(ctx context.Context, agentID string, req *agentosapi.CompleteRunRequest) error {
+	if req == nil {
+		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunComplete, agentosapi.ErrInvalid)
+	}
+	return c.closeRun(ctx, agentosapi.PathRunComplete, agentID, req.RunID, req.Validate, req)
+}
+
+// FailRun closes a run as failed. A 409 is success, as for CompleteRun.
+func (c *Client) FailRun(ctx context.Context, agentID string, req *agentosapi.FailRunRequest) error {
+	if req == nil {
+		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunFail, agentosapi.ErrInvalid)
+	}
+	return c.closeRun(ctx, agentosapi.PathRunFail, agentID, req.RunID, req.Validate, req)
+}
+
+func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, validate func() error, req any) error {
+	if err := validate(); err != nil {
+		return fmt.Errorf("ingest: POST %s: %w", endpoint, err)
+	}
+	key, err := c.keys.key(agentID)
+	if err != nil {
+		return err
+	}
+	err = c.postJSON(ctx, endpoint, key, req, nil)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS run was already closed",
+			slog.String("endpoint", endpoint), slog.String("run_id", runID), slog.String("message", apiErr.Message))
+		return nil
+	}
+	return err
+}
+
+// PutTask creates or updates a task of a run. A 409 matches ErrRunClosed.
+func (c *Client) PutTask(ctx context.Context, agentID string, req *agentosapi.TaskRequest) error {
+	if req == nil {
+		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathTasks, agentosapi.ErrInvalid)
+	}
+	if err := req.Validate(); err != nil {
+		return fmt.Errorf("ingest: POST %s: %w", agentosapi.PathTasks, err)
+	}
+	key, err := c.keys.key(agentID)
+	if err != nil {
+		return err
+	}
+	return c.postJSON(ctx, agentosapi.PathTasks, key, req, nil)
+}
+
+// postJSON encodes req and posts it.
+func (c *Client) postJSON(ctx context.Context, endpoint string, key secret, req, out any) error {
+	buf := c.getBuf()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil {
+		c.putBuf(buf)
+		return fmt.Errorf("ingest: POST %s: %w: %w", endpoint, agentosapi.ErrInvalid, err)
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	released, err := c.post(ctx, endpoint, key, buf.Bytes(), out)
+	if released {
+		c.putBuf(buf)
+	}
+	return err
+}
+
+// post sends body to endpoint with key, retrying per policy, and decodes
+// the answer's data into out unless out is nil. released reports whether
+// the transport has closed every reader of body, so that it may be reused.
+func (c *Client) post(ctx context.Context, endpoint string, key secret, body []byte, out any) (released bool, err error) {
+	b := &bodyReaders{data: body}
+	err = c.retrying(ctx, endpoint, func(ctx context.Context) error {
+		return c.once(ctx, endpoint, key, b, out)
+	})
+	return b.open.Load() == 0, err
+}
+
+// maxAnswerBytes bounds how much of an answer is read: answers are small
+// envelopes, and an error page is only quoted in part.
+const maxAnswerBytes = 64 << 10
+
+// once makes one attempt.
+func (c *Client) once(ctx context.Context, endpoint string, key secret, body *bodyReaders, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+endpoint, nil)
+	if err != nil {
+		return &permanentError{fmt.Errorf("ingest: POST %s: %w", endpoint, err)}
+	}
+	req.Body = body.reader()
+	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+	req.ContentLength = int64(len(body.data))
+	req.Header.Set("Authorization", "Bearer "+key.reveal())
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &transportError{endpoint: endpoint, err: err, retryable: transportRetryable(err)}
+	}
+	answer := c.getBuf()
+	defer c.putBuf(answer)
+	_, err = answer.ReadFrom(io.LimitReader(resp.Body, maxAnswerBytes))
+	// Drain a little more so the connection can be reused, then let go.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4*maxAnswerBytes)
+	_ = resp.Body.Close()
+	if err != nil {
+		return &transportError{endpoint: endpoint, retryable: transportRetryable(err),
+			err: fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err)}
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS request",
+		slog.String("endpoint", endpoint), slog.Int("status", resp.StatusCode),
+		slog.Int("request_bytes", len(body.data)), slog.Duration("duration", time.Since(start)))
+
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		if out == nil {
+			return nil
+		}
+		var env agentosapi.Envelope
+		if err := json.Unmarshal(answer.Bytes(), &env); err != nil {
+			return permanentf("ingest: POST %s: %d answer is not a JSON envelope: %v", endpoint, resp.StatusCode, err)
+		}
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return permanentf("ingest: POST %s: %d answer has unreadable data: %v", endpoint, resp.StatusCode, err)
+		}
+		return nil
+	}
+	return newAPIError(endpoint, resp, answer.Bytes(), key, time.Now())
+}
+
+// newAPIError reads a failed answer: the envelope's error when there is
+// one, else the start of the body as text, with the key scrubbed in case a
+// server echoes it.
+func newAPIError(endpoint string, resp *http.Response, body []byte, key secret, now time.Time) *APIError {
+	e := &APIError{Endpoint: endpoint, StatusCode: resp.StatusCode}
+	var env agentosapi.Envelope
+	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
+		e.Code, e.Message = env.Error.Code, env.Error.Message
+	} else {
+		e.Message = string(body)
+	}
+	if e.Message == "" && resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			e.Message = "redirected to " + safeURL(loc) + " (redirects are not followed)"
+		}
+	}
+	e.Code = oneLine(key.redactFrom(e.Code), 100)
+	e.Message = oneLine(key.redactFrom(e.Message), 500)
+	if retryableStatus(resp.StatusCode) {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), resp.Header.Get("Date"), now)
+	}
+	return e
+}
+
+// oneLine makes server text fit an error message: valid UTF-8, no control
+// characters or runs of blanks, at most limit bytes.
+func oneLine(s string, limit int) string {
+	s = strings.Join(strings.FieldsFunc(strings.ToValidUTF8(s, "?"), func(r rune) bool {
+		return r == ' ' || r < ' ' || r == 0x7f
+	}), " ")
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// bodyReaders hands out readers over one request body and counts those the
+// transport has not closed yet. A RoundTripper may read a body until it
+// closes it, even after returning, so the bytes are reused only once every
+// reader is closed.
+type bodyReaders struct {
+	data []byte
+	open atomic.Int64
+}
+
+func (b *bodyReaders) reader() io.ReadCloser {
+	b.open.Add(1)
+	return &bodyReader{Reader: bytes.NewReader(b.data), owner: b}
+}
+
+type bodyReader struct {
+	*bytes.Reader
+	owner *bodyReaders
+	once  sync.Once
+}
+
+func (r *bodyReader) Close() error {
+	r.once.Do(func() { r.owner.open.Add(-1) })
+	return nil
+}
+
+// maxPooledBuffer keeps one huge call from pinning its memory in the pool.
+const maxPooledBuffer = 4 << 20
+
+func (c *Client) getBuf() *bytes.Buffer {
+	if b, ok := c.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (c *Client) putBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	c.bufs.Put(b)
+}
