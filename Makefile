@@ -24,3 +24,12 @@ fuzz:
 
 e2e:
 	bash e2e/run.sh
+
+# Our costs next to the peers' (otlptracehttp, BatchSpanProcessor, otlphttp),
+# measured side by side in one run, then the tracker's own figures.
+BENCHTIME ?= 2s
+bench:
+	@mkdir -p .e2e
+	@{ $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./bench/ && \
+	   $(GO) test -run '^$$' -bench 'TrackerMapping|MemoryPerOpenRun' -benchmem -benchtime $(BENCHTIME) ./internal/runtracker/; } \
+	   | tee .e2e/bench.txt | $(GO) run ./bench/benchtable

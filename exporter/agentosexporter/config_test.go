@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -137,4 +138,13 @@ func TestKeysAreOpaque(t *testing.T) {
 	for _, s := range []string{cfg.APIKey.String(), cfg.AgentKeys["9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"].String()} {
 		assert.False(t, strings.Contains(s, "aos_agent"), "key printed: %s", s)
 	}
+}
+
+func TestRetriesOffStayOff(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.RetryConfig = configretry.BackOffConfig{Enabled: false}
+	pc, err := cfg.pipelineConfig()
+	require.NoError(t, err)
+	assert.False(t, pc.Ingest.Retry.Enabled)
+	assert.NotEqual(t, ingest.RetryPolicy{}, pc.Ingest.Retry, "an all-zero policy would mean the defaults, retries on")
 }

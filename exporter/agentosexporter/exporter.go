@@ -92,6 +92,19 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 		keys[id] = string(k)
 	}
 	r := cfg.RetryConfig
+	retry := ingest.RetryPolicy{
+		Enabled:             r.Enabled,
+		InitialInterval:     r.InitialInterval,
+		MaxInterval:         r.MaxInterval,
+		Multiplier:          r.Multiplier,
+		RandomizationFactor: r.RandomizationFactor,
+		MaxElapsedTime:      r.MaxElapsedTime,
+	}
+	if retry == (ingest.RetryPolicy{}) {
+		// The ingest client reads an all-zero policy as "defaults", which
+		// would turn retries back on; any non-zero field keeps them off.
+		retry.Multiplier = 1
+	}
 	return pipeline.Config{
 		Ingest: ingest.Config{
 			BaseURL:        cfg.ClientConfig.Endpoint,
@@ -100,15 +113,8 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 			AgentKeys:      keys,
 			MaxBodyBytes:   cfg.Limits.MaxRequestBytes,
 			MaxBatchEvents: cfg.Limits.MaxBatchEvents,
-			Retry: ingest.RetryPolicy{
-				Enabled:             r.Enabled,
-				InitialInterval:     r.InitialInterval,
-				MaxInterval:         r.MaxInterval,
-				Multiplier:          r.Multiplier,
-				RandomizationFactor: r.RandomizationFactor,
-				MaxElapsedTime:      r.MaxElapsedTime,
-			},
-			UserAgent: "collector-exporter",
+			Retry:          retry,
+			UserAgent:      "collector-exporter",
 		},
 		Mapping: mapping.Options{
 			DefaultAgentID: cfg.AgentID,

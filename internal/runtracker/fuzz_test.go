@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -67,35 +68,30 @@ func FuzzMapping(f *testing.F) {
 	})
 }
 
-// validate encodes op as the client would and applies the API's rules,
-// including the JSON validity of every embedded object.
+// validate encodes op as the client would and checks the body with the
+// strict local server's own decoder and rules.
 func validate(op runtracker.Op) error {
 	const runID = "11111111-1111-4111-8111-111111111111"
-	var body interface{ Validate() error }
+	var path string
+	var body any
 	switch op.Kind {
 	case runtracker.OpStart:
-		body = &op.Start
+		path, body = agentosapi.PathRunStart, &op.Start
 	case runtracker.OpEvents:
-		body = &agentosapi.EventsRequest{RunID: runID, Events: op.Events}
+		path, body = agentosapi.PathEvents, &agentosapi.EventsRequest{RunID: runID, Events: op.Events}
 	case runtracker.OpTask:
-		body = &agentosapi.TaskRequest{RunID: runID, Task: op.Task}
+		path, body = agentosapi.PathTasks, &agentosapi.TaskRequest{RunID: runID, Task: op.Task}
 	case runtracker.OpClose:
 		if op.Close.Fail {
-			body = &agentosapi.FailRunRequest{RunID: runID, ErrorMessage: op.Close.ErrorMessage, ErrorDetail: op.Close.ErrorDetail}
+			path, body = agentosapi.PathRunFail, &agentosapi.FailRunRequest{RunID: runID, ErrorMessage: op.Close.ErrorMessage, ErrorDetail: op.Close.ErrorDetail}
 		} else {
-			body = &agentosapi.CompleteRunRequest{RunID: runID, Output: op.Close.Output}
+			path, body = agentosapi.PathRunComplete, &agentosapi.CompleteRunRequest{RunID: runID, Output: op.Close.Output}
 		}
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	// Decode it back the way a strict server does.
-	dec := json.NewDecoder(bytesReader(raw))
-	dec.DisallowUnknownFields()
-	fresh := newLike(body)
-	if err := dec.Decode(fresh); err != nil {
-		return err
-	}
-	return fresh.Validate()
+	_, err = localserver.Decode(path, raw)
+	return err
 }

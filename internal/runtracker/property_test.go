@@ -44,8 +44,8 @@ func randomTrace(rng *rand.Rand, traceNo int) []spans.Span {
 		out = append(out, s)
 		if depth < 4 {
 			for range rng.IntN(4) {
-				a := start.Add(time.Duration(rng.Int64N(int64(end.Sub(start))+1)).Truncate(time.Millisecond))
-				b := a.Add(time.Duration(rng.Int64N(int64(end.Sub(a))+1)).Truncate(time.Millisecond))
+				a := start.Add(time.Duration(rng.Int64N(int64(end.Sub(start)) + 1)).Truncate(time.Millisecond))
+				b := a.Add(time.Duration(rng.Int64N(int64(end.Sub(a)) + 1)).Truncate(time.Millisecond))
 				grow(sid, a, b, depth+1)
 			}
 		}
