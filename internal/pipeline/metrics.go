@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
@@ -108,12 +109,20 @@ func (m *metrics) Delivered(op *runtracker.Op) {
 	}
 }
 
-func (m *metrics) Failed(op *runtracker.Op, _ error) {
+func (m *metrics) Failed(op *runtracker.Op, err error) {
 	ctx := context.Background()
 	m.requestErrors.Add(ctx, 1, kindAttrs[op.Kind])
-	if op.Kind == runtracker.OpEvents {
-		m.eventsDropped.Add(ctx, int64(len(op.Events)), attrFailed)
+	if op.Kind != runtracker.OpEvents {
+		return
 	}
+	// A batch may have been sent in part before it failed.
+	sent := 0
+	var partial *ingest.SendEventsError
+	if errors.As(err, &partial) {
+		sent = partial.Sent
+		m.eventsSent.Add(ctx, int64(sent))
+	}
+	m.eventsDropped.Add(ctx, int64(len(op.Events)-sent), attrFailed)
 }
 
 func (m *metrics) DroppedEvents(n int) {
