@@ -2,7 +2,7 @@
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run test lint unit fuzz e2e bench
+.PHONY: run test lint unit fuzz e2e collector generate bench
 
 run:
 	$(GO) run ./examples/agent
@@ -22,8 +22,19 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
 
+# Builds the collectors with the Collector Builder (installed into .e2e/),
+# then runs the end-to-end tests against them; see e2e/run.sh.
 e2e:
 	bash e2e/run.sh
+
+# Only builds otelcol-agentos and the load-balancing tier into .e2e/.
+collector:
+	bash e2e/run.sh build
+
+# Regenerates the exporter's metadata code and README status table with
+# mdatagen (pinned in tools/go.mod).
+generate:
+	cd exporter/agentosexporter && $(GO) generate ./...
 
 # Our costs next to the peers' (otlptracehttp, BatchSpanProcessor, otlphttp),
 # measured side by side in one run, then the tracker's own figures.

@@ -1,4 +1,6 @@
-// Package e2e holds the end-to-end tests of the collector built by the
-// Collector Builder (run by e2e/run.sh, build tag e2e): real binaries, real
-// OTLP over the network, the strict local AgentOS server.
+// Package e2e holds the end-to-end tests of the collectors built by the
+// Collector Builder (run by e2e/run.sh, `make e2e`; build tag e2e): real
+// binaries, real OTLP over the network, and the strict local AgentOS server
+// as its own process (cmd/agentos-localserver), whose GET /_local/runs the
+// tests read to check every run, its status and its timeline.
 package e2e

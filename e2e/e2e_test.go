@@ -4,24 +4,19 @@ package e2e
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"fmt"
+	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/agentos-ai/agentos-otel/internal/localserver"
 )
 
 const (
@@ -31,219 +26,159 @@ const (
 	keyB   = "aos_agent_e2e_b"
 )
 
-func binary(t *testing.T, env string) string {
-	t.Helper()
-	p := os.Getenv(env)
-	if p == "" {
-		t.Fatalf("%s is not set: run e2e/run.sh", env)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s: %v", env, err)
-	}
-	return p
+// sentRun is what one agent turn should become in AgentOS.
+type sentRun struct {
+	traceID string
+	failed  bool
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// The timeline every run must show, in this order: the chat span's start
+// and end, then the tool span's start, its span event and its end.
+var wantEvents = []string{"llm.request", "llm.response", "tool.called", "cache.miss", "tool.returned"}
 
-func agentos(t *testing.T) (*localserver.Server, string) {
-	t.Helper()
-	srv := localserver.New(localserver.Options{})
-	srv.RegisterAgent(agentA, keyA)
-	srv.RegisterAgent(agentB, keyB)
-	ln, err := localserver.Listen("127.0.0.1:0", srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close(context.Background()) })
-	return srv, ln.URL()
-}
-
-// collector starts a collector binary and waits for its health check.
-func collector(t *testing.T, bin, config string, env ...string) {
-	t.Helper()
-	health := freeAddr(t)
-	logPath := filepath.Join(t.TempDir(), "collector.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config", filepath.Join("..", "testdata", "collector", config))
-	cmd.Env = append(os.Environ(), append(env, "HEALTH_ENDPOINT="+health)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s log:\n%s", config, b)
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("%s exited: %v\n%s", config, err, b)
-		default:
-		}
-		if res, err := http.Get("http://" + health); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("%s not healthy within a minute\n%s", config, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// sendTraces sends n agent runs over OTLP/HTTP; every fifth one fails. It
-// returns how many events each run should show.
-func sendTraces(t *testing.T, otlpAddr string, n int) int {
+// sendTraces runs n agent turns, GenAI-shaped (an invoke_agent root with a
+// chat and an execute_tool child), and exports them over OTLP/HTTP to
+// otlpAddr. Every fifth turn fails.
+func sendTraces(t *testing.T, otlpAddr string, n int) []sentRun {
 	t.Helper()
 	ctx := context.Background()
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(otlpAddr), otlptracehttp.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(50*time.Millisecond)))
+	res := resource.NewSchemaless(semconv.ServiceName("e2e-agent"))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(50*time.Millisecond)))
 	tr := tp.Tracer("e2e")
+	sent := make([]sentRun, 0, n)
+	start := time.Now()
 	for i := range n {
-		rctx, root := tr.Start(ctx, "invoke_agent e2e", trace.WithAttributes(semconv.GenAIOperationNameInvokeAgent))
-		_, chat := tr.Start(rctx, "chat m", trace.WithAttributes(semconv.GenAIOperationNameChat,
-			semconv.GenAIRequestModel("m"), semconv.GenAIUsageInputTokens(10), semconv.GenAIUsageOutputTokens(2)))
-		chat.End()
-		_, tool := tr.Start(rctx, "execute_tool lookup", trace.WithAttributes(semconv.GenAIOperationNameExecuteTool,
-			semconv.GenAIToolName("lookup")))
-		tool.AddEvent("cache.miss", trace.WithAttributes(attribute.Int("run", i)))
-		tool.End()
-		if i%5 == 4 {
+		// Timestamps are explicit and 1ms apart, so the expected order does
+		// not depend on the clock's resolution.
+		at := func(ms int) time.Time { return start.Add(time.Duration(i*10+ms) * time.Millisecond) }
+		rctx, root := tr.Start(ctx, "invoke_agent travel", trace.WithTimestamp(at(0)), trace.WithAttributes(
+			semconv.GenAIOperationNameInvokeAgent, semconv.GenAIAgentName("travel"),
+			semconv.GenAIInputMessagesKey.String(fmt.Sprintf(`[{"role":"user","parts":[{"type":"text","content":"trip %d"}]}]`, i))))
+		_, chat := tr.Start(rctx, "chat gpt-test", trace.WithTimestamp(at(1)), trace.WithAttributes(
+			semconv.GenAIOperationNameChat, semconv.GenAIRequestModel("gpt-test"),
+			semconv.GenAIUsageInputTokens(10), semconv.GenAIUsageOutputTokens(2)))
+		chat.End(trace.WithTimestamp(at(2)))
+		_, tool := tr.Start(rctx, "execute_tool lookup", trace.WithTimestamp(at(3)), trace.WithAttributes(
+			semconv.GenAIOperationNameExecuteTool, semconv.GenAIToolName("lookup")))
+		tool.AddEvent("cache.miss", trace.WithTimestamp(at(4)), trace.WithAttributes(attribute.Int("turn", i)))
+		tool.End(trace.WithTimestamp(at(5)))
+		failed := i%5 == 4
+		if failed {
 			root.SetStatus(codes.Error, "run failed on purpose")
 		}
-		root.End()
+		root.End(trace.WithTimestamp(at(6)))
+		sent = append(sent, sentRun{traceID: root.SpanContext().TraceID().String(), failed: failed})
 	}
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return 5 // llm.request, llm.response, tool.called, cache.miss, tool.returned
+	return sent
 }
 
-// waitForRuns waits until want runs are closed.
-func waitForRuns(t *testing.T, srv *localserver.Server, want int) []localserver.Run {
+// checkRuns asserts that every sent turn became exactly one closed run with
+// the right status and its whole timeline in order, and that nothing else
+// arrived. It returns how many runs each agent got.
+func checkRuns(t *testing.T, sent []sentRun, runs []recordedRun) map[string]int {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		runs := srv.Runs()
-		closed := 0
-		for _, r := range runs {
-			if r.Status != localserver.StatusRunning {
-				closed++
-			}
-		}
-		if closed >= want {
-			return runs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d runs closed after a minute (%d started)", closed, want, len(runs))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func checkRuns(t *testing.T, runs []localserver.Run, want, events int) map[string]int {
-	t.Helper()
-	if len(runs) != want {
-		t.Fatalf("%d runs, want %d", len(runs), want)
-	}
-	perTrace := map[string]int{}
-	perAgent := map[string]int{}
-	failed := 0
+	byTrace := map[string][]recordedRun{}
 	for _, r := range runs {
-		perTrace[r.ExternalRunID]++
+		byTrace[r.ExternalRunID] = append(byTrace[r.ExternalRunID], r)
+	}
+	perAgent := map[string]int{}
+	for _, s := range sent {
+		got := byTrace[s.traceID]
+		delete(byTrace, s.traceID)
+		if len(got) != 1 {
+			t.Errorf("trace %s became %d runs, want 1", s.traceID, len(got))
+			continue
+		}
+		r := got[0]
 		perAgent[r.AgentID]++
-		if r.Status == localserver.StatusFailed {
-			failed++
+		switch {
+		case s.failed && (r.Status != "failed" || r.ErrorMessage != "run failed on purpose"):
+			t.Errorf("trace %s: status %s (%q), want failed with the root's message", s.traceID, r.Status, r.ErrorMessage)
+		case !s.failed && r.Status != "completed":
+			t.Errorf("trace %s: status %s (%q), want completed", s.traceID, r.Status, r.ErrorMessage)
 		}
-		if len(r.Events) != events {
-			var types []string
-			for _, e := range r.Events {
-				types = append(types, e.Type)
+		types := make([]string, len(r.Events))
+		for i, e := range r.Events {
+			types[i] = e.Type
+			if e.SequenceNumber != int64(i+1) {
+				t.Errorf("trace %s: event %d has sequence number %d", s.traceID, i, e.SequenceNumber)
 			}
-			t.Errorf("run of trace %s has %d events (%s), want %d", r.ExternalRunID, len(r.Events), strings.Join(types, ","), events)
+			if i > 0 && e.OccurredAt.Before(r.Events[i-1].OccurredAt) {
+				t.Errorf("trace %s: event %d (%s) occurred before the one received ahead of it", s.traceID, i, e.Type)
+			}
+			if e.Payload["span_id"] == nil || e.Payload["span_name"] == nil {
+				t.Errorf("trace %s: event %s lacks span_id/span_name: %v", s.traceID, e.Type, e.Payload)
+			}
+		}
+		if !slices.Equal(types, wantEvents) {
+			t.Errorf("trace %s: timeline %s, want %s", s.traceID, strings.Join(types, ","), strings.Join(wantEvents, ","))
 		}
 	}
-	for trace, n := range perTrace {
-		if n != 1 {
-			t.Errorf("trace %s became %d runs: it was split", trace, n)
-		}
-	}
-	if failed != want/5 {
-		t.Errorf("%d runs failed, want %d", failed, want/5)
+	for trace, rs := range byTrace {
+		t.Errorf("unexpected run(s) for trace %q: %d", trace, len(rs))
 	}
 	return perAgent
 }
 
-func TestBasicPipeline(t *testing.T) {
+func checkNothingRejected(t *testing.T, a *agentos) {
+	t.Helper()
+	if st := a.stats(t); st.Rejected != 0 {
+		t.Errorf("the strict server rejected %d requests: %v", st.Rejected, st.Status)
+	}
+}
+
+// TestCollector: OTLP/HTTP → otelcol-agentos → AgentOS, with the in-memory
+// and the persistent (file_storage) sending queue.
+func TestCollector(t *testing.T) {
 	for _, config := range []string{"basic.yaml", "persistent-queue.yaml"} {
 		t.Run(config, func(t *testing.T) {
-			srv, url := agentos(t)
+			a := startAgentOS(t, map[string]string{agentA: keyA})
 			otlp := freeAddr(t)
 			collector(t, binary(t, "OTELCOL_AGENTOS"), config,
-				"OTLP_HTTP_ENDPOINT="+otlp, "AGENTOS_ENDPOINT="+url, "AGENTOS_API_KEY="+keyA,
+				"OTLP_HTTP_ENDPOINT="+otlp, "AGENTOS_ENDPOINT="+a.URL, "AGENTOS_API_KEY="+keyA,
 				"AGENTOS_AGENT_ID="+agentA, "STORAGE_DIR="+t.TempDir())
 			const n = 20
-			events := sendTraces(t, otlp, n)
-			checkRuns(t, waitForRuns(t, srv, n), n, events)
-			if rej := srv.Stats().Rejected; rej != 0 {
-				t.Errorf("the strict server rejected %d requests", rej)
+			sent := sendTraces(t, otlp, n)
+			perAgent := checkRuns(t, sent, a.waitForRuns(t, n))
+			if perAgent[agentA] != n {
+				t.Errorf("runs per agent %v", perAgent)
 			}
+			checkNothingRejected(t, a)
 		})
 	}
 }
 
+// TestTwoTierScaleOut: OTLP/HTTP → a load-balancing collector routing by
+// trace id → two otelcol-agentos instances → one AgentOS. No run may be
+// split across the instances, and both must get some.
 func TestTwoTierScaleOut(t *testing.T) {
-	srv, url := agentos(t)
+	a := startAgentOS(t, map[string]string{agentA: keyA, agentB: keyB})
 	tierA, tierB := freeAddr(t), freeAddr(t)
 	bin := binary(t, "OTELCOL_AGENTOS")
-	// Each instance reports as its own agent, so the runs show which one
-	// handled them.
-	collector(t, bin, "agentos-tier.yaml", "OTLP_GRPC_ENDPOINT="+tierA, "AGENTOS_ENDPOINT="+url,
+	// Each instance reports as its own agent, so every run shows which
+	// instance handled it.
+	collector(t, bin, "agentos-tier.yaml", "OTLP_GRPC_ENDPOINT="+tierA, "AGENTOS_ENDPOINT="+a.URL,
 		"AGENTOS_API_KEY="+keyA, "AGENTOS_AGENT_ID="+agentA)
-	collector(t, bin, "agentos-tier.yaml", "OTLP_GRPC_ENDPOINT="+tierB, "AGENTOS_ENDPOINT="+url,
+	collector(t, bin, "agentos-tier.yaml", "OTLP_GRPC_ENDPOINT="+tierB, "AGENTOS_ENDPOINT="+a.URL,
 		"AGENTOS_API_KEY="+keyB, "AGENTOS_AGENT_ID="+agentB)
 	lb := freeAddr(t)
 	collector(t, binary(t, "OTELCOL_LB"), "lb.yaml", "OTLP_HTTP_ENDPOINT="+lb,
 		"AGENTOS_TIER_A="+tierA, "AGENTOS_TIER_B="+tierB)
 
-	const n = 100
-	events := sendTraces(t, lb, n)
-	perAgent := checkRuns(t, waitForRuns(t, srv, n), n, events)
-	if perAgent[agentA] == 0 || perAgent[agentB] == 0 {
-		t.Fatalf("runs per instance %v: the routing tier did not spread traces", perAgent)
-	}
+	const n = 200
+	sent := sendTraces(t, lb, n)
+	perAgent := checkRuns(t, sent, a.waitForRuns(t, n))
 	t.Logf("runs per instance: a=%d b=%d", perAgent[agentA], perAgent[agentB])
-	if rej := srv.Stats().Rejected; rej != 0 {
-		t.Errorf("the strict server rejected %d requests", rej)
+	if perAgent[agentA] == 0 || perAgent[agentB] == 0 {
+		t.Errorf("runs per instance %v: the routing tier did not spread traces", perAgent)
 	}
+	checkNothingRejected(t, a)
 }

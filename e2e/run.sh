@@ -1,29 +1,88 @@
 #!/usr/bin/env bash
-# End-to-end tests: builds otelcol-agentos (Collector Builder v0.165.0) and
-# the routing collector (v0.161.0) through the Go module proxy, then runs
-# the e2e Go tests against the binaries.
+# End-to-end tests of the custom collectors (make e2e).
+#
+#   e2e/run.sh          build everything, then run the e2e tests
+#   e2e/run.sh build    only build the collectors (make collector)
+#
+# Installs the Collector Builder v0.165.0 and v0.161.0 through the Go module
+# proxy into .e2e/ (gitignored), builds otelcol-agentos (builder-config.yaml)
+# and the load-balancing tier (testdata/collector/builder-lb.yaml), builds
+# agentos-localserver, then runs the Go tests under e2e/ (build tag e2e),
+# which start the local AgentOS server and the collectors, send OTLP traces
+# and check the runs. Only Go is needed. The first run downloads and
+# compiles the Collector (minutes); later runs reuse Go's module and build
+# caches and the installed builders, and take seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/.e2e
 mkdir -p "$out"
 
+# Everything this script starts runs in its own process group (set -m), and
+# the trap stops that group however the script ends.
+pgid=
+cleanup() {
+	local rc=$?
+	if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
+		kill -TERM -- "-$pgid" 2>/dev/null || true
+		sleep 2
+		kill -KILL -- "-$pgid" 2>/dev/null || true
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+set -m
+
+# run CMD...: runs a command in its own process group and waits for it.
+run() {
+	"$@" &
+	pgid=$!
+	wait "$pgid"
+	local rc=$?
+	pgid=
+	return "$rc"
+}
+
+timings=()
+timed() { # label cmd...
+	local label=$1 start=$SECONDS
+	shift
+	run "$@"
+	timings+=("$label: $((SECONDS - start))s")
+}
+
 build() { # builder-version manifest
-  local version=$1 manifest=$2 bin=$out/builder-$1
-  if [ ! -x "$bin/builder" ]; then
-    echo "e2e: installing the Collector Builder $version"
-    GOBIN=$bin go install "go.opentelemetry.io/collector/cmd/builder@$version"
-  fi
-  echo "e2e: building from $manifest"
-  local start=$SECONDS
-  "$bin/builder" --config "$manifest" >"$out/build-$(basename "$manifest" .yaml).log" 2>&1 ||
-    { cat "$out/build-$(basename "$manifest" .yaml).log"; return 1; }
-  echo "e2e: built in $((SECONDS - start))s"
+	local bin=$out/builder-$1/builder log
+	log=$out/build-$(basename "$2" .yaml).log
+	if [ ! -x "$bin" ]; then
+		echo "e2e: installing the Collector Builder $1"
+		timed "install builder $1" env GOBIN="$out/builder-$1" go install "go.opentelemetry.io/collector/cmd/builder@$1"
+	fi
+	echo "e2e: building from $2 (log: ${log#"$root"/})"
+	if ! timed "build $2" "$bin" --config "$2" >"$log" 2>&1; then
+		cat "$log"
+		return 1
+	fi
 }
 
 build v0.165.0 builder-config.yaml
 build v0.161.0 testdata/collector/builder-lb.yaml
-
 export OTELCOL_AGENTOS=$out/otelcol-agentos/otelcol-agentos
 export OTELCOL_LB=$out/otelcol-agentos-lb/otelcol-agentos-lb
-go test -tags e2e -count=1 -v -timeout 15m ./e2e/
+
+if [ "${1:-}" = build ]; then
+	printf 'e2e: %s\n' "${timings[@]}"
+	echo "e2e: $OTELCOL_AGENTOS"
+	echo "e2e: $OTELCOL_LB"
+	exit 0
+fi
+
+timed "build agentos-localserver" go build -o "$out/agentos-localserver" ./cmd/agentos-localserver
+export AGENTOS_LOCALSERVER=$out/agentos-localserver
+
+status=0
+timed "e2e tests" go test -tags e2e -count=1 -v -timeout 10m ./e2e/ || status=$?
+printf 'e2e: %s\n' "${timings[@]}"
+exit "$status"
