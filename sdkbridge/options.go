@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -222,6 +223,13 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.apiKey == "" && len(c.agentKeys) == 0 {
 		return c, fmt.Errorf("agentos: no API key: set %s or use WithAPIKey or WithAgentKeys", EnvAPIKey)
+	}
+	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
+		hint := ""
+		if strings.HasPrefix(strings.TrimSpace(c.endpoint), "http://") {
+			hint = " (WithInsecure permits it)"
+		}
+		return c, fmt.Errorf("agentos: endpoint (%s or WithEndpoint): %w%s", EnvEndpoint, err, hint)
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")

@@ -124,7 +124,7 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint: %w", collectorWords(err)))
+		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(cfg.ClientConfig.Endpoint, "allow_insecure_http")))
 	}
 	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
@@ -179,19 +179,8 @@ func (cfg *Config) Validate() error {
 	return pc.Tracker.Validate()
 }
 
-// collectorWords rewords an ingest error in this configuration's names.
 // Should the core's wording change, the error is still right, only less
 // tailored.
-func collectorWords(err error) error {
-	return errors.New(endpointWords.Replace(err.Error()))
-}
-
-var endpointWords = strings.NewReplacer(
-	"ingest: Config.BaseURL (the AgentOS endpoint) ", "",
-	"Config.AllowInsecure", "allow_insecure_http",
-	"Config.DefaultKey or Config.AgentKeys", "api_key or agent_keys",
-)
-
 // defaults the Collector shows in its effective configuration.
 func defaultTiming() TimingConfig {
 	return TimingConfig{
@@ -210,4 +199,13 @@ func defaultLimits() LimitsConfig {
 		MaxBatchEvents:   ingest.DefaultMaxBatchEvents,
 		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
 	}
+}
+
+// insecureHint names the setting that permits plain HTTP, for an http://
+// endpoint.
+func insecureHint(endpoint, setting string) string {
+	if strings.HasPrefix(strings.TrimSpace(endpoint), "http://") {
+		return " (" + setting + " permits it)"
+	}
+	return ""
 }

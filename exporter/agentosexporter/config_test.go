@@ -77,7 +77,7 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"missing_key", []string{"api_key: required"}},
 		{"malformed_endpoint", []string{"endpoint: ", "agentos-ai.dev/api", "absolute http or https URL"}},
 		{"insecure_endpoint", []string{"endpoint: ", "http://", "allow_insecure_http"}},
-		{"userinfo_endpoint", []string{"endpoint: ", "user info", "api_key or agent_keys"}},
+		{"userinfo_endpoint", []string{"endpoint: ", "user info"}},
 		{"bad_selector", []string{"run_selector: ", "agents_only"}},
 		{"bad_selector_pattern", []string{"run_selector: ", "pattern", "(unclosed"}},
 		{"bad_agent_id", []string{"agent_id: ", "uuid"}},

@@ -103,6 +103,20 @@ func positiveOr(name string, v, def int) (int, error) {
 // prefix, and refuses to send keys in clear text beyond this machine unless
 // allowInsecure.
 func parseBaseURL(raw string, allowInsecure bool) (string, error) {
+	base, err := checkEndpoint(raw, allowInsecure)
+	if err != nil {
+		hint := ""
+		if strings.HasPrefix(strings.TrimSpace(raw), "http://") {
+			hint = " (Config.AllowInsecure permits it)"
+		}
+		return "", fmt.Errorf("ingest: Config.BaseURL: %w%s", err, hint)
+	}
+	return base, nil
+}
+
+// checkEndpoint validates an AgentOS base URL. Its messages name no
+// setting: each front end says which of its own settings holds the URL.
+func checkEndpoint(raw string, allowInsecure bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		raw = agentosapi.DefaultBaseURL
@@ -114,18 +128,18 @@ func parseBaseURL(raw string, allowInsecure bool) (string, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) is not a valid URL: %v", err)
+		return "", fmt.Errorf("not a valid URL: %v", err)
 	}
 	switch {
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must be an absolute http or https URL with a host, such as %s",
+		return "", fmt.Errorf("%q must be an absolute http or https URL with a host, such as %s",
 			shownURL(u), agentosapi.DefaultBaseURL)
 	case u.User != nil:
-		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must not carry user info; agent keys belong in Config.DefaultKey or Config.AgentKeys", shownURL(u))
+		return "", fmt.Errorf("%q must not carry user info: agent keys have settings of their own", shownURL(u))
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q must not have a query or fragment", shownURL(u))
+		return "", fmt.Errorf("%q must not have a query or fragment", shownURL(u))
 	case u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()):
-		return "", fmt.Errorf("ingest: Config.BaseURL (the AgentOS endpoint) %q uses http:// to a host other than this machine, which would send agent keys in clear text; use https:// or set Config.AllowInsecure",
+		return "", fmt.Errorf("%q uses http:// to a host other than this machine, which would send agent keys in clear text: use https://, or allow insecure HTTP explicitly",
 			shownURL(u))
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
