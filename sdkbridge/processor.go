@@ -105,21 +105,41 @@ func (sp *SpanProcessor) enqueue(it liveItem) {
 // DroppedSpans is how many span starts and ends were dropped on a full queue.
 func (sp *SpanProcessor) DroppedSpans() int64 { return sp.dropped.Load() }
 
+// liveBatch bounds how many queued spans the worker hands over at once.
+const liveBatch = 256
+
 // run is the one goroutine that reads spans: it converts them off the
-// instrumented program's hot path.
+// instrumented program's hot path, and hands them over in batches so that
+// it keeps up with bursts.
 func (sp *SpanProcessor) run() {
 	defer close(sp.done)
 	conv := newConverter()
+	batch := make([]pipeline.LiveSpan, 0, liveBatch)
 	for it := range sp.queue {
-		if it.flushed != nil {
-			close(it.flushed)
-			continue
+		var barrier chan struct{}
+		for {
+			if it.flushed != nil {
+				barrier = it.flushed
+				break
+			}
+			batch = append(batch, pipeline.LiveSpan{Span: conv.span(it.span), Ended: it.ended})
+			if len(batch) == liveBatch {
+				break
+			}
+			var ok bool
+			select {
+			case it, ok = <-sp.queue:
+			default:
+			}
+			if !ok {
+				break
+			}
 		}
-		s := conv.span(it.span)
-		if it.ended {
-			_ = sp.p.SpanEnded(&s)
-		} else {
-			_ = sp.p.SpanStarted(&s)
+		_ = sp.p.Live(batch)
+		clear(batch)
+		batch = batch[:0]
+		if barrier != nil {
+			close(barrier)
 		}
 	}
 }

@@ -194,24 +194,31 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	return errors.Join(err, p.sender.Shutdown(ctx), p.metrics.close())
 }
 
-// SpanStarted feeds the live span processor: a root starts its run now.
-func (p *Pipeline) SpanStarted(s *spans.Span) error {
-	return p.live(s, (*runtracker.Tracker).Started)
+// LiveSpan is a span the live span processor saw start or end.
+type LiveSpan struct {
+	Span  spans.Span
+	Ended bool
 }
 
-// SpanEnded feeds the live span processor: a span's end events queue, and
-// a root's end closes its run after the grace period.
-func (p *Pipeline) SpanEnded(s *spans.Span) error {
-	return p.live(s, (*runtracker.Tracker).Ended)
-}
-
-func (p *Pipeline) live(s *spans.Span, step func(*runtracker.Tracker, time.Time, *spans.Span) []runtracker.Op) error {
+// Live feeds the live span processor's spans, in the order they started
+// and ended: a root's start starts its run now, a span's end queues its end
+// events, and a root's end closes its run after the grace period. One call
+// takes the tracker once for the whole slice.
+func (p *Pipeline) Live(batch []LiveSpan) error {
 	p.mu.Lock()
 	if p.shutdown {
 		p.mu.Unlock()
 		return ErrShutdown
 	}
-	ops := step(p.tracker, p.now(), s)
+	now := p.now()
+	var ops []runtracker.Op
+	for i := range batch {
+		if batch[i].Ended {
+			ops = append(ops, p.tracker.Ended(now, &batch[i].Span)...)
+		} else {
+			ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
+		}
+	}
 	p.mu.Unlock()
 	return p.sender.Submit(ops)
 }
