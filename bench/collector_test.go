@@ -126,7 +126,6 @@ func BenchmarkCollectorExporter(b *testing.B) {
 		cfg.ClientConfig.Endpoint = agentosSink(b)
 		cfg.APIKey = benchKey
 		cfg.AgentID = benchAgent
-		cfg.Limits.MaxQueuedEvents = 10_000_000
 		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 		exp := startExporter(b, f, cfg)
 		td := genAITraces(0)

@@ -23,7 +23,6 @@ func bridgeOpts(url string) []sdkbridge.Option {
 	return []sdkbridge.Option{
 		sdkbridge.WithEndpoint(url), sdkbridge.WithAPIKey(benchKey), sdkbridge.WithAgentID(benchAgent),
 		sdkbridge.WithLogger(slog.New(slog.DiscardHandler)),
-		sdkbridge.WithLimits(sdkbridge.Limits{MaxQueuedEvents: 10_000_000}),
 	}
 }
 

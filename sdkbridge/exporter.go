@@ -14,6 +14,12 @@ import (
 // ErrShutdown is returned by calls made after Shutdown.
 var ErrShutdown = errors.New("agentos: exporter is shut down")
 
+// ErrBufferFull is returned by ExportSpans when the bridge holds as much as
+// Limits.MaxBufferedBytes allows, because AgentOS is slower than the spans
+// arrive or unreachable. Nothing of the refused batch was kept; the SDK's
+// batch processor drops it and reports the error to the otel error handler.
+var ErrBufferFull = pipeline.ErrBufferFull
+
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
 // runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.
 type Exporter struct {
@@ -42,7 +48,9 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 
 // ExportSpans hands ended spans to the bridge. It returns once they are
 // queued: delivery happens in the background, in order per run. No
-// reference to ss is kept, since the batch processor reuses it.
+// reference to ss is kept, since the batch processor reuses it. At the
+// memory bound it waits for room until ctx ends (at most 5 s), then returns
+// an error matching ErrBufferFull.
 func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -74,7 +74,12 @@ type Limits struct {
 	MaxSpansPerTrace int // spans held per trace waiting for its root; default 10 000
 	MaxHeldSpans     int // spans held across traces; default 100 000
 	MaxOpenRuns      int // traces tracked at once; default 10 000
-	MaxQueuedEvents  int // events waiting for delivery; default 100 000
+	// MaxBufferedBytes bounds the estimated memory of spans held for their
+	// root and of requests waiting for delivery; default 64 MiB. At the
+	// bound ExportSpans waits for room up to 5 s (or its context), then
+	// returns ErrBufferFull; the live processor's worker waits, so its
+	// queue fills and drops (counted).
+	MaxBufferedBytes int64
 	MaxBatchEvents   int // events per request; default 100
 	MaxRequestBytes  int // bytes per events request; default 512 KiB
 }
@@ -180,7 +185,9 @@ func WithRemoteParentAsRoot(root bool) Option {
 	return optionFunc(func(c *config) { c.remoteRoot = root })
 }
 
-// WithConcurrency sets how many runs are delivered in parallel; default 4.
+// WithConcurrency sets how many runs are delivered in parallel; default 256,
+// so that a round trip of 50 to 100 ms to AgentOS does not limit
+// throughput. A run's own requests are always sent one at a time.
 func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
 
 // WithQueueSize sets the live span processor's queue; default 4096 spans.
@@ -233,6 +240,12 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")
+	}
+	if c.limits.MaxBufferedBytes < 0 {
+		return c, errors.New("agentos: WithLimits: MaxBufferedBytes must not be negative")
+	}
+	if c.concurrency < 0 {
+		return c, errors.New("agentos: WithConcurrency must not be negative")
 	}
 	return c, nil
 }
@@ -290,10 +303,10 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 			MaxOpenRuns:        c.limits.MaxOpenRuns,
 			RemoteParentIsRoot: c.remoteRoot,
 		},
-		Concurrency:     c.concurrency,
-		MaxQueuedEvents: c.limits.MaxQueuedEvents,
-		MeterProvider:   c.meterProvider,
-		Logger:          log,
+		Concurrency:      c.concurrency,
+		MaxBufferedBytes: c.limits.MaxBufferedBytes,
+		MeterProvider:    c.meterProvider,
+		Logger:           log,
 	}, nil
 }
 

@@ -24,6 +24,10 @@ import (
 type SpanProcessor struct {
 	p     *pipeline.Pipeline
 	queue chan liveItem
+	// ctx ends when Shutdown starts, so that a worker waiting for room at
+	// the memory bound hands over what is queued instead.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	dropped atomic.Int64
 	reg     metric.Registration
@@ -54,8 +58,10 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 		return nil, err
 	}
 	sp := &SpanProcessor{p: p, queue: make(chan liveItem, c.queueSize), done: make(chan struct{})}
+	sp.ctx, sp.cancel = context.WithCancel(context.Background())
 	if c.meterProvider != nil {
 		if err := sp.registerDrops(c.meterProvider); err != nil {
+			sp.cancel()
 			_ = p.Shutdown(ctx)
 			return nil, err
 		}
@@ -135,7 +141,7 @@ func (sp *SpanProcessor) run() {
 				break
 			}
 		}
-		_ = sp.p.Live(batch)
+		_ = sp.p.Live(sp.ctx, batch)
 		clear(batch)
 		batch = batch[:0]
 		if barrier != nil {
@@ -180,6 +186,7 @@ func (sp *SpanProcessor) Shutdown(ctx context.Context) error {
 	sp.stopped = true
 	close(sp.queue)
 	sp.mu.Unlock()
+	sp.cancel()
 	select {
 	case <-sp.done:
 	case <-ctx.Done():

@@ -19,6 +19,7 @@ import (
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
@@ -83,9 +84,13 @@ type LimitsConfig struct {
 	MaxSpansPerTrace int `mapstructure:"max_spans_per_trace"`
 	MaxHeldSpans     int `mapstructure:"max_held_spans"`
 	MaxOpenRuns      int `mapstructure:"max_open_runs"`
-	MaxQueuedEvents  int `mapstructure:"max_queued_events"`
-	MaxBatchEvents   int `mapstructure:"max_batch_events"`
-	MaxRequestBytes  int `mapstructure:"max_request_bytes"`
+	// MaxBufferedBytes bounds the estimated memory of spans held for their
+	// root and of requests waiting for delivery. At the bound the exporter
+	// refuses batches with a retryable error, so the sending queue and the
+	// receivers push back.
+	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
+	MaxBatchEvents   int   `mapstructure:"max_batch_events"`
+	MaxRequestBytes  int   `mapstructure:"max_request_bytes"`
 }
 
 // TimingConfig sets how long spans wait for their root and stragglers.
@@ -150,7 +155,7 @@ func (cfg *Config) Validate() error {
 		{"limits::max_spans_per_trace", int64(cfg.Limits.MaxSpansPerTrace)},
 		{"limits::max_held_spans", int64(cfg.Limits.MaxHeldSpans)},
 		{"limits::max_open_runs", int64(cfg.Limits.MaxOpenRuns)},
-		{"limits::max_queued_events", int64(cfg.Limits.MaxQueuedEvents)},
+		{"limits::max_buffered_bytes", cfg.Limits.MaxBufferedBytes},
 		{"limits::max_batch_events", int64(cfg.Limits.MaxBatchEvents)},
 		{"limits::max_request_bytes", int64(cfg.Limits.MaxRequestBytes)},
 		{"timing::max_wait", int64(cfg.Timing.MaxWait)},
@@ -195,7 +200,7 @@ func defaultLimits() LimitsConfig {
 		MaxSpansPerTrace: runtracker.DefaultMaxSpansPerTrace,
 		MaxHeldSpans:     runtracker.DefaultMaxHeldSpans,
 		MaxOpenRuns:      runtracker.DefaultMaxOpenRuns,
-		MaxQueuedEvents:  100_000,
+		MaxBufferedBytes: pipeline.DefaultMaxBufferedBytes,
 		MaxBatchEvents:   ingest.DefaultMaxBatchEvents,
 		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
 	}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
@@ -40,6 +41,7 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
+	e.warnSmallConnectionPool()
 	pc.Ingest.HTTPClient = client
 	pc.MeterProvider = e.set.TelemetrySettings.MeterProvider
 	pc.Logger = slog.New(zapslog.NewHandler(e.set.TelemetrySettings.Logger.Core()))
@@ -52,7 +54,9 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 }
 
 // consume converts and hands over; delivery happens in the background, in
-// order per run.
+// order per run. At the memory bound it returns a retryable error: nothing
+// of the batch was taken, so the retry sender offers it again later and,
+// meanwhile, the sending queue fills and the receivers push back.
 func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	if e.p == nil {
 		return errors.New("agentos exporter: not started")
@@ -62,6 +66,21 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		return consumererror.NewPermanent(err)
 	}
 	return err
+}
+
+// warnSmallConnectionPool says when fewer idle connections are kept per
+// host than runs are delivered at once: connections would be opened and
+// closed all the time.
+func (e *tracesExporter) warnSmallConnectionPool() {
+	ka := e.cfg.ClientConfig.Keepalive.Get()
+	if ka == nil {
+		e.set.Logger.Warn("keepalive is off: every AgentOS request opens a new connection")
+		return
+	}
+	if perHost := ka.MaxIdleConnsPerHost; perHost < e.cfg.Concurrency || (ka.MaxIdleConns > 0 && ka.MaxIdleConns < e.cfg.Concurrency) {
+		e.set.Logger.Warn("keepalive::max_idle_conns_per_host (and max_idle_conns) should be at least concurrency, or connections are reopened all the time",
+			zap.Int("max_idle_conns_per_host", perHost), zap.Int("max_idle_conns", ka.MaxIdleConns), zap.Int("concurrency", e.cfg.Concurrency))
+	}
 }
 
 // shutdown closes every run still open (as failed, saying why) and waits
@@ -134,7 +153,7 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 			MaxOpenRuns:        cfg.Limits.MaxOpenRuns,
 			RemoteParentIsRoot: cfg.RemoteParentIsRoot,
 		},
-		Concurrency:     cfg.Concurrency,
-		MaxQueuedEvents: cfg.Limits.MaxQueuedEvents,
+		Concurrency:      cfg.Concurrency,
+		MaxBufferedBytes: cfg.Limits.MaxBufferedBytes,
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 )
 
@@ -30,6 +31,12 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = agentosapi.DefaultBaseURL
 	client.Timeout = 30 * time.Second
+	// One idle connection per run in flight, so that connections are
+	// reused instead of opened for every request.
+	keepalive := confighttp.NewDefaultKeepaliveClientConfig()
+	keepalive.MaxIdleConns = delivery.DefaultConcurrency
+	keepalive.MaxIdleConnsPerHost = delivery.DefaultConcurrency
+	client.Keepalive = configoptional.Some(keepalive)
 	return &Config{
 		ClientConfig:    client,
 		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
@@ -38,7 +45,7 @@ func createDefaultConfig() component.Config {
 		RunSelector:     RunSelectorConfig{Mode: string(mapping.SelectAll)},
 		MinLevel:        agentosapi.LevelDebug,
 		MaxStringLength: mapping.DefaultMaxStringLen,
-		Concurrency:     4,
+		Concurrency:     delivery.DefaultConcurrency,
 		Limits:          defaultLimits(),
 		Timing:          defaultTiming(),
 	}
@@ -51,11 +58,11 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		// Consuming only hands spans to the run tracker; the ingest client
-		// retries each request itself (retry_on_failure), because a retry
-		// of a whole batch here would re-send spans already tracked and
-		// could not keep each run's requests in order.
-		exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}),
+		// Consuming only hands spans to the run tracker, and fails only
+		// when the memory bound refuses a batch whole; the ingest client
+		// retries each request itself. So a retry here offers a refused
+		// batch again, and never re-sends spans already tracked.
+		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)

@@ -20,26 +20,32 @@ type Ingest interface {
 	PutTask(ctx context.Context, agentID string, req *agentosapi.TaskRequest) error
 }
 
-// Observer hears the outcome of each delivered op; a nil Observer hears
-// nothing. Calls come from delivery's workers, concurrently.
+// Observer hears the outcome of each op; a nil Observer hears nothing.
+// Calls come from delivery's workers, concurrently.
 type Observer interface {
 	Delivered(op *runtracker.Op)
 	Failed(op *runtracker.Op, err error)
-	DroppedEvents(n int)
+	// Skipped hears an op that was not sent because its run's start failed.
+	Skipped(op *runtracker.Op)
 }
+
+// DefaultConcurrency keeps enough runs in flight that a hosted AgentOS 50 to
+// 100 ms away does not limit throughput: each run needs at least three
+// sequential round trips.
+const DefaultConcurrency = 256
 
 // Options configure a Sender.
 type Options struct {
-	// Concurrency is how many runs are delivered in parallel; default 4.
+	// Concurrency is how many runs are delivered at once; default
+	// DefaultConcurrency. A run's own ops are always sent one at a time.
 	Concurrency int
-	// MaxQueuedEvents bounds events waiting for delivery across all runs;
-	// default 100 000. Start, task and close ops are never dropped.
-	MaxQueuedEvents int
-	Observer        Observer
-	Logger          *slog.Logger
+	Observer    Observer
+	Logger      *slog.Logger
 }
 
-// Sender delivers ops. Submit never blocks on I/O.
+// Sender delivers ops: in order per run, runs in parallel. Submit never
+// blocks on I/O and never drops; its owner bounds memory by admitting work
+// only while QueuedBytes is below its limit.
 type Sender struct {
 	client Ingest
 	opts   Options
@@ -48,33 +54,39 @@ type Sender struct {
 	ctx    context.Context // cancelled when Shutdown gives up
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	cond     *sync.Cond // signals workers: a run is ready, or stop
-	runs     map[runtracker.RunKey]*runQueue
-	ready    []*runQueue // runs with ops and no worker, in arrival order
-	queued   int         // events waiting
-	inFlight int         // ops submitted and not yet done
-	idle     []chan struct{}
-	stopped  bool // no more Submit
-	exiting  bool // workers leave once ready is empty
-	wg       sync.WaitGroup
+	mu        sync.Mutex
+	cond      *sync.Cond // signals workers: a run is ready, or stop
+	runs      map[runtracker.RunKey]*runQueue
+	ready     []*runQueue // runs with ops and no worker, in arrival order
+	bytes     int64       // estimated size of ops not yet done
+	submitted uint64      // ops ever submitted; an op's seq is its number
+	pending   int         // ops submitted and not yet done
+	marks     []*Mark     // flushes waiting for their ops
+	freed     chan struct{}
+	stopped   bool // no more Submit
+	exiting   bool // workers leave once ready is empty
+	wg        sync.WaitGroup
 }
 
 type runQueue struct {
-	key    runtracker.RunKey
-	runID  string
-	ops    []runtracker.Op
-	active bool // owned by a worker or waiting in ready
-	dead   bool // start failed or run closed elsewhere: later ops are skipped
+	key        runtracker.RunKey
+	runID      string
+	externalID string
+	ops        []queuedOp
+	active     bool // owned by a worker or waiting in ready
+	dead       bool // start failed: later ops are skipped
+}
+
+type queuedOp struct {
+	op   runtracker.Op
+	seq  uint64
+	size int64
 }
 
 // New starts a Sender's workers.
 func New(client Ingest, opts Options) *Sender {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
-	}
-	if opts.MaxQueuedEvents <= 0 {
-		opts.MaxQueuedEvents = 100_000
+		opts.Concurrency = DefaultConcurrency
 	}
 	log := opts.Logger
 	if log == nil {
@@ -96,46 +108,55 @@ func New(client Ingest, opts Options) *Sender {
 // ErrStopped is returned by Submit after Shutdown.
 var ErrStopped = errors.New("delivery: sender is shut down")
 
-// Submit queues ops for delivery, in order per run.
+// Submit queues ops for delivery, in order per run. Callers that need a
+// run's ops in the order they were emitted submit them under the same lock
+// that serialised their emission.
 func (s *Sender) Submit(ops []runtracker.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.stopped {
-		s.mu.Unlock()
 		return ErrStopped
 	}
-	dropped := 0
-	for _, op := range ops {
-		if op.Kind == runtracker.OpEvents {
-			if s.queued+len(op.Events) > s.opts.MaxQueuedEvents {
-				dropped += len(op.Events)
-				continue
-			}
-			s.queued += len(op.Events)
-		}
+	for i := range ops {
+		op := &ops[i]
 		q := s.runs[op.Run]
 		if q == nil {
 			q = &runQueue{key: op.Run}
 			s.runs[op.Run] = q
 		}
-		q.ops = append(q.ops, op)
-		s.inFlight++
+		s.submitted++
+		qo := queuedOp{op: *op, seq: s.submitted, size: op.Size()}
+		s.bytes += qo.size
+		s.pending++
+		q.ops = append(q.ops, qo)
 		if !q.active {
 			q.active = true
 			s.ready = append(s.ready, q)
 			s.cond.Signal()
 		}
 	}
-	s.mu.Unlock()
-	if dropped > 0 {
-		s.log.Warn("delivery queue full: events dropped", slog.Int("events", dropped), slog.Int("max_queued_events", s.opts.MaxQueuedEvents))
-		if s.opts.Observer != nil {
-			s.opts.Observer.DroppedEvents(dropped)
-		}
-	}
 	return nil
+}
+
+// QueuedBytes estimates the memory held by ops not yet delivered.
+func (s *Sender) QueuedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// Freed returns a channel that is closed when the next op is done and its
+// memory released, for an owner waiting for room.
+func (s *Sender) Freed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freed == nil {
+		s.freed = make(chan struct{})
+	}
+	return s.freed
 }
 
 func (s *Sender) worker() {
@@ -166,43 +187,59 @@ func (s *Sender) drain(q *runQueue) {
 			s.mu.Unlock()
 			return
 		}
-		op := q.ops[0]
-		q.ops[0] = runtracker.Op{}
+		qo := q.ops[0]
+		q.ops[0] = queuedOp{}
 		q.ops = q.ops[1:]
 		s.mu.Unlock()
 
-		s.deliver(q, &op)
+		s.deliver(q, &qo.op)
 
 		s.mu.Lock()
-		if op.Kind == runtracker.OpEvents {
-			s.queued -= len(op.Events)
-		}
-		if op.Kind == runtracker.OpClose {
+		if qo.op.Kind == runtracker.OpClose {
 			delete(s.runs, q.key)
 		}
-		s.inFlight--
-		if s.inFlight == 0 {
-			for _, ch := range s.idle {
-				close(ch)
-			}
-			s.idle = nil
-		}
+		s.done(&qo)
 		s.mu.Unlock()
+	}
+}
+
+// done releases an op's memory and counts it towards the flushes waiting
+// for it. The caller holds s.mu.
+func (s *Sender) done(qo *queuedOp) {
+	s.bytes -= qo.size
+	s.pending--
+	kept := s.marks[:0]
+	for _, m := range s.marks {
+		if qo.seq <= m.seq {
+			m.remaining--
+		}
+		if m.remaining == 0 {
+			close(m.done)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(s.marks[len(kept):])
+	s.marks = kept
+	if s.freed != nil {
+		close(s.freed)
+		s.freed = nil
 	}
 }
 
 func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	if q.dead {
-		s.failed(op, fmt.Errorf("run not delivered: an earlier request of this run failed"))
+		if s.opts.Observer != nil {
+			s.opts.Observer.Skipped(op)
+		}
 		return
 	}
 	var err error
 	ctx := s.ctx
 	switch op.Kind {
 	case runtracker.OpStart:
-		var id string
-		id, err = s.client.StartRun(ctx, &op.Start)
-		q.runID = id
+		q.externalID = op.Start.ExternalRunID
+		q.runID, err = s.client.StartRun(ctx, &op.Start)
 	case runtracker.OpEvents:
 		err = s.client.SendEvents(ctx, op.AgentID, q.runID, op.Events)
 	case runtracker.OpTask:
@@ -222,7 +259,12 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		if op.Kind == runtracker.OpStart {
 			q.dead = true
 		}
-		s.failed(op, err)
+		s.log.Error("AgentOS request failed", slog.String("request", op.Kind.String()),
+			slog.String("external_run_id", q.externalID), slog.String("run_id", q.runID),
+			slog.Int("events", len(op.Events)), slog.Any("error", err))
+		if s.opts.Observer != nil {
+			s.opts.Observer.Failed(op, err)
+		}
 		return
 	}
 	if s.opts.Observer != nil {
@@ -230,33 +272,46 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	}
 }
 
-func (s *Sender) failed(op *runtracker.Op, err error) {
-	s.log.Error("AgentOS request failed", slog.String("request", op.Kind.String()),
-		slog.Int("events", len(op.Events)), slog.Any("error", err))
-	if s.opts.Observer != nil {
-		s.opts.Observer.Failed(op, err)
-	}
+// Mark is a point in the stream of submitted ops: it is reached once every
+// op submitted before it is delivered or has failed.
+type Mark struct {
+	seq       uint64
+	remaining int
+	done      chan struct{}
 }
 
-// Flush waits until every op submitted so far has been delivered or has
-// failed, or ctx ends.
-func (s *Sender) Flush(ctx context.Context) error {
+// Mark records the ops submitted so far, for a flush to wait for. Ops
+// submitted later do not hold it up.
+func (s *Sender) Mark() *Mark {
 	s.mu.Lock()
-	if s.inFlight == 0 {
-		s.mu.Unlock()
-		return nil
+	defer s.mu.Unlock()
+	m := &Mark{seq: s.submitted, remaining: s.pending, done: make(chan struct{})}
+	if m.remaining == 0 {
+		close(m.done)
+		return m
 	}
-	ch := make(chan struct{})
-	s.idle = append(s.idle, ch)
-	pending := s.inFlight
-	s.mu.Unlock()
+	s.marks = append(s.marks, m)
+	return m
+}
+
+// Wait waits until the mark is reached or ctx ends.
+func (s *Sender) Wait(ctx context.Context, m *Mark) error {
 	select {
-	case <-ch:
+	case <-m.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("delivery: %d requests still pending: %w", pending, ctx.Err())
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.remaining == 0 {
+		return nil
+	}
+	return fmt.Errorf("delivery: %d requests still pending: %w", m.remaining, ctx.Err())
 }
+
+// Flush waits until every op submitted before the call has been delivered
+// or has failed, or ctx ends.
+func (s *Sender) Flush(ctx context.Context) error { return s.Wait(ctx, s.Mark()) }
 
 // Shutdown delivers what is queued, then stops the workers. If ctx ends
 // first, requests in flight are cancelled and the error says how many ops

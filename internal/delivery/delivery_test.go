@@ -21,6 +21,7 @@ type recorder struct {
 	runs    map[string][]string
 	closed  map[string]bool
 	block   chan struct{} // when set, every call waits on it or ctx
+	hang    string        // calls of the run with this external id wait for ctx
 	calls   atomic.Int64
 	failAll error
 }
@@ -29,8 +30,12 @@ func newRecorder() *recorder {
 	return &recorder{runs: map[string][]string{}, closed: map[string]bool{}}
 }
 
-func (r *recorder) wait(ctx context.Context) error {
+func (r *recorder) wait(ctx context.Context, run string) error {
 	r.calls.Add(1)
+	if r.hang != "" && (run == r.hang || run == "run-"+r.hang) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if r.block != nil {
 		select {
 		case <-r.block:
@@ -55,7 +60,7 @@ func (r *recorder) record(runID, what string) error {
 }
 
 func (r *recorder) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) (string, error) {
-	if err := r.wait(ctx); err != nil {
+	if err := r.wait(ctx, req.ExternalRunID); err != nil {
 		return "", err
 	}
 	r.mu.Lock()
@@ -67,14 +72,14 @@ func (r *recorder) StartRun(ctx context.Context, req *agentosapi.StartRunRequest
 }
 
 func (r *recorder) SendEvents(ctx context.Context, _, runID string, events []agentosapi.Event) error {
-	if err := r.wait(ctx); err != nil {
+	if err := r.wait(ctx, runID); err != nil {
 		return err
 	}
 	return r.record(runID, "events:"+events[0].Type)
 }
 
 func (r *recorder) CompleteRun(ctx context.Context, _ string, req *agentosapi.CompleteRunRequest) error {
-	if err := r.wait(ctx); err != nil {
+	if err := r.wait(ctx, req.RunID); err != nil {
 		return err
 	}
 	err := r.record(req.RunID, "complete")
@@ -85,7 +90,7 @@ func (r *recorder) CompleteRun(ctx context.Context, _ string, req *agentosapi.Co
 }
 
 func (r *recorder) FailRun(ctx context.Context, _ string, req *agentosapi.FailRunRequest) error {
-	if err := r.wait(ctx); err != nil {
+	if err := r.wait(ctx, req.RunID); err != nil {
 		return err
 	}
 	err := r.record(req.RunID, "fail")
@@ -96,7 +101,7 @@ func (r *recorder) FailRun(ctx context.Context, _ string, req *agentosapi.FailRu
 }
 
 func (r *recorder) PutTask(ctx context.Context, _ string, req *agentosapi.TaskRequest) error {
-	if err := r.wait(ctx); err != nil {
+	if err := r.wait(ctx, req.RunID); err != nil {
 		return err
 	}
 	return r.record(req.RunID, "task")
@@ -142,41 +147,86 @@ func TestOrderPerRunAcrossConcurrentRuns(t *testing.T) {
 	}
 }
 
-func TestSubmitNeverBlocksAndQueueIsBounded(t *testing.T) {
+func TestSubmitNeverBlocksNorDropsAndAccountsBytes(t *testing.T) {
 	rec := newRecorder()
 	rec.block = make(chan struct{})
-	var dropped atomic.Int64
-	s := New(rec, Options{Concurrency: 2, MaxQueuedEvents: 100, Observer: observerFunc(func(n int) { dropped.Add(int64(n)) })})
+	s := New(rec, Options{Concurrency: 2})
+	var want int64
 	for k := range 100 {
-		if err := s.Submit(runOps(runtracker.RunKey(k+1), 5)); err != nil {
+		ops := runOps(runtracker.RunKey(k+1), 5)
+		for i := range ops {
+			want += ops[i].Size()
+		}
+		if err := s.Submit(ops); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// 500 events offered, at most 100 queued: the rest are counted, and every
-	// run still gets its start and close.
-	if dropped.Load() != 400 {
-		t.Fatalf("dropped %d events, want 400", dropped.Load())
+	// Two runs are on the wire, the rest wait: all of it is accounted for.
+	if got := s.QueuedBytes(); got != want {
+		t.Fatalf("QueuedBytes = %d, want %d", got, want)
 	}
+	freed := s.Freed()
 	close(rec.block)
+	<-freed
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	closedRuns := 0
-	for _, c := range rec.closed {
-		if c {
-			closedRuns++
+	if got := s.QueuedBytes(); got != 0 {
+		t.Fatalf("QueuedBytes = %d after delivery, want 0", got)
+	}
+	for id, got := range rec.runs {
+		if len(got) != 7 || !rec.closed[id] {
+			t.Fatalf("%s: %v, closed %v", id, got, rec.closed[id])
 		}
 	}
-	if closedRuns != 100 {
-		t.Fatalf("%d runs closed, want 100", closedRuns)
+	if len(rec.runs) != 100 {
+		t.Fatalf("%d runs delivered, want 100", len(rec.runs))
 	}
+}
+
+// A flush waits for what was submitted before it, not for the sender to be
+// idle: a run that hangs after the call does not hold it up.
+func TestFlushWaitsForWhatWasSubmittedBefore(t *testing.T) {
+	rec := newRecorder()
+	rec.hang = "later"
+	s := New(rec, Options{})
+	defer func() { _ = s.Shutdown(canceledContext()) }()
+	if err := s.Submit(runOps(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	m := s.Mark()
+	later := runOps(2, 1)
+	later[0].Start.ExternalRunID = "later"
+	if err := s.Submit(later); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Wait(ctx, m); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got := rec.runs["run-1"]; len(got) != 5 || !rec.closed["run-1"] {
+		t.Fatalf("run 1 at the mark: %v", got)
+	}
+	// The later run is still hanging, so the sender was not idle.
+	if err := s.Flush(canceledContext()); err == nil {
+		t.Fatal("Flush of the hanging run returned nil")
+	}
+}
+
+func canceledContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
 
 func TestFailedStartSkipsTheRun(t *testing.T) {
 	rec := newRecorder()
 	rec.failAll = errors.New("permanent")
-	var failures atomic.Int64
-	s := New(rec, Options{Observer: failObserver{&failures}})
+	obs := &countObserver{}
+	s := New(rec, Options{Observer: obs})
 	_ = s.Submit(runOps(1, 3))
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -184,8 +234,9 @@ func TestFailedStartSkipsTheRun(t *testing.T) {
 	if rec.calls.Load() != 1 {
 		t.Fatalf("%d calls after a failed start, want only the start", rec.calls.Load())
 	}
-	if failures.Load() != 5 {
-		t.Fatalf("%d ops reported failed, want 5", failures.Load())
+	// One request failed; the run's other ops were never sent.
+	if obs.failed.Load() != 1 || obs.skipped.Load() != 4 {
+		t.Fatalf("%d ops failed and %d skipped, want 1 and 4", obs.failed.Load(), obs.skipped.Load())
 	}
 }
 
@@ -204,14 +255,8 @@ func TestShutdownGivesUpAtDeadline(t *testing.T) {
 	}
 }
 
-type observerFunc func(int)
+type countObserver struct{ delivered, failed, skipped atomic.Int64 }
 
-func (observerFunc) Delivered(*runtracker.Op)     {}
-func (observerFunc) Failed(*runtracker.Op, error) {}
-func (f observerFunc) DroppedEvents(n int)        { f(n) }
-
-type failObserver struct{ n *atomic.Int64 }
-
-func (failObserver) Delivered(*runtracker.Op)       {}
-func (f failObserver) Failed(*runtracker.Op, error) { f.n.Add(1) }
-func (failObserver) DroppedEvents(int)              {}
+func (o *countObserver) Delivered(*runtracker.Op)     { o.delivered.Add(1) }
+func (o *countObserver) Failed(*runtracker.Op, error) { o.failed.Add(1) }
+func (o *countObserver) Skipped(*runtracker.Op)       { o.skipped.Add(1) }

@@ -23,12 +23,13 @@ type metrics struct {
 	eventsSent    metric.Int64Counter
 	requestErrors metric.Int64Counter
 	eventsDropped metric.Int64Counter
+	spansRefused  metric.Int64Counter
 	reg           metric.Registration
 }
 
 var (
 	attrFailed  = metric.WithAttributes(attribute.String("reason", "delivery_failed"))
-	attrQueue   = metric.WithAttributes(attribute.String("reason", "queue_full"))
+	attrSkipped = metric.WithAttributes(attribute.String("reason", "run_not_started"))
 	kindAttrs   = map[runtracker.OpKind]metric.MeasurementOption{}
 	dropReasons = []struct {
 		reason string
@@ -65,6 +66,7 @@ func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats) (*metric
 	m.eventsSent = counter("agentos.events.sent", "Timeline events accepted by AgentOS.", "{event}")
 	m.requestErrors = counter("agentos.requests.failed", "Ingest requests that failed after retries, by request.", "{request}")
 	m.eventsDropped = counter("agentos.events.dropped", "Events not delivered, by reason.", "{event}")
+	m.spansRefused = counter("agentos.spans.refused", "Spans refused at the memory bound, for the sender to offer again.", "{span}")
 
 	spansDropped, err := meter.Int64ObservableCounter("agentos.spans.dropped",
 		metric.WithDescription("Spans not sent to AgentOS, by reason."), metric.WithUnit("{span}"))
@@ -125,8 +127,16 @@ func (m *metrics) Failed(op *runtracker.Op, err error) {
 	m.eventsDropped.Add(ctx, int64(len(op.Events)-sent), attrFailed)
 }
 
-func (m *metrics) DroppedEvents(n int) {
-	m.eventsDropped.Add(context.Background(), int64(n), attrQueue)
+// Skipped counts the events of a run whose start failed; the start's own
+// failure was counted once.
+func (m *metrics) Skipped(op *runtracker.Op) {
+	if op.Kind == runtracker.OpEvents {
+		m.eventsDropped.Add(context.Background(), int64(len(op.Events)), attrSkipped)
+	}
+}
+
+func (m *metrics) refused(spans int) {
+	m.spansRefused.Add(context.Background(), int64(spans))
 }
 
 func (m *metrics) close() error {

@@ -23,10 +23,17 @@ type Config struct {
 	Ingest  ingest.Config
 	Mapping mapping.Options
 	Tracker runtracker.Options
-	// Concurrency is how many runs are delivered in parallel.
+	// Concurrency is how many runs are delivered in parallel; default
+	// delivery.DefaultConcurrency.
 	Concurrency int
-	// MaxQueuedEvents bounds events waiting for delivery.
-	MaxQueuedEvents int
+	// MaxBufferedBytes bounds the estimated memory of spans held for their
+	// root and of requests waiting for delivery; default
+	// DefaultMaxBufferedBytes. At the bound new spans wait for room, then
+	// are refused with ErrBufferFull.
+	MaxBufferedBytes int64
+	// MaxAdmitWait is how long ConsumeSpans waits for room before refusing;
+	// default DefaultMaxAdmitWait.
+	MaxAdmitWait time.Duration
 	// MeterProvider receives self-telemetry; nil means none.
 	MeterProvider metric.MeterProvider
 	Logger        *slog.Logger
@@ -37,19 +44,39 @@ type Config struct {
 	TickInterval time.Duration
 }
 
+// Defaults of Config.
+const (
+	DefaultMaxBufferedBytes = 64 << 20
+	DefaultMaxAdmitWait     = 5 * time.Second
+)
+
 // ErrShutdown is returned by calls made after Shutdown.
 var ErrShutdown = errors.New("agentos pipeline is shut down")
 
-// Pipeline is safe for concurrent use.
-type Pipeline struct {
-	now     func() time.Time
-	log     *slog.Logger
-	sender  *delivery.Sender
-	metrics *metrics
+// ErrBufferFull is returned when spans are refused because the memory
+// bound is reached: AgentOS is slower than the spans arrive, or down.
+// Nothing of a refused batch was taken, so it may be offered again.
+var ErrBufferFull = errors.New("agentos: buffer full, AgentOS is not keeping up")
 
-	mu       sync.Mutex // serialises the tracker
+// Pipeline is safe for concurrent use.
+//
+// Every call that changes the tracker submits the ops it emitted before
+// releasing mu, so a run's requests reach delivery in the order the tracker
+// emitted them, however calls interleave.
+type Pipeline struct {
+	now       func() time.Time
+	log       *slog.Logger
+	sender    *delivery.Sender
+	metrics   *metrics
+	maxBytes  int64
+	admitWait time.Duration
+
+	mu       sync.Mutex // serialises the tracker and the submission of its ops
 	tracker  *runtracker.Tracker
 	shutdown bool
+	// submit hands ops to the sender; always called with mu held. A test
+	// slows it down to widen any window in which calls could overtake.
+	submit func([]runtracker.Op) error
 
 	stopTick chan struct{}
 	tickDone chan struct{}
@@ -76,20 +103,27 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{now: cfg.Now, log: log, tracker: tracker}
+	p := &Pipeline{now: cfg.Now, log: log, tracker: tracker,
+		maxBytes: cfg.MaxBufferedBytes, admitWait: cfg.MaxAdmitWait}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if p.maxBytes <= 0 {
+		p.maxBytes = DefaultMaxBufferedBytes
+	}
+	if p.admitWait <= 0 {
+		p.admitWait = DefaultMaxAdmitWait
 	}
 	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats)
 	if err != nil {
 		return nil, fmt.Errorf("agentos self-telemetry: %w", err)
 	}
 	p.sender = delivery.New(client, delivery.Options{
-		Concurrency:     cfg.Concurrency,
-		MaxQueuedEvents: cfg.MaxQueuedEvents,
-		Observer:        p.metrics,
-		Logger:          log,
+		Concurrency: cfg.Concurrency,
+		Observer:    p.metrics,
+		Logger:      log,
 	})
+	p.submit = p.sender.Submit
 	if cfg.TickInterval >= 0 {
 		interval := cfg.TickInterval
 		if interval == 0 {
@@ -130,49 +164,90 @@ func (p *Pipeline) trackerStats() runtracker.Stats {
 func (p *Pipeline) Stats() runtracker.Stats { return p.trackerStats() }
 
 // ConsumeSpans takes ownership of a batch of ended spans. It does no I/O:
-// the requests they lead to are queued for delivery.
+// the requests they lead to are queued for delivery. At the memory bound it
+// waits for room until ctx ends or MaxAdmitWait passes, then refuses the
+// whole batch with ErrBufferFull.
 func (p *Pipeline) ConsumeSpans(ctx context.Context, batch []spans.Span) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	if p.shutdown {
-		p.mu.Unlock()
-		return ErrShutdown
+	err := p.admit(ctx, func(now time.Time) []runtracker.Op {
+		return p.tracker.Add(now, batch)
+	})
+	var full *bufferFullError
+	if errors.As(err, &full) {
+		p.metrics.refused(len(batch))
+		return fmt.Errorf("%w: %d spans refused, %d MiB of %d MiB buffered", ErrBufferFull, len(batch), full.used>>20, p.maxBytes>>20)
 	}
-	ops := p.tracker.Add(p.now(), batch)
-	p.mu.Unlock()
-	return p.sender.Submit(ops)
+	return err
+}
+
+// bufferFullError is admit's refusal, before a caller words it.
+type bufferFullError struct{ used int64 }
+
+func (e *bufferFullError) Error() string { return ErrBufferFull.Error() }
+
+// admit runs change on the tracker once there is room, and submits its ops
+// in the same critical section.
+func (p *Pipeline) admit(ctx context.Context, change func(time.Time) []runtracker.Op) error {
+	var timeout <-chan time.Time
+	for {
+		p.mu.Lock()
+		if p.shutdown {
+			p.mu.Unlock()
+			return ErrShutdown
+		}
+		used := p.tracker.Bytes() + p.sender.QueuedBytes()
+		if used < p.maxBytes {
+			err := p.submit(change(p.now()))
+			p.mu.Unlock()
+			return err
+		}
+		freed := p.sender.Freed()
+		p.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(p.admitWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-freed:
+			continue
+		case <-ctx.Done():
+		case <-timeout:
+		}
+		return &bufferFullError{used: used}
+	}
 }
 
 // Tick lets the tracker act on the time that passed.
 func (p *Pipeline) Tick() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.shutdown {
-		p.mu.Unlock()
 		return
 	}
-	ops := p.tracker.Tick(p.now())
-	p.mu.Unlock()
-	if err := p.sender.Submit(ops); err != nil {
+	if err := p.submit(p.tracker.Tick(p.now())); err != nil {
 		p.log.Error("agentos tick", slog.Any("error", err))
 	}
 }
 
 // Flush closes the runs whose root has arrived and waits until everything
-// queued so far is delivered.
+// submitted before the call is delivered. Work submitted during the wait
+// does not hold it up.
 func (p *Pipeline) Flush(ctx context.Context) error {
 	p.mu.Lock()
 	if p.shutdown {
 		p.mu.Unlock()
 		return ErrShutdown
 	}
-	ops := p.tracker.Flush()
+	err := p.submit(p.tracker.Flush())
+	mark := p.sender.Mark()
 	p.mu.Unlock()
-	if err := p.sender.Submit(ops); err != nil {
+	if err != nil {
 		return err
 	}
-	return p.sender.Flush(ctx)
+	return p.sender.Wait(ctx, mark)
 }
 
 // Shutdown flushes, closes every run still open (saying why), delivers, and
@@ -184,13 +259,12 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		return ErrShutdown
 	}
 	p.shutdown = true
-	ops := p.tracker.Shutdown(p.now())
+	err := p.submit(p.tracker.Shutdown(p.now()))
 	p.mu.Unlock()
 	if p.stopTick != nil {
 		close(p.stopTick)
 		<-p.tickDone
 	}
-	err := p.sender.Submit(ops)
 	return errors.Join(err, p.sender.Shutdown(ctx), p.metrics.close())
 }
 
@@ -204,21 +278,35 @@ type LiveSpan struct {
 // and ended: a root's start starts its run now, a span's end queues its end
 // events, and a root's end closes its run after the grace period. One call
 // takes the tracker once for the whole slice.
-func (p *Pipeline) Live(batch []LiveSpan) error {
-	p.mu.Lock()
-	if p.shutdown {
-		p.mu.Unlock()
-		return ErrShutdown
+//
+// The live processor cannot refuse spans, so at the memory bound Live waits
+// for room for as long as ctx lasts (its queue then fills and drops what it
+// must, counted), and takes the batch anyway once ctx ends.
+func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
+	change := func(now time.Time) []runtracker.Op {
+		var ops []runtracker.Op
+		for i := range batch {
+			if batch[i].Ended {
+				ops = append(ops, p.tracker.Ended(now, &batch[i].Span)...)
+			} else {
+				ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
+			}
+		}
+		return ops
 	}
-	now := p.now()
-	var ops []runtracker.Op
-	for i := range batch {
-		if batch[i].Ended {
-			ops = append(ops, p.tracker.Ended(now, &batch[i].Span)...)
-		} else {
-			ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
+	for {
+		err := p.admit(ctx, change)
+		var full *bufferFullError
+		if !errors.As(err, &full) {
+			return err
+		}
+		if ctx.Err() != nil {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.shutdown {
+				return ErrShutdown
+			}
+			return p.submit(change(p.now()))
 		}
 	}
-	p.mu.Unlock()
-	return p.sender.Submit(ops)
 }

@@ -93,7 +93,7 @@ func TestSelfTelemetry(t *testing.T) {
 	srv.FailNext(1, 400, "")
 	_ = p.ConsumeSpans(ctx, []spans.Span{span(2, 2, 1, t0), span(2, 1, 0, t0)})
 	// The first request of run 2 (run/start) gets the 400: the run is never
-	// created, and its events and close are reported failed.
+	// created, one request failed, and its events were never sent.
 	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +103,9 @@ func TestSelfTelemetry(t *testing.T) {
 		"agentos.runs.completed":                  1,
 		"agentos.events.sent":                     2,
 		"agentos.requests.failed{run/start}":      1,
-		"agentos.requests.failed{events}":         1,
-		"agentos.requests.failed{close}":          1,
-		"agentos.events.dropped{delivery_failed}": 2,
+		"agentos.requests.failed{events}":         0,
+		"agentos.requests.failed{close}":          0,
+		"agentos.events.dropped{run_not_started}": 2,
 	}
 	for k, v := range want {
 		if got[k] != v {

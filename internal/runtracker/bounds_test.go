@@ -75,7 +75,7 @@ func TestRootlessTracesStayBounded(t *testing.T) {
 		}
 	}
 	st := tk.Stats()
-	if st.HeldSpans != 0 || st.OpenTraces != 0 {
+	if st.HeldSpans != 0 || st.OpenTraces != 0 || st.Bytes != 0 {
 		t.Fatalf("state left after shutdown: %+v", st)
 	}
 	if st.SpansAccepted != traces*spansPerTrce {

@@ -51,6 +51,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 		return t.take()
 	}
 	r.lastSeen = now
+	t.charge(r, s)
 	if e, ok := t.m.StartEvent(s, depth); ok {
 		r.pending = append(r.pending, e)
 	}
@@ -88,6 +89,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	}
 	r.lastSeen = now
 	r.sum.Add(s)
+	t.charge(r, s)
 	r.pending = t.m.AppendSpanEvents(r.pending, s, depth)
 	if !isRoot {
 		if e, ok := t.m.EndEvent(s, depth); ok {

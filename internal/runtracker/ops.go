@@ -1,6 +1,8 @@
 package runtracker
 
 import (
+	"unsafe"
+
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 )
@@ -60,6 +62,33 @@ type Stats struct {
 	SpansNoRun      int64 `json:"spans_no_run"` // live: no run root started before them
 	EventsEmitted   int64 `json:"events_emitted"`
 
-	HeldSpans  int `json:"held_spans"`  // now held waiting for a root
-	OpenTraces int `json:"open_traces"` // now tracked
+	HeldSpans  int   `json:"held_spans"`  // now held waiting for a root
+	OpenTraces int   `json:"open_traces"` // now tracked
+	Bytes      int64 `json:"bytes"`       // estimated, held spans and pending events
+}
+
+// opSize is the fixed part of an Op and eventSize of an event, so that
+// Size follows the structs.
+var (
+	opSize    = int64(unsafe.Sizeof(Op{}))
+	eventSize = int64(unsafe.Sizeof(agentosapi.Event{}))
+)
+
+// Size estimates the bytes an op holds while it waits for delivery.
+func (op *Op) Size() int64 {
+	n := opSize + int64(len(op.AgentID))
+	switch op.Kind {
+	case OpStart:
+		n += int64(len(op.Start.Input) + len(op.Start.ExternalRunID) + len(op.Start.AgentID) + len(op.Start.TriggerType))
+	case OpEvents:
+		for i := range op.Events {
+			e := &op.Events[i]
+			n += eventSize + int64(len(e.Type)+len(e.Level)+len(e.Payload)+len(e.OccurredAt))
+		}
+	case OpTask:
+		n += int64(len(op.Task.ID) + len(op.Task.Name) + len(op.Task.Input))
+	case OpClose:
+		n += int64(len(op.Close.Output) + len(op.Close.ErrorMessage) + len(op.Close.ErrorDetail))
+	}
+	return n
 }

@@ -133,6 +133,9 @@ func TestPropertyRandomTreesRandomBatches(t *testing.T) {
 			checkOps(t, tk.Add(now, batch), logs)
 			now = now.Add(time.Duration(rng.IntN(1500)) * time.Millisecond)
 			checkOps(t, tk.Tick(now), logs)
+			if b := tk.Bytes(); b < 0 || (b == 0 && tk.Stats().HeldSpans > 0) {
+				t.Fatalf("seed %d: %d bytes accounted with %d spans held", seed, b, tk.Stats().HeldSpans)
+			}
 		}
 		checkOps(t, tk.Tick(now.Add(time.Hour)), logs)
 		checkOps(t, tk.Shutdown(now.Add(4*time.Second)), logs)
@@ -155,7 +158,7 @@ func TestPropertyRandomTreesRandomBatches(t *testing.T) {
 		if gotEvents != wantEvents {
 			t.Fatalf("seed %d: %d events sent, want %d", seed, gotEvents, wantEvents)
 		}
-		if st := tk.Stats(); st.HeldSpans != 0 || st.OpenTraces != 0 {
+		if st := tk.Stats(); st.HeldSpans != 0 || st.OpenTraces != 0 || st.Bytes != 0 {
 			t.Fatalf("seed %d: state left after shutdown: %+v", seed, st)
 		}
 	}
@@ -189,6 +192,9 @@ func TestPropertyLifecycleUnderTimeouts(t *testing.T) {
 			all = all[n:]
 			now = now.Add(time.Duration(rng.IntN(30)) * time.Second)
 			checkOps(t, tk.Tick(now), logs)
+			if b := tk.Bytes(); b < 0 || (b == 0 && tk.Stats().HeldSpans > 0) {
+				t.Fatalf("seed %d: %d bytes accounted with %d spans held", seed, b, tk.Stats().HeldSpans)
+			}
 		}
 		checkOps(t, tk.Shutdown(now), logs)
 		for key, l := range logs {
@@ -196,7 +202,7 @@ func TestPropertyLifecycleUnderTimeouts(t *testing.T) {
 				t.Fatalf("seed %d run %d: started %d, closed %d, sent after close %v", seed, key, l.started, l.closed, l.afterClose)
 			}
 		}
-		if st := tk.Stats(); st.HeldSpans != 0 || st.OpenTraces != 0 {
+		if st := tk.Stats(); st.HeldSpans != 0 || st.OpenTraces != 0 || st.Bytes != 0 {
 			t.Fatalf("seed %d: state left after shutdown: %+v", seed, st)
 		}
 	}

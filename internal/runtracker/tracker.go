@@ -26,9 +26,11 @@ type Tracker struct {
 	// oldest and newest link traces in arrival order, for eviction.
 	oldest, newest *trace
 	held           int
-	closed         closedSet
-	nextKey        RunKey
-	stats          Stats
+	// bytes estimates what held spans and pending events occupy.
+	bytes   int64
+	closed  closedSet
+	nextKey RunKey
+	stats   Stats
 
 	ops []Op
 }
@@ -64,6 +66,8 @@ type run struct {
 	pending  []mapping.Event
 	tasks    []agentosapi.Task
 	sum      mapping.Summary
+	// pendingBytes estimates what pending events and tasks occupy.
+	pendingBytes int64
 }
 
 // New returns a Tracker. opts are completed with defaults.
@@ -86,7 +90,35 @@ func (t *Tracker) Stats() Stats {
 	s := t.stats
 	s.HeldSpans = t.held
 	s.OpenTraces = len(t.traces)
+	s.Bytes = t.bytes
 	return s
+}
+
+// Bytes estimates the memory held for spans waiting for their root and for
+// events not yet emitted as ops.
+func (t *Tracker) Bytes() int64 { return t.bytes }
+
+// hold keeps a span until its run is known.
+func (t *Tracker) hold(tr *trace, s *spans.Span) {
+	tr.held = append(tr.held, *s)
+	t.held++
+	t.bytes += int64(s.Size())
+}
+
+// unhold accounts for held spans that left tr.held.
+func (t *Tracker) unhold(ss []spans.Span) {
+	t.held -= len(ss)
+	for i := range ss {
+		t.bytes -= int64(ss[i].Size())
+	}
+}
+
+// charge accounts for the events a span adds to its run until they are
+// emitted; a span's size stands for its events, which carry its content.
+func (t *Tracker) charge(r *run, s *spans.Span) {
+	n := int64(s.Size())
+	r.pendingBytes += n
+	t.bytes += n
 }
 
 func (t *Tracker) take() []Op {
@@ -143,8 +175,7 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 		t.placeUnresolved(now, tr, s)
 		return
 	}
-	tr.held = append(tr.held, *s)
-	t.held++
+	t.hold(tr, s)
 	if len(tr.held) >= t.opts.MaxSpansPerTrace {
 		t.expireWait(now, tr, "the trace held too many spans before its root arrived")
 	}
@@ -242,8 +273,8 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 	for i := range tr.held {
 		s := &tr.held[i]
 		if r, depth := tr.runOf(s); r != nil {
+			t.unhold(tr.held[i : i+1])
 			t.assign(now, tr, r, s, depth)
-			t.held--
 			continue
 		}
 		kept = append(kept, *s)
@@ -266,6 +297,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 	}
 	r.lastSeen = now
 	r.sum.Add(s)
+	t.charge(r, s)
 	if s.StartTime.Before(r.first.StartTime) {
 		r.first = *s
 	}
@@ -358,7 +390,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 		}
 		clear(tr.held[len(kept):])
 		tr.held = kept
-		t.held -= len(tops)
+		t.unhold(tops)
 		for i := range tops {
 			t.addRoot(now, tr, &tops[i])
 		}
@@ -375,7 +407,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	}
 	r := t.startOrphan(now, tr, first, reason)
 	tr.held = nil
-	t.held -= len(held)
+	t.unhold(held)
 	for i := range held {
 		depth := 1
 		if _, d := tr.runOf(&held[i]); d > 0 {
@@ -425,6 +457,8 @@ func (t *Tracker) flush(r *run) {
 		t.emit(Op{Run: r.key, Kind: OpTask, AgentID: r.agentID, Task: task})
 	}
 	r.tasks = nil
+	t.bytes -= r.pendingBytes
+	r.pendingBytes = 0
 }
 
 // closeRun starts the run if needed, sends what is pending and closes it:
