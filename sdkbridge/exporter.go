@@ -7,6 +7,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
@@ -19,6 +20,12 @@ var ErrShutdown = errors.New("agentos: exporter is shut down")
 // arrive or unreachable. Nothing of the refused batch was kept; the SDK's
 // batch processor drops it and reports the error to the otel error handler.
 var ErrBufferFull = pipeline.ErrBufferFull
+
+// DeliveryError is returned by ForceFlush and Shutdown when runs were not
+// delivered whole since the previous call: a request of theirs failed for
+// good (a rejected key, retries exhausted, AgentOS unreachable). It unwraps
+// to each distinct cause.
+type DeliveryError = delivery.FailedRunsError
 
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
 // runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.
@@ -73,7 +80,8 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 }
 
 // ForceFlush closes the runs whose root has ended and waits until
-// everything queued is delivered, or ctx ends.
+// everything queued before the call is delivered, or ctx ends. Runs that
+// failed since the previous call are reported in a *DeliveryError.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e.isStopped() {
 		return ErrShutdown
@@ -82,7 +90,8 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown flushes, then closes every run still open, as failed with a
-// message that says why, and delivers. Later calls return ErrShutdown.
+// message that says why, and delivers. Runs that could not be delivered are
+// reported in a *DeliveryError. Later calls return ErrShutdown.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if e.stopped {

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 )
 
@@ -119,6 +120,13 @@ func testConfig(url string) *Config {
 
 func runExporter(t *testing.T, cfg *Config, set exporter.Settings, batches ...ptrace.Traces) {
 	t.Helper()
+	require.NoError(t, runExporterErr(t, cfg, set, batches...))
+}
+
+// runExporterErr returns what Shutdown returns: the runs it could not
+// deliver.
+func runExporterErr(t *testing.T, cfg *Config, set exporter.Settings, batches ...ptrace.Traces) error {
+	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, cfg.Validate())
 	exp, err := NewFactory().CreateTraces(ctx, set, cfg)
@@ -127,7 +135,16 @@ func runExporter(t *testing.T, cfg *Config, set exporter.Settings, batches ...pt
 	for _, td := range batches {
 		require.NoError(t, exp.ConsumeTraces(ctx, td))
 	}
-	require.NoError(t, exp.Shutdown(ctx))
+	return exp.Shutdown(ctx)
+}
+
+// requireRunsNotDelivered checks Shutdown's report of failed runs.
+func requireRunsNotDelivered(t *testing.T, err error, runs int, cause string) {
+	t.Helper()
+	var failed *delivery.FailedRunsError
+	require.ErrorAs(t, err, &failed)
+	assert.Equal(t, runs, failed.Runs)
+	assert.Contains(t, err.Error(), cause)
 }
 
 // The pipeline's self-telemetry goes to the Collector's MeterProvider and
@@ -165,15 +182,16 @@ func TestRetriesAreTheIngestClients(t *testing.T) {
 }
 
 // With retry_on_failure disabled a failed run/start is given up at once:
-// counted, logged at error with the server's message, its events dropped,
-// and never retried by the Collector either.
+// counted, logged once at error with the server's message, its events
+// dropped, reported by Shutdown, and never retried by the Collector either.
 func TestRetriesDisabled(t *testing.T) {
 	srv, url := newLocalServer(t)
 	srv.FailNext(1, 503, "")
 	o := newObserved(t)
 	cfg := testConfig(url)
 	cfg.RetryConfig.Enabled = false
-	runExporter(t, cfg, o.settings(), oneRun(1))
+	err := runExporterErr(t, cfg, o.settings(), oneRun(1))
+	requireRunsNotDelivered(t, err, 1, "503 Service Unavailable")
 
 	assert.Empty(t, srv.Runs())
 	assert.Equal(t, 1, srv.Stats().Requests[agentosapi.PathRunStart])
@@ -190,7 +208,9 @@ func TestUnknownKeyIsPermanentAndNotLogged(t *testing.T) {
 	cfg := testConfig(url)
 	const wrongKey = "aos_agent_not_registered_secret"
 	cfg.APIKey = wrongKey
-	runExporter(t, cfg, o.settings(), oneRun(1))
+	err := runExporterErr(t, cfg, o.settings(), oneRun(1))
+	requireRunsNotDelivered(t, err, 1, "401 Unauthorized")
+	assert.NotContains(t, err.Error(), wrongKey)
 
 	assert.Empty(t, srv.Runs())
 	assert.Equal(t, 1, srv.Stats().Requests[agentosapi.PathRunStart], "a 401 is not retried")
@@ -198,18 +218,16 @@ func TestUnknownKeyIsPermanentAndNotLogged(t *testing.T) {
 	o.assertNoKeyLogged(t, wrongKey, testKey)
 }
 
-// startFailure returns the fields of the error logged for the failed
-// run/start. (The run's later requests are logged as failed too, since
-// they cannot be delivered without it.)
+// startFailure returns the fields of the one error logged for the run
+// whose run/start failed; its later requests were never sent.
 func startFailure(t *testing.T, o observed) map[string]any {
 	t.Helper()
-	for _, e := range o.logs.FilterLevelExact(zapcore.ErrorLevel).FilterMessage("AgentOS request failed").All() {
-		if f := e.ContextMap(); f["request"] == "run/start" {
-			return f
-		}
-	}
-	t.Fatal("no error logged for the failed run/start")
-	return nil
+	lines := o.logs.FilterLevelExact(zapcore.ErrorLevel).FilterMessage("AgentOS run not delivered").All()
+	require.Len(t, lines, 1, "one error line per failed run")
+	f := lines[0].ContextMap()
+	require.Equal(t, "run/start", f["request"])
+	require.NotEmpty(t, f["external_run_id"])
+	return f
 }
 
 // The adapter refuses spans before Start, and after Shutdown says so as a

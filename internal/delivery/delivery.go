@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
 // Ingest is the part of the ingest client delivery needs.
@@ -63,6 +65,7 @@ type Sender struct {
 	pending   int         // ops submitted and not yet done
 	marks     []*Mark     // flushes waiting for their ops
 	freed     chan struct{}
+	fails     failures
 	stopped   bool // no more Submit
 	exiting   bool // workers leave once ready is empty
 	wg        sync.WaitGroup
@@ -72,9 +75,11 @@ type runQueue struct {
 	key        runtracker.RunKey
 	runID      string
 	externalID string
+	traceID    spans.TraceID
 	ops        []queuedOp
 	active     bool // owned by a worker or waiting in ready
 	dead       bool // start failed: later ops are skipped
+	failed     bool // a request failed for good: the run is reported once
 }
 
 type queuedOp struct {
@@ -238,7 +243,7 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	ctx := s.ctx
 	switch op.Kind {
 	case runtracker.OpStart:
-		q.externalID = op.Start.ExternalRunID
+		q.externalID, q.traceID = op.Start.ExternalRunID, op.TraceID
 		q.runID, err = s.client.StartRun(ctx, &op.Start)
 	case runtracker.OpEvents:
 		err = s.client.SendEvents(ctx, op.AgentID, q.runID, op.Events)
@@ -259,9 +264,7 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		if op.Kind == runtracker.OpStart {
 			q.dead = true
 		}
-		s.log.Error("AgentOS request failed", slog.String("request", op.Kind.String()),
-			slog.String("external_run_id", q.externalID), slog.String("run_id", q.runID),
-			slog.Int("events", len(op.Events)), slog.Any("error", err))
+		s.runFailed(q, op, err)
 		if s.opts.Observer != nil {
 			s.opts.Observer.Failed(op, err)
 		}
@@ -270,6 +273,43 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	if s.opts.Observer != nil {
 		s.opts.Observer.Delivered(op)
 	}
+}
+
+// runFailed records a failed request. A run is logged and counted once, on
+// its first failure; its later failures are logged at debug level.
+func (s *Sender) runFailed(q *runQueue, op *runtracker.Op, err error) {
+	s.mu.Lock()
+	first := !q.failed
+	q.failed = true
+	var logLine bool
+	var summary string
+	var suppressed int
+	if first {
+		logLine, summary, suppressed = s.fails.add(err, time.Now())
+	}
+	s.mu.Unlock()
+	if summary != "" {
+		logSuppressed(s.log, summary, suppressed)
+	}
+	level := slog.LevelDebug
+	if logLine {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(context.Background(), level, "AgentOS run not delivered",
+		slog.String("request", op.Kind.String()), slog.String("trace_id", q.traceID.String()),
+		slog.String("external_run_id", q.externalID), slog.String("run_id", q.runID),
+		slog.Int("events", len(op.Events)), slog.String("error", err.Error()))
+}
+
+// Failures returns a *FailedRunsError for the runs that failed since the
+// previous call, or nil.
+func (s *Sender) Failures() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.fails.take(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // Mark is a point in the stream of submitted ops: it is reached once every

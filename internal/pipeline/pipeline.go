@@ -234,7 +234,8 @@ func (p *Pipeline) Tick() {
 
 // Flush closes the runs whose root has arrived and waits until everything
 // submitted before the call is delivered. Work submitted during the wait
-// does not hold it up.
+// does not hold it up. Runs that failed since the previous Flush or
+// Shutdown are reported in a *delivery.FailedRunsError.
 func (p *Pipeline) Flush(ctx context.Context) error {
 	p.mu.Lock()
 	if p.shutdown {
@@ -247,11 +248,12 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.sender.Wait(ctx, mark)
+	return errors.Join(p.sender.Wait(ctx, mark), p.sender.Failures())
 }
 
 // Shutdown flushes, closes every run still open (saying why), delivers, and
-// stops. Later calls return ErrShutdown.
+// stops, reporting the runs that failed as Flush does. Later calls return
+// ErrShutdown.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.shutdown {
@@ -265,7 +267,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		close(p.stopTick)
 		<-p.tickDone
 	}
-	return errors.Join(err, p.sender.Shutdown(ctx), p.metrics.close())
+	return errors.Join(err, p.sender.Shutdown(ctx), p.sender.Failures(), p.metrics.close())
 }
 
 // LiveSpan is a span the live span processor saw start or end.

@@ -35,7 +35,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			req.AgentID = r.agentID
 			r.started = true
 			t.stats.RunsStarted++
-			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, Start: req})
+			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: s.TraceID, Start: req})
 		}
 		return t.take()
 	}

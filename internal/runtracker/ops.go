@@ -5,6 +5,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
 // RunKey names a run before AgentOS has given it a run_id.
@@ -41,6 +42,7 @@ type Op struct {
 	Run     RunKey
 	Kind    OpKind
 	AgentID string
+	TraceID spans.TraceID              // OpStart: the run's trace, for logs
 	Start   agentosapi.StartRunRequest // OpStart; run_id is filled in by delivery
 	Events  []agentosapi.Event         // OpEvents, in timeline order
 	Task    agentosapi.Task            // OpTask

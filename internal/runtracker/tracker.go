@@ -428,7 +428,7 @@ func (t *Tracker) startRun(r *run, reason string) {
 	req.AgentID = r.agentID
 	r.started = true
 	t.stats.RunsStarted++
-	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, Start: req})
+	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.TraceID, Start: req})
 }
 
 // flush sends a started run's pending events in timeline order, then its
