@@ -170,7 +170,7 @@ func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
 }
 
 // spanNotEnded is the error of a span still open when its run closes.
-const spanNotEnded = "the span had not ended when its run closed"
+const spanNotEnded = "the span's end was not seen before its run closed"
 
 // endOpenSpans pairs the start event of every span still open as its run
 // closes with a failed end event, so the timeline has no dangling start.

@@ -79,7 +79,7 @@ func field(t *testing.T, event, name string) string {
 	return string(m[name])
 }
 
-const notEnded = `"the span had not ended when its run closed"`
+const notEnded = `"the span's end was not seen before its run closed"`
 
 // ev is an expected event: its type and some payload fields as JSON text.
 type ev struct {
