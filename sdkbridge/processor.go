@@ -49,8 +49,11 @@ type SpanProcessor struct {
 	rootCap    int // queued items past which even roots are dropped
 
 	mu      sync.Mutex
-	queue   []liveItem
-	spare   []liveItem            // the worker's emptied slice, reused
+	head    *chunk // queued items, oldest first
+	tail    *chunk
+	queued  int
+	free    *chunk // emptied chunks, reused
+	nfree   int
 	drops   map[spans.TraceID]int // child drops per trace since the worker last looked
 	stopped bool
 	wake    chan struct{} // one token: the queue went from empty to not
@@ -94,6 +97,16 @@ type liveItem struct {
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
 
+// chunk is a piece of the queue: appending never copies what is queued,
+// and chunks are reused, so a burst costs no more than its own size.
+type chunk struct {
+	items [chunkSize]liveItem
+	n     int
+	next  *chunk
+}
+
+const chunkSize = 128
+
 // rootReserveFactor sizes the room run roots have beyond the child queue.
 const rootReserveFactor = 16
 
@@ -115,7 +128,6 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 	sp := &SpanProcessor{
 		p: p, log: log, remoteRoot: c.remoteRoot,
 		childCap: c.queueSize, rootCap: c.queueSize * (1 + rootReserveFactor),
-		queue: make([]liveItem, 0, c.queueSize), spare: make([]liveItem, 0, c.queueSize),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), shutdownDone: make(chan struct{}),
 	}
 	if c.meterProvider != nil {
@@ -195,7 +207,7 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 		sp.mu.Unlock()
 		return
 	}
-	n := len(sp.queue)
+	n := sp.queued
 	switch {
 	case it.kind == itemBarrier:
 	case !it.root && n >= sp.childCap:
@@ -211,7 +223,24 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 		sp.mu.Unlock()
 		return
 	}
-	sp.queue = append(sp.queue, *it)
+	if sp.tail == nil || sp.tail.n == chunkSize {
+		c := sp.free
+		if c != nil {
+			sp.free, c.next = c.next, nil
+			sp.nfree--
+		} else {
+			c = new(chunk)
+		}
+		if sp.tail == nil {
+			sp.head = c
+		} else {
+			sp.tail.next = c
+		}
+		sp.tail = c
+	}
+	sp.tail.items[sp.tail.n] = *it
+	sp.tail.n++
+	sp.queued++
 	sp.mu.Unlock()
 	if n == 0 {
 		select {
@@ -249,22 +278,23 @@ func (sp *SpanProcessor) run() {
 			<-pause
 		}
 		sp.mu.Lock()
-		items, stopped := sp.queue, sp.stopped
-		sp.queue = sp.spare
-		sp.spare = nil
+		head, queued, stopped := sp.head, sp.queued, sp.stopped
+		sp.head, sp.tail, sp.queued = nil, nil, 0
 		drops := sp.drops
 		sp.drops = nil
 		sp.mu.Unlock()
 
 		w.addDrops(drops)
-		w.process(items)
-		clear(items)
-		sp.mu.Lock()
-		sp.spare = items[:0]
-		sp.mu.Unlock()
+		for c := head; c != nil; {
+			next := c.next
+			w.process(c.items[:c.n])
+			sp.recycle(c)
+			c = next
+		}
+		w.hand()
 		w.logDrops(false)
 
-		if len(items) > 0 {
+		if queued > 0 {
 			continue
 		}
 		if stopped {
@@ -302,6 +332,21 @@ func (w *worker) addDrops(d map[spans.TraceID]int) {
 	}
 }
 
+// maxFreeChunks bounds the emptied chunks kept for reuse.
+const maxFreeChunks = 64
+
+func (sp *SpanProcessor) recycle(c *chunk) {
+	clear(c.items[:c.n])
+	c.n, c.next = 0, nil
+	sp.mu.Lock()
+	if sp.nfree < maxFreeChunks {
+		c.next = sp.free
+		sp.free = c
+		sp.nfree++
+	}
+	sp.mu.Unlock()
+}
+
 func (w *worker) process(items []liveItem) {
 	for i := range items {
 		it := &items[i]
@@ -323,7 +368,6 @@ func (w *worker) process(items []liveItem) {
 			w.hand()
 		}
 	}
-	w.hand()
 }
 
 func (w *worker) hand() {
