@@ -513,7 +513,7 @@ func (t *Tracker) Flush() []Op {
 func (t *Tracker) Shutdown(now time.Time) []Op {
 	for tr := t.oldest; tr != nil; {
 		next := tr.next
-		t.closeTrace(now, tr, "the exporter shut down before the run root span ended")
+		t.closeTrace(now, tr, "the AgentOS bridge shut down before the run root span ended")
 		tr = next
 	}
 	return t.take()
