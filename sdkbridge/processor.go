@@ -272,12 +272,12 @@ func (sp *SpanProcessor) run() {
 	w := worker{sp: sp, conv: newConverter(), batch: make([]pipeline.LiveSpan, 0, liveBatch)}
 	for {
 		sp.mu.Lock()
-		pause := sp.pause
-		sp.mu.Unlock()
-		if pause != nil {
+		for sp.pause != nil {
+			pause := sp.pause
+			sp.mu.Unlock()
 			<-pause
+			sp.mu.Lock()
 		}
-		sp.mu.Lock()
 		head, queued, stopped := sp.head, sp.queued, sp.stopped
 		sp.head, sp.tail, sp.queued = nil, nil, 0
 		drops := sp.drops

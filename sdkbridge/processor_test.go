@@ -299,7 +299,7 @@ func TestLiveShutdown(t *testing.T) {
 // waitFor polls cond; the deadline only stops a test that would hang.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited in vain for %s; goroutines:\n%s", what, ourGoroutines())
 		}
