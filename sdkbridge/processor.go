@@ -215,7 +215,9 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 		if sp.drops == nil {
 			sp.drops = make(map[spans.TraceID]int)
 		}
-		sp.drops[it.traceID]++
+		if _, ok := sp.drops[it.traceID]; ok || len(sp.drops) < maxDropTraces {
+			sp.drops[it.traceID]++
+		}
 		sp.mu.Unlock()
 		return
 	case n >= sp.rootCap:
@@ -258,7 +260,7 @@ func (sp *SpanProcessor) DroppedSpans() int64 { return sp.dropped.Load() + sp.ro
 const liveBatch = 256
 
 // maxDropTraces bounds the traces whose drop counts wait for their root's
-// end; past it the counts are still logged and counted, not shown on runs.
+// end; past it some counts are only logged and counted, not shown on runs.
 const maxDropTraces = 1 << 16
 
 // dropLogInterval rate-limits the log line about drops.
@@ -326,7 +328,9 @@ func (w *worker) addDrops(d map[spans.TraceID]int) {
 	}
 	for id, n := range d {
 		if _, ok := w.drops[id]; !ok && len(w.drops) >= maxDropTraces {
-			continue
+			// Counts of traces whose root ended before their drops, or
+			// never ends, would otherwise pile up here.
+			clear(w.drops)
 		}
 		w.drops[id] += n
 	}

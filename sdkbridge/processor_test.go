@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,7 +187,8 @@ func TestLiveRootsSurviveAFullQueue(t *testing.T) {
 	srv, url := newServer(t)
 	ctx := context.Background()
 	const queue, runs, children = 4, 20, 10
-	sp, tp := newLive(t, url, sdkbridge.WithQueueSize(queue))
+	logs := &captured{}
+	sp, tp := newLive(t, url, sdkbridge.WithQueueSize(queue), sdkbridge.WithLogger(slog.New(logs)))
 	tr := tp.Tracer("test")
 	release := sdkbridge.PauseWorker(sp)
 	for i := range runs {
@@ -243,6 +247,43 @@ func TestLiveRootsSurviveAFullQueue(t *testing.T) {
 	if warned != dropped {
 		t.Errorf("runs show %d dropped spans, the processor dropped %d", warned, dropped)
 	}
+	// One log line: every drop happened before the worker looked again.
+	var recs []slog.Record
+	for _, r := range logs.records() {
+		if strings.Contains(r.Message, "dropped") {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) != 1 || recs[0].Level != slog.LevelWarn {
+		t.Fatalf("logged %d lines about drops, want one warning", len(recs))
+	}
+	recs[0].Attrs(func(a slog.Attr) bool {
+		if a.Key == "dropped" && a.Value.Int64() != dropped {
+			t.Errorf("logged dropped=%d, want %d", a.Value.Int64(), dropped)
+		}
+		return true
+	})
+}
+
+// captured is a slog handler that keeps the records.
+type captured struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (c *captured) Enabled(context.Context, slog.Level) bool { return true }
+func (c *captured) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs = append(c.recs, r.Clone())
+	return nil
+}
+func (c *captured) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *captured) WithGroup(string) slog.Handler      { return c }
+func (c *captured) records() []slog.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.recs)
 }
 
 func TestLiveShutdown(t *testing.T) {
