@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,6 +77,7 @@ func genAIBatch(seq uint64) []sdktrace.ReadOnlySpan {
 type cost struct {
 	before runtime.MemStats
 	start  time.Time
+	cpu    time.Duration // process CPU time (all goroutines) at start
 	// excluded is what pause/resume kept out: setup inside the loop.
 	excludedBytes, excludedMallocs uint64
 	paused                         runtime.MemStats
@@ -97,6 +99,7 @@ func startCost() *cost {
 	runtime.GC()
 	runtime.ReadMemStats(&c.before)
 	c.start = time.Now()
+	c.cpu = processCPU()
 	return c
 }
 
@@ -115,4 +118,15 @@ func (c *cost) reportTime(b *testing.B, spans int, elapsed time.Duration) {
 	b.ReportMetric(float64(after.TotalAlloc-c.before.TotalAlloc-c.excludedBytes)/n, "B/span")
 	b.ReportMetric(float64(after.Mallocs-c.before.Mallocs-c.excludedMallocs)/n, "allocs/span")
 	b.ReportMetric(n/elapsed.Seconds(), "spans/s")
+	b.ReportMetric(float64((processCPU()-c.cpu).Nanoseconds())/n, "cpu-ns/span")
+}
+
+// processCPU is the user and system CPU time of the whole process: work
+// done on background goroutines counts, not only the caller's.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

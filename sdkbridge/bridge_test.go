@@ -307,6 +307,10 @@ func TestProcessorDoesNotBlockWhenServerHangs(t *testing.T) {
 	if err := tp.Shutdown(sctx); err == nil {
 		t.Fatal("Shutdown succeeded against a hanging server")
 	}
+	// The shutdown goes on in the background; once the server answers it
+	// ends, leaving no goroutine behind.
+	release()
+	waitFor(t, "the background shutdown to end", func() bool { return ourGoroutines() == "" })
 }
 
 func TestConfiguration(t *testing.T) {

@@ -110,3 +110,17 @@ func slice[T any](xs []T, conv func(T) spans.Value) spans.Value {
 	}
 	return spans.SliceValue(vs)
 }
+
+// started converts what OnStart copied of a span.
+func (c *converter) started(it *liveItem) spans.Span {
+	return spans.Span{
+		TraceID:      it.traceID,
+		SpanID:       it.spanID,
+		ParentSpanID: it.parentID,
+		ParentRemote: it.remote,
+		Name:         it.name,
+		StartTime:    it.start,
+		Attrs:        attrs(it.attrs),
+		Resource:     c.resource(it.res),
+	}
+}

@@ -4,8 +4,7 @@
 // A root span becomes a run (run/start, then run/complete or run/fail from
 // its status); child spans and span events become the run's timeline
 // events, in the order they happened, with occurred_at taken from the span
-// and event timestamps. ../shared/SPEC.md in the project describes the
-// mapping; the Collector exporter shares it.
+// and event timestamps. The Collector exporter shares the mapping.
 //
 // Two ways in:
 //
@@ -46,4 +45,37 @@
 //
 // Shutdown flushes, then closes every run still open as failed, with an
 // error message that says why, so no run is left "running" in AgentOS.
+//
+// # The live processor reads a span's start when it starts
+//
+// The SpanProcessor sends a span's start event when the span starts, so it
+// reads the attributes present at Start (trace.WithAttributes). These must
+// be set there, not later with SetAttributes:
+//
+//   - on a root span: agentos.agent_id, agentos.trigger_type,
+//     agentos.external_run_id, agentos.run.input and what the run selector
+//     reads (gen_ai.operation.name for InvokeAgentRoots); run/start is sent
+//     at once, so later values are not part of it;
+//   - on every span: what decides its type, gen_ai.operation.name,
+//     openinference.span.kind, ai.operationId;
+//   - what the start event shows: gen_ai.request.model, the prompt
+//     (gen_ai.input.messages, input.value, …), gen_ai.tool.name and the
+//     tool's arguments, gen_ai.agent.name.
+//
+// A span's type is decided once, at Start, and its two events always pair:
+// llm.request then llm.response, tool.called then tool.returned or
+// tool.failed, agent.started then agent.completed or agent.failed,
+// step.started then step.completed or step.failed. A span typed only after
+// Start (Google ADK Go sets gen_ai.operation.name=execute_tool on its
+// "execute_tool (merged)" span at the end) is a step: step.started, then
+// step.completed whose payload says what it turned out to be (span_type,
+// and tool, agent or model) with all its attributes. Everything known at the
+// end (outputs, token usage, status, span events) is read from the ended
+// span. A span whose start was dropped gets both events at its end; a span
+// whose end was not seen when its run closes gets a failed end event, so no
+// event is left unpaired. The Exporter reads ended spans only, so it types
+// spans by their final attributes.
+//
+// A live run whose root never ends is closed as failed after
+// WithMaxRunDuration (1 h by default).
 package sdkbridge

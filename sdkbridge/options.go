@@ -58,6 +58,8 @@ type config struct {
 	queueSize     int
 	meterProvider metric.MeterProvider
 	logger        *slog.Logger
+	// maxRunDuration: see WithMaxRunDuration (processor_options.go).
+	maxRunDuration time.Duration
 }
 
 // Redaction masks (or, with Drop, removes) attributes by exact name or by
@@ -298,6 +300,7 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 			MaxWait:            c.timing.MaxWait,
 			Grace:              c.timing.GracePeriod,
 			OrphanTimeout:      c.timing.OrphanTimeout,
+			MaxRunDuration:     c.maxRunDuration,
 			MaxSpansPerTrace:   c.limits.MaxSpansPerTrace,
 			MaxHeldSpans:       c.limits.MaxHeldSpans,
 			MaxOpenRuns:        c.limits.MaxOpenRuns,

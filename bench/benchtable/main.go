@@ -75,7 +75,7 @@ func main() {
 		peer := strings.TrimPrefix(strings.SplitN(p[1].name, "/", 2)[1], "peer=")
 		fmt.Fprintf(w, "\n%s: %s (ours) vs %s\n", strings.TrimPrefix(name, "Benchmark"), ours, peer)
 		fmt.Fprintf(w, "  %-14s %14s %14s %9s\n", "metric", "ours", "peer", "ours/peer")
-		for _, metric := range []string{"ns/span", "B/span", "allocs/span", "spans/s", "dropped/span"} {
+		for _, metric := range []string{"ns/span", "B/span", "allocs/span", "cpu-ns/span", "spans/s", "dropped/span"} {
 			o, okO := p[0].metrics[metric]
 			q, okP := p[1].metrics[metric]
 			if !okO && !okP {

@@ -22,6 +22,18 @@ const (
 	TypeAgent
 )
 
+func (t SpanType) String() string {
+	switch t {
+	case TypeLLM:
+		return "llm"
+	case TypeTool:
+		return "tool"
+	case TypeAgent:
+		return "agent"
+	}
+	return "step"
+}
+
 // Classify types a span by the GenAI semantic conventions, then
 // OpenInference's span kind, then the Vercel AI SDK's span names.
 func Classify(s *spans.Span) SpanType {

@@ -51,14 +51,15 @@ func Less(a, b *Event) bool {
 // AppendEvents appends every event of an ended span: its start and end
 // events (not for the run root, which is the run itself) and its span events.
 func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool) []Event {
+	typ := Classify(s)
 	if !isRoot {
-		if e, ok := m.StartEvent(s, depth); ok {
+		if e, ok := m.StartEvent(s, depth, typ); ok {
 			dst = append(dst, e)
 		}
 	}
 	dst = m.AppendSpanEvents(dst, s, depth)
 	if !isRoot {
-		if e, ok := m.EndEvent(s, depth); ok {
+		if e, ok := m.EndEvent(s, depth, typ); ok {
 			dst = append(dst, e)
 		}
 	}
@@ -94,14 +95,15 @@ func (o *obj) field(s *spans.Span, name string, keys []string) bool {
 	return ok
 }
 
-// StartEvent is the event for a span's start.
-func (m *Mapper) StartEvent(s *spans.Span, depth int) (Event, bool) {
+// StartEvent is the event for the start of a span of type typ. The same
+// typ must be given to EndEvent, so that a span's events always pair.
+func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 	if !m.keeps(agentosapi.LevelInfo) {
 		return Event{}, false
 	}
 	o := m.spanPayload(s)
 	var typ string
-	switch Classify(s) {
+	switch as {
 	case TypeLLM:
 		typ = "llm.request"
 		o.field(s, "model", modelKeys)
@@ -127,8 +129,10 @@ func (m *Mapper) StartEvent(s *spans.Span, depth int) (Event, bool) {
 	return m.event(s, depth, PhaseStart, s.StartTime, typ, agentosapi.LevelInfo, o.close()), true
 }
 
-// EndEvent is the event for a span's end.
-func (m *Mapper) EndEvent(s *spans.Span, depth int) (Event, bool) {
+// EndEvent is the event for the end of a span whose start was typed as
+// (see StartEvent). What only the ended span tells, such as a step that
+// turned out to be a tool call, goes into the payload.
+func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 	failed := s.StatusCode == spans.StatusError
 	level := agentosapi.LevelInfo
 	if failed {
@@ -139,7 +143,7 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int) (Event, bool) {
 	}
 	o := m.spanPayload(s)
 	var typ string
-	switch Classify(s) {
+	switch as {
 	case TypeLLM:
 		typ = "llm.response"
 		o.field(s, "model", responseModelKey)
@@ -186,6 +190,18 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int) (Event, bool) {
 		}
 		o.float("duration_ms", durationMS(s))
 		o.str("status", statusText(s.StatusCode))
+		if late := Classify(s); late != TypeStep {
+			// Classified only at its end: say what it turned out to be.
+			o.str("span_type", late.String())
+			switch late {
+			case TypeTool:
+				o.str("tool", toolName(s))
+			case TypeAgent:
+				o.str("agent", agentName(s))
+			case TypeLLM:
+				o.field(s, "model", responseModelKey)
+			}
+		}
 		if len(s.Attrs) > 0 {
 			o.attrs("attributes", s.Attrs, nil)
 		}

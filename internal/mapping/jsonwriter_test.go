@@ -100,7 +100,7 @@ func TestRedaction(t *testing.T) {
 	t.Run("redacted prompt stays out of llm.request", func(t *testing.T) {
 		m, _ := New(Options{Redaction: Redaction{Names: []string{"gen_ai.input.messages"}}})
 		s := &spans.Span{Name: "chat", Attrs: append([]spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")}}, attrs...)}
-		e, _ := m.StartEvent(s, 1)
+		e, _ := m.StartEvent(s, 1, Classify(s))
 		if strings.Contains(string(e.Wire.Payload), "secret") {
 			t.Fatalf("payload leaks the prompt: %s", e.Wire.Payload)
 		}

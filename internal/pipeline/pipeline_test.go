@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -94,8 +96,10 @@ func TestSelfTelemetry(t *testing.T) {
 	_ = p.ConsumeSpans(ctx, []spans.Span{span(2, 2, 1, t0), span(2, 1, 0, t0)})
 	// The first request of run 2 (run/start) gets the 400: the run is never
 	// created, one request failed, and its events were never sent.
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
+	// Shutdown reports it.
+	var failed *delivery.FailedRunsError
+	if err := p.Shutdown(ctx); !errors.As(err, &failed) || failed.Runs != 1 {
+		t.Fatalf("Shutdown: %v, want 1 run not delivered", err)
 	}
 	got := sums(t, reader)
 	want := map[string]int64{

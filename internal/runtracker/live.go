@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
@@ -43,8 +44,15 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	if r == nil {
 		return t.take()
 	}
+	if r.closed {
+		t.stats.SpansLate++
+		return t.take()
+	}
 	t.stats.SpansAccepted++
-	if len(tr.nodes) < t.opts.MaxSpansPerTrace {
+	// Past the bound the span is not remembered, so its start event waits
+	// for its end, where both are sent: never an end without its start.
+	remembered := len(tr.nodes) < t.opts.MaxSpansPerTrace
+	if remembered {
 		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
 	}
 	if !r.selected {
@@ -52,8 +60,16 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	}
 	r.lastSeen = now
 	t.charge(r, s)
-	if e, ok := t.m.StartEvent(s, depth); ok {
-		r.pending = append(r.pending, e)
+	if remembered {
+		// The type chosen now decides the end event too.
+		typ := mapping.Classify(s)
+		if e, ok := t.m.StartEvent(s, depth, typ); ok {
+			r.pending = append(r.pending, e)
+			if r.open == nil {
+				r.open = make(map[spans.SpanID]openSpan)
+			}
+			r.open[s.SpanID] = openSpan{typ: typ, depth: depth, parent: s.ParentSpanID, name: s.Name, start: s.StartTime}
+		}
 	}
 	if t.tasks {
 		if task, ok := t.m.Task(s, agentosapi.TaskRunning); ok {
@@ -92,9 +108,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	t.charge(r, s)
 	r.pending = t.m.AppendSpanEvents(r.pending, s, depth)
 	if !isRoot {
-		if e, ok := t.m.EndEvent(s, depth); ok {
-			r.pending = append(r.pending, e)
-		}
+		t.endEvents(r, s, depth)
 		if t.tasks {
 			status := agentosapi.TaskCompleted
 			if s.StatusCode == spans.StatusError {
@@ -130,4 +144,58 @@ func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
 		t.stats.SpansNoRun++
 	}
 	return r, depth
+}
+
+// openSpan is what a live span's end event needs of its start.
+type openSpan struct {
+	typ    mapping.SpanType
+	depth  int
+	parent spans.SpanID
+	name   string
+	start  time.Time
+}
+
+// endEvents queues the end event of a live span, typed as its start was.
+// A span whose start event was not sent (its start was dropped, or the
+// trace was past its bound) gets both now, so events always pair.
+func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
+	typ := mapping.Classify(s)
+	if o, ok := r.open[s.SpanID]; ok {
+		delete(r.open, s.SpanID)
+		typ = o.typ
+	} else if e, ok := t.m.StartEvent(s, depth, typ); ok {
+		r.pending = append(r.pending, e)
+	}
+	if e, ok := t.m.EndEvent(s, depth, typ); ok {
+		r.pending = append(r.pending, e)
+	}
+}
+
+// spanNotEnded is the error of a span still open when its run closes.
+const spanNotEnded = "the span's end was not seen before its run closed"
+
+// endOpenSpans pairs the start event of every span still open as its run
+// closes with a failed end event, so the timeline has no dangling start.
+func (t *Tracker) endOpenSpans(r *run) {
+	if len(r.open) == 0 {
+		return
+	}
+	at := r.lastSeen
+	if r.root != nil && r.root.Ended() {
+		at = r.root.EndTime
+	}
+	for id, o := range r.open {
+		s := spans.Span{
+			TraceID: r.first.TraceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
+			StartTime: o.start, EndTime: at,
+			StatusCode: spans.StatusError, StatusMessage: spanNotEnded,
+		}
+		if s.EndTime.Before(s.StartTime) {
+			s.EndTime = s.StartTime
+		}
+		if e, ok := t.m.EndEvent(&s, o.depth, o.typ); ok {
+			r.pending = append(r.pending, e)
+		}
+	}
+	r.open = nil
 }

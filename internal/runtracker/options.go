@@ -15,6 +15,9 @@ type Options struct {
 	// OrphanTimeout closes, as failed, a started run whose root never came,
 	// once no span of it has arrived for this long.
 	OrphanTimeout time.Duration
+	// MaxRunDuration closes, as failed, a live run whose root span has not
+	// ended after this long.
+	MaxRunDuration time.Duration
 	// MaxSpansPerTrace bounds the spans held for one trace.
 	MaxSpansPerTrace int
 	// MaxHeldSpans bounds the spans held across all traces.
@@ -32,6 +35,7 @@ const (
 	DefaultMaxWait          = 30 * time.Second
 	DefaultGrace            = 2 * time.Second
 	DefaultOrphanTimeout    = 5 * time.Minute
+	DefaultMaxRunDuration   = time.Hour
 	DefaultMaxSpansPerTrace = 10_000
 	DefaultMaxHeldSpans     = 100_000
 	DefaultMaxOpenRuns      = 10_000
@@ -47,6 +51,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.OrphanTimeout == 0 {
 		o.OrphanTimeout = DefaultOrphanTimeout
+	}
+	if o.MaxRunDuration == 0 {
+		o.MaxRunDuration = DefaultMaxRunDuration
 	}
 	if o.MaxSpansPerTrace == 0 {
 		o.MaxSpansPerTrace = DefaultMaxSpansPerTrace
@@ -69,6 +76,8 @@ func (o Options) Validate() error {
 		return errors.New("grace_period must not be negative")
 	case o.OrphanTimeout < 0:
 		return errors.New("orphan_timeout must not be negative")
+	case o.MaxRunDuration < 0:
+		return errors.New("max_run_duration must not be negative")
 	case o.MaxSpansPerTrace < 0:
 		return errors.New("max_spans_per_trace must not be negative")
 	case o.MaxHeldSpans < 0:

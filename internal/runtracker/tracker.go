@@ -62,10 +62,14 @@ type run struct {
 	closed   bool
 	closeAt  time.Time
 	lastSeen time.Time
+	opened   time.Time  // when the tracker created it, for MaxRunDuration
 	first    spans.Span // earliest span, to start a run without its root
-	pending  []mapping.Event
-	tasks    []agentosapi.Task
-	sum      mapping.Summary
+	// open holds the live spans whose start event was sent and whose end
+	// was not seen yet, so their end event pairs with it.
+	open    map[spans.SpanID]openSpan
+	pending []mapping.Event
+	tasks   []agentosapi.Task
+	sum     mapping.Summary
 	// pendingBytes estimates what pending events and tasks occupy.
 	pendingBytes int64
 }
@@ -228,7 +232,7 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, lastSeen: now, first: *first}
+	r := &run{key: t.nextKey, lastSeen: now, opened: now, first: *first}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -474,6 +478,7 @@ func (t *Tracker) closeRun(r *run, reason string) {
 	if !r.started {
 		t.startRun(r, reason)
 	}
+	t.endOpenSpans(r)
 	t.flush(r)
 	var c mapping.Close
 	if r.root != nil {
@@ -502,6 +507,8 @@ func (t *Tracker) Tick(now time.Time) []Op {
 			case r.closed:
 			case r.root != nil && !now.Before(r.closeAt):
 				t.closeRun(r, "")
+			case r.live && r.root == nil && now.Sub(r.opened) >= t.opts.MaxRunDuration:
+				t.closeRun(r, fmt.Sprintf("the run root span had not ended after the maximum run duration (%s)", t.opts.MaxRunDuration))
 			case r.started && r.root == nil && !r.live && now.Sub(r.lastSeen) >= t.opts.OrphanTimeout:
 				t.closeRun(r, fmt.Sprintf("the run root span never arrived: no span of trace %s for %s", tr.id, t.opts.OrphanTimeout))
 			case r.started:
@@ -540,7 +547,7 @@ func (t *Tracker) Flush() []Op {
 func (t *Tracker) Shutdown(now time.Time) []Op {
 	for tr := t.oldest; tr != nil; {
 		next := tr.next
-		t.closeTrace(now, tr, "the exporter shut down before the run root span ended")
+		t.closeTrace(now, tr, "the AgentOS bridge shut down before the run root span ended")
 		tr = next
 	}
 	return t.take()
