@@ -17,8 +17,11 @@ import (
 const (
 	DefaultMaxBodyBytes   = 512 << 10
 	DefaultMaxBatchEvents = 100
-	// DefaultTimeout bounds one HTTP request of the default HTTP client.
+	// DefaultTimeout bounds the first attempt of a call.
 	DefaultTimeout = 30 * time.Second
+	// DefaultAuthFailureBackoff is how long a key stays refused locally
+	// after AgentOS answered 401 or 403 for it.
+	DefaultAuthFailureBackoff = 30 * time.Second
 	// MinMaxBodyBytes is the smallest MaxBodyBytes accepted: below it not
 	// even a small event fits beside the envelope.
 	MinMaxBodyBytes = 256
@@ -33,9 +36,20 @@ type Config struct {
 	// AllowInsecure permits http:// to a non-loopback host. Keys then
 	// travel in clear text.
 	AllowInsecure bool
-	// HTTPClient sends the requests; default a client with a 30s timeout
-	// that does not follow redirects.
+	// HTTPClient sends the requests; default a client that does not follow
+	// redirects. Its Timeout, if set, is the default of Timeout; the client
+	// is then used through a copy without it, since attempt timeouts are
+	// contexts.
 	HTTPClient *http.Client
+	// Timeout bounds the first attempt of a call; default HTTPClient.Timeout
+	// if set, else 30s. After an attempt whose outcome is unknown (a
+	// timeout after sending, a reset, a 5xx other than 503) the next one
+	// gets twice as long, within Retry.MaxElapsedTime.
+	Timeout time.Duration
+	// AuthFailureBackoff is how long calls with a key AgentOS answered 401
+	// (or 403, for that agent) fail at once with the same error, without a
+	// request; default 30s, negative turns it off.
+	AuthFailureBackoff time.Duration
 	// DefaultKey is the agent key used when AgentKeys has no entry for an
 	// agent id.
 	DefaultKey string

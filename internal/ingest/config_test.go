@@ -117,8 +117,8 @@ func TestNewDefaults(t *testing.T) {
 	if c.retry != DefaultRetryPolicy() {
 		t.Errorf("retry = %+v", c.retry)
 	}
-	if c.http == nil || c.http.Timeout != DefaultTimeout || c.http.CheckRedirect == nil {
-		t.Errorf("http client = %+v", c.http)
+	if c.http == nil || c.http.Timeout != 0 || c.timeout != DefaultTimeout || c.http.CheckRedirect == nil {
+		t.Errorf("http client = %+v, attempt timeout %s", c.http, c.timeout)
 	}
 	if c.userAgent != version.UserAgent("") {
 		t.Errorf("user agent = %q", c.userAgent)
