@@ -318,7 +318,7 @@ func (e *RunMayExistError) Error() string {
 		attempts(e.Attempts), e.AmbiguousAttempts, ErrRunMayExist, runs, e.AgentID, ext, e.Err)
 }
 
-func (e *RunMayExistError) Unwrap() error       { return e.Err }
+func (e *RunMayExistError) Unwrap() error        { return e.Err }
 func (e *RunMayExistError) Is(target error) bool { return target == ErrRunMayExist }
 func (*RunMayExistError) class() errClass        { return classPermanent }
 func (*RunMayExistError) ambiguous() bool        { return true }
