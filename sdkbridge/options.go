@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -130,9 +129,18 @@ func WithAgentKeys(keys map[string]string) Option {
 	})
 }
 
-// WithEndpoint sets the AgentOS base URL (AGENTOS_ENDPOINT), default
-// https://agentos-ai.dev.
-func WithEndpoint(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
+// WithEndpoint sets the AgentOS host as host[:port] (AGENTOS_ENDPOINT), as
+// otlptracehttp.WithEndpoint does: requests go over https://, or http://
+// when the host is this machine (127.0.0.1, ::1, localhost). A value with a
+// scheme is taken as WithEndpointURL. Default https://agentos-ai.dev.
+func WithEndpoint(endpoint string) Option {
+	return optionFunc(func(c *config) { c.endpoint = ingest.EndpointURL(endpoint) })
+}
+
+// WithEndpointURL sets the AgentOS base URL, such as
+// https://agentos.example.com or http://127.0.0.1:8787, optionally with a
+// path prefix, never with the ingest path /api/ingest/v1.
+func WithEndpointURL(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
 
 // WithInsecure permits plain http:// to a host that is not loopback.
 func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
@@ -213,7 +221,7 @@ func newConfig(opts []Option) (config, error) {
 		c.agentID = v
 	}
 	if v := os.Getenv(EnvEndpoint); v != "" {
-		c.endpoint = v
+		c.endpoint = ingest.EndpointURL(v) // host[:port] or a URL
 	}
 	for _, o := range opts {
 		o.apply(&c)
@@ -226,10 +234,10 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
 		hint := ""
-		if strings.HasPrefix(strings.TrimSpace(c.endpoint), "http://") {
+		if errors.Is(err, ingest.ErrInsecureEndpoint) {
 			hint = " (WithInsecure permits it)"
 		}
-		return c, fmt.Errorf("agentos: endpoint (%s or WithEndpoint): %w%s", EnvEndpoint, err, hint)
+		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err, hint)
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")

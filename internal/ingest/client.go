@@ -141,7 +141,7 @@ func parseBaseURL(raw string, allowInsecure bool) (string, error) {
 	base, err := checkEndpoint(raw, allowInsecure)
 	if err != nil {
 		hint := ""
-		if strings.HasPrefix(strings.TrimSpace(raw), "http://") {
+		if errors.Is(err, ErrInsecureEndpoint) {
 			hint = " (Config.AllowInsecure permits it)"
 		}
 		return "", fmt.Errorf("ingest: Config.BaseURL: %w%s", err, hint)
@@ -155,6 +155,13 @@ func checkEndpoint(raw string, allowInsecure bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		raw = agentosapi.DefaultBaseURL
+	}
+	if !strings.Contains(raw, "://") {
+		// "127.0.0.1:8787" would fail to parse with a riddle about colons
+		// in path segments; say what is missing instead, without echoing
+		// the value, which may hold anything.
+		return "", fmt.Errorf("has no scheme: want an absolute URL such as %s, or http://127.0.0.1:8787 for this machine",
+			agentosapi.DefaultBaseURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -173,9 +180,14 @@ func checkEndpoint(raw string, allowInsecure bool) (string, error) {
 		return "", fmt.Errorf("%q must not carry user info: agent keys have settings of their own", shownURL(u))
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return "", fmt.Errorf("%q must not have a query or fragment", shownURL(u))
+	case strings.Contains(u.Path, ingestPath):
+		base := *u
+		base.Path, base.RawPath = u.Path[:strings.Index(u.Path, ingestPath)], ""
+		return "", fmt.Errorf("%q includes the ingest path %s, which the client adds itself: use the base URL, here %q (e.g. %s)",
+			shownURL(u), ingestPath, strings.TrimRight(shownURL(&base), "/"), agentosapi.DefaultBaseURL)
 	case u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()):
-		return "", fmt.Errorf("%q uses http:// to a host other than this machine, which would send agent keys in clear text: use https://, or allow insecure HTTP explicitly",
-			shownURL(u))
+		return "", fmt.Errorf("%q uses http:// to a host other than this machine, which would send agent keys in clear text: use https://, or %w explicitly",
+			shownURL(u), ErrInsecureEndpoint)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }

@@ -224,7 +224,16 @@ func shownURL(u *url.URL) string {
 	if c.Fragment != "" {
 		c.Fragment, c.RawFragment = redacted, ""
 	}
-	return c.Redacted()
+	if c.User == nil {
+		return c.String()
+	}
+	// url.Redacted hides the password only, but a key may be the user name.
+	c.User = nil
+	s := c.String()
+	if i := strings.Index(s, "//"); i >= 0 {
+		return s[:i+2] + redacted + "@" + s[i+2:]
+	}
+	return s
 }
 
 // String shows the configuration with keys redacted.
