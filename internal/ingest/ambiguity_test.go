@@ -330,3 +330,44 @@ func TestErrorEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// TestTooLargeRunFields: a run/start input, run/complete output or
+// run/fail detail answered 413 is cut until it fits, so the run opens and
+// closes all the same.
+func TestTooLargeRunFields(t *testing.T) {
+	e := newEnv(t, envOpts{serverMaxBody: 1500})
+	ctx := context.Background()
+	big := json.RawMessage(`{"span_id":"00f067aa0ba902b7","prompt":"` + strings.Repeat("p", 4000) + `"}`)
+	wantCut := func(what string, raw json.RawMessage) {
+		t.Helper()
+		var p map[string]any
+		if err := json.Unmarshal(raw, &p); err != nil || p["truncated"] != true || p["span_id"] != "00f067aa0ba902b7" {
+			t.Errorf("%s = %s, want the truncation marker", what, raw)
+		}
+	}
+	completed, err := e.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA, Input: big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.CompleteRun(ctx, agentA, &agentosapi.CompleteRunRequest{RunID: completed, Output: big}); err != nil {
+		t.Fatal(err)
+	}
+	failed := e.start(t)
+	if err := e.client.FailRun(ctx, agentA, &agentosapi.FailRunRequest{RunID: failed, ErrorMessage: "boom", ErrorDetail: big}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := e.srv.Run(completed)
+	if r.Status != localserver.StatusCompleted {
+		t.Errorf("run is %s", r.Status)
+	}
+	wantCut("input", r.Input)
+	wantCut("output", r.Output)
+	r, _ = e.srv.Run(failed)
+	if r.Status != localserver.StatusFailed || r.ErrorMessage != "boom" {
+		t.Errorf("run is %s with %q", r.Status, r.ErrorMessage)
+	}
+	wantCut("error_detail", r.ErrorDetail)
+	if st := e.client.Stats(); st.FieldsTruncated != 3 {
+		t.Errorf("FieldsTruncated = %d, want 3", st.FieldsTruncated)
+	}
+}

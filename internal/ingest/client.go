@@ -329,6 +329,13 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 	var data agentosapi.StartRunResponse
 	rc := retryCall{endpoint: agentosapi.PathRunStart, maxAmbiguous: maxAmbiguousStarts}
 	out, err := c.postJSON(ctx, rc, req.AgentID, key, req, &data)
+	err = c.shrinkTooLarge(ctx, err, rc.endpoint, len(req.Input), func(keep int) error {
+		cut := *req
+		cut.Input = truncatedObject(req.Input, keep)
+		o, err := c.postJSON(ctx, rc, req.AgentID, key, &cut, &data)
+		out.attempts, out.ambiguous = out.attempts+o.attempts, out.ambiguous+o.ambiguous
+		return err
+	})
 	if err != nil {
 		if out.ambiguous > 0 {
 			c.stats.runsMayExist.Add(1)
@@ -406,7 +413,11 @@ func (c *Client) CompleteRun(ctx context.Context, agentID string, req *agentosap
 	if req == nil {
 		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunComplete, agentosapi.ErrInvalid)
 	}
-	return c.closeRun(ctx, agentosapi.PathRunComplete, agentID, req.RunID, req.Validate, req)
+	return c.closeRun(ctx, agentosapi.PathRunComplete, agentID, req.RunID, req.Validate, req, len(req.Output), func(keep int) any {
+		cut := *req
+		cut.Output = truncatedObject(req.Output, keep)
+		return &cut
+	})
 }
 
 // FailRun closes a run as failed. A 409 is success, as for CompleteRun.
@@ -414,10 +425,17 @@ func (c *Client) FailRun(ctx context.Context, agentID string, req *agentosapi.Fa
 	if req == nil {
 		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunFail, agentosapi.ErrInvalid)
 	}
-	return c.closeRun(ctx, agentosapi.PathRunFail, agentID, req.RunID, req.Validate, req)
+	return c.closeRun(ctx, agentosapi.PathRunFail, agentID, req.RunID, req.Validate, req, len(req.ErrorDetail), func(keep int) any {
+		cut := *req
+		cut.ErrorDetail = truncatedObject(req.ErrorDetail, keep)
+		return &cut
+	})
 }
 
-func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, validate func() error, req any) error {
+// closeRun posts req; after a 413 it posts cut(keep) requests, whose large
+// field (size bytes) is cut to keep bytes.
+func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, validate func() error, req any,
+	size int, cut func(keep int) any) error {
 	if err := validate(); err != nil {
 		return fmt.Errorf("ingest: POST %s: %w", endpoint, err)
 	}
@@ -426,6 +444,10 @@ func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, 
 		return err
 	}
 	_, err = c.postJSON(ctx, retryCall{endpoint: endpoint}, agentID, key, req, nil)
+	err = c.shrinkTooLarge(ctx, err, endpoint, size, func(keep int) error {
+		_, err := c.postJSON(ctx, retryCall{endpoint: endpoint}, agentID, key, cut(keep), nil)
+		return err
+	})
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS run was already closed",

@@ -1,6 +1,6 @@
-// Package ingest is the client of the AgentOS ingest API
-// (/work/shared/AGENTOS_API.md): it starts runs, sends their events in
-// order, records tasks and closes runs, one agent key per agent.
+// Package ingest is the client of the AgentOS ingest API: it starts runs,
+// sends their events in order, records tasks and closes runs, one agent key
+// per agent.
 //
 // The client is for background delivery, not for the instrumented
 // program's hot path: every call blocks until AgentOS has answered, retries

@@ -35,12 +35,15 @@ type Stats struct {
 	// EventsTruncated counts events whose payload was cut because even
 	// alone they were answered 413.
 	EventsTruncated int64
+	// FieldsTruncated counts run/start inputs, run/complete outputs and
+	// run/fail error details cut after a 413.
+	FieldsTruncated int64
 }
 
 type clientStats struct {
 	ambiguousFailures, ambiguousRetries, eventsMaybeDuplicated atomic.Int64
 	startsMaybeDuplicated, runsMayExist, authFailFast          atomic.Int64
-	tooLargeSplits, eventsTruncated                            atomic.Int64
+	tooLargeSplits, eventsTruncated, fieldsTruncated           atomic.Int64
 }
 
 // Stats returns the client's counters.
@@ -55,6 +58,7 @@ func (c *Client) Stats() Stats {
 		AuthFailFast:          s.authFailFast.Load(),
 		TooLargeSplits:        s.tooLargeSplits.Load(),
 		EventsTruncated:       s.eventsTruncated.Load(),
+		FieldsTruncated:       s.fieldsTruncated.Load(),
 	}
 }
 

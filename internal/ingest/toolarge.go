@@ -109,12 +109,18 @@ var keptPayloadFields = []string{"span_id", "parent_span_id", "span_name"}
 // rest.
 const maxKeptFieldBytes = 256
 
-// truncateEvent returns ev with its payload replaced by a marker object:
-// the span fields, "truncated": true, the original size and the first keep
-// bytes of the original payload as the string "preview".
+// truncateEvent returns ev with its payload replaced by truncatedObject.
 func truncateEvent(ev agentosapi.Event, keep int) agentosapi.Event {
+	ev.Payload = truncatedObject(ev.Payload, keep)
+	return ev
+}
+
+// truncatedObject replaces a JSON object that is too large with a marker
+// object: its span fields, "truncated": true, the original size and the
+// first keep bytes of the original as the string "preview".
+func truncatedObject(raw json.RawMessage, keep int) json.RawMessage {
 	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(ev.Payload, &fields) // a payload that is not an object keeps no fields
+	_ = json.Unmarshal(raw, &fields) // a value that is not an object keeps no fields
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, name := range keptPayloadFields {
@@ -123,15 +129,35 @@ func truncateEvent(ev agentosapi.Event, keep int) agentosapi.Event {
 		}
 	}
 	b.WriteString(`"truncated":true,"original_bytes":`)
-	b.WriteString(strconv.Itoa(len(ev.Payload)))
+	b.WriteString(strconv.Itoa(len(raw)))
 	if keep > 0 {
 		b.WriteString(`,"preview":`)
-		preview, _ := json.Marshal(cutUTF8(string(ev.Payload), keep) + truncationMarker)
+		preview, _ := json.Marshal(cutUTF8(string(raw), keep) + truncationMarker)
 		b.Write(preview)
 	}
 	b.WriteByte('}')
-	ev.Payload = b.Bytes()
-	return ev
+	return b.Bytes()
+}
+
+// shrinkTooLarge sends a request again while AgentOS answers it 413, with
+// its one large field (size bytes) cut ever shorter by send, so that no run
+// is lost to the API's undocumented body limit.
+func (c *Client) shrinkTooLarge(ctx context.Context, err error, endpoint string, size int, send func(keep int) error) error {
+	if !isTooLarge(err) || size == 0 {
+		return err
+	}
+	for keep := size / 2; ; keep /= 2 {
+		err = send(keep)
+		switch {
+		case err == nil:
+			c.stats.fieldsTruncated.Add(1)
+			c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS refused a request as too large; sent it with its largest field cut",
+				slog.String("endpoint", endpoint), slog.Int("field_bytes", size), slog.Int("kept_bytes", keep))
+			return nil
+		case !isTooLarge(err) || keep == 0:
+			return err
+		}
+	}
 }
 
 // truncationMarker ends a cut preview, as the mapping marks cut strings.
