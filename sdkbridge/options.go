@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
@@ -316,9 +317,22 @@ func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {
-		return nil, c, fmt.Errorf("agentos: %w", err)
+		return nil, c, fmt.Errorf("agentos: %w", configerr.Rename(err, func(field string) string { return settingNames[field] }))
 	}
 	return p, c, nil
+}
+
+// settingNames are this front end's names of the core's settings, for
+// errors that name one.
+var settingNames = map[string]string{
+	"Config.DefaultKey":            EnvAPIKey + " / WithAPIKey",
+	"Config.AgentKeys":             "WithAgentKeys",
+	"Config.BaseURL":               EnvEndpoint + " / WithEndpoint",
+	"Config.MaxBodyBytes":          "WithLimits(Limits{MaxRequestBytes})",
+	"Config.MaxBatchEvents":        "WithLimits(Limits{MaxBatchEvents})",
+	"Config.Retry.InitialInterval": "WithRetry(Retry{InitialInterval})",
+	"Config.Retry.MaxInterval":     "WithRetry(Retry{MaxInterval})",
+	"Config.Retry.MaxElapsedTime":  "WithRetry(Retry{MaxElapsedTime})",
 }
 
 // userAgent names this front end after the project and version.

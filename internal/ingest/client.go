@@ -83,7 +83,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if c.maxBody < MinMaxBodyBytes {
-		return nil, fmt.Errorf("ingest: Config.MaxBodyBytes must be at least %d, got %d", MinMaxBodyBytes, c.maxBody)
+		return nil, fieldErrorf("MaxBodyBytes", "must be at least %d, got %d", MinMaxBodyBytes, c.maxBody)
 	}
 	if c.maxEvents, err = positiveOr("MaxBatchEvents", cfg.MaxBatchEvents, DefaultMaxBatchEvents); err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func New(cfg Config) (*Client, error) {
 // becomes the first attempt's timeout unless timeout is set.
 func attemptClient(hc *http.Client, timeout time.Duration) (*http.Client, time.Duration, error) {
 	if timeout < 0 {
-		return nil, 0, fmt.Errorf("ingest: Config.Timeout must not be negative, got %s", timeout)
+		return nil, 0, fieldErrorf("Timeout", "must not be negative, got %s", timeout)
 	}
 	if hc == nil {
 		hc = defaultHTTPClient()
@@ -127,7 +127,7 @@ func attemptClient(hc *http.Client, timeout time.Duration) (*http.Client, time.D
 func positiveOr(name string, v, def int) (int, error) {
 	switch {
 	case v < 0:
-		return 0, fmt.Errorf("ingest: Config.%s must not be negative, got %d", name, v)
+		return 0, fieldErrorf(name, "must not be negative, got %d", v)
 	case v == 0:
 		return def, nil
 	}
@@ -144,7 +144,7 @@ func parseBaseURL(raw string, allowInsecure bool) (string, error) {
 		if errors.Is(err, ErrInsecureEndpoint) {
 			hint = " (Config.AllowInsecure permits it)"
 		}
-		return "", fmt.Errorf("ingest: Config.BaseURL: %w%s", err, hint)
+		return "", fieldErrorf("BaseURL", "%w%s", err, hint)
 	}
 	return base, nil
 }
@@ -205,7 +205,7 @@ func newKeyring(defaultKey string, agentKeys map[string]string) (*keyring, error
 	k := &keyring{byAgent: make(map[string]secret, len(agentKeys))}
 	if key := strings.TrimSpace(defaultKey); key != "" {
 		if !headerSafe(key) {
-			return nil, errors.New("ingest: Config.DefaultKey contains spaces or control characters")
+			return nil, fieldErrorf("DefaultKey", "contains spaces or control characters")
 		}
 		k.fallback = secret(key)
 	}
@@ -213,9 +213,9 @@ func newKeyring(defaultKey string, agentKeys map[string]string) (*keyring, error
 		key = strings.TrimSpace(key)
 		switch {
 		case key == "":
-			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] is empty", id)
+			return nil, fieldErrorf("AgentKeys", "the key of agent %q is empty", id)
 		case !headerSafe(key):
-			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] contains spaces or control characters", id)
+			return nil, fieldErrorf("AgentKeys", "the key of agent %q contains spaces or control characters", id)
 		}
 		k.byAgent[id] = secret(key)
 	}
@@ -256,7 +256,7 @@ func userAgent(custom string) (string, error) {
 	custom = strings.TrimSpace(custom)
 	for i := 0; i < len(custom); i++ {
 		if custom[i] < ' ' || custom[i] == 0x7f {
-			return "", errors.New("ingest: Config.UserAgent contains control characters")
+			return "", fieldErrorf("UserAgent", "contains control characters")
 		}
 	}
 	switch {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 )
 
 // Defaults for the zero values of Config and RetryPolicy.
@@ -123,7 +125,7 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 	} {
 		switch {
 		case *d.v < 0:
-			return p, fmt.Errorf("ingest: Config.Retry.%s must not be negative, got %s", d.name, *d.v)
+			return p, fieldErrorf("Retry."+d.name, "must not be negative, got %s", *d.v)
 		case *d.v == 0:
 			*d.v = d.def
 		}
@@ -132,18 +134,25 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 		p.Multiplier = def.Multiplier
 	}
 	if !(p.Multiplier >= 1) { // also catches NaN
-		return p, fmt.Errorf("ingest: Config.Retry.Multiplier must be at least 1, got %v", p.Multiplier)
+		return p, fieldErrorf("Retry.Multiplier", "must be at least 1, got %v", p.Multiplier)
 	}
 	if p.RandomizationFactor == 0 {
 		p.RandomizationFactor = def.RandomizationFactor
 	}
 	if !(p.RandomizationFactor > 0 && p.RandomizationFactor <= 1) {
-		return p, fmt.Errorf("ingest: Config.Retry.RandomizationFactor must be within [0, 1], got %v", p.RandomizationFactor)
+		return p, fieldErrorf("Retry.RandomizationFactor", "must be within [0, 1], got %v", p.RandomizationFactor)
 	}
 	if p.MaxInterval < p.InitialInterval {
-		return p, fmt.Errorf("ingest: Config.Retry.MaxInterval (%s) must not be below Retry.InitialInterval (%s)", p.MaxInterval, p.InitialInterval)
+		return p, fieldErrorf("Retry.MaxInterval", "%s must not be below the initial interval, %s", p.MaxInterval, p.InitialInterval)
 	}
 	return p, nil
+}
+
+// fieldErrorf reports an invalid setting, tagged with its name in Config
+// (such as "MaxBodyBytes" or "Retry.Multiplier") so that front ends can
+// show their own name for it with configerr.Rename.
+func fieldErrorf(field, format string, args ...any) error {
+	return fmt.Errorf("ingest: %w", &configerr.FieldError{Field: "Config." + field, Err: fmt.Errorf(format, args...)})
 }
 
 // redacted replaces every secret in formatted output.

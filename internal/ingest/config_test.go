@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/version"
 )
 
@@ -86,8 +87,8 @@ func TestNewSettings(t *testing.T) {
 	}{
 		{name: "no keys", cfg: Config{}, wantErr: "Config.DefaultKey and Config.AgentKeys", is: ErrNoKey},
 		{name: "blank default key", cfg: Config{DefaultKey: "  \n"}, wantErr: "Config.DefaultKey", is: ErrNoKey},
-		{name: "empty agent key", cfg: Config{AgentKeys: map[string]string{"a1": ""}}, wantErr: `Config.AgentKeys["a1"]`},
-		{name: "space in agent key", cfg: Config{AgentKeys: map[string]string{"a1": "aos_agent_ x"}}, wantErr: `Config.AgentKeys["a1"]`},
+		{name: "empty agent key", cfg: Config{AgentKeys: map[string]string{"a1": ""}}, wantErr: `Config.AgentKeys: the key of agent "a1" is empty`},
+		{name: "space in agent key", cfg: Config{AgentKeys: map[string]string{"a1": "aos_agent_ x"}}, wantErr: `Config.AgentKeys: the key of agent "a1" contains spaces`},
 		{name: "newline in default key", cfg: Config{DefaultKey: "aos_agent_\nx"}, wantErr: "Config.DefaultKey"},
 		{name: "negative MaxBodyBytes", cfg: Config{DefaultKey: testKey, MaxBodyBytes: -1}, wantErr: "Config.MaxBodyBytes"},
 		{name: "tiny MaxBodyBytes", cfg: Config{DefaultKey: testKey, MaxBodyBytes: 100}, wantErr: "Config.MaxBodyBytes"},
@@ -111,6 +112,11 @@ func TestNewSettings(t *testing.T) {
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %v is not %v", err, tt.is)
+			}
+			// Front ends rename the field: it must be tagged.
+			var fe *configerr.FieldError
+			if tt.is == nil && (!errors.As(err, &fe) || !strings.HasPrefix(tt.wantErr, fe.Field)) {
+				t.Errorf("error %v is not a FieldError of %s", err, tt.wantErr)
 			}
 		})
 	}
