@@ -46,7 +46,7 @@ func TestStartRunAmbiguity(t *testing.T) {
 			wantRequests: 2, wantRuns: 2, mayExist: true},
 		{name: "slower than the timeout: the second try gets twice as long",
 			cfg:    Config{Timeout: 200 * time.Millisecond},
-			faults: func(s *localserver.Server) { s.SetFaults(localserver.Faults{Latency: 300 * time.Millisecond}) },
+			faults: func(s *localserver.Server) { s.SetFaults(localserver.Faults{Latency: 250 * time.Millisecond}) },
 			// The first attempt's client left, so the server did not apply it.
 			wantRequests: 2, wantRuns: 1, maybeDuplicated: 1},
 		{name: "far slower than the timeout: two tries, then give up",
