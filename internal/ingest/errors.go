@@ -111,8 +111,8 @@ func (e *APIError) Error() string {
 		// Users see this one first after a typo; say where the key comes from.
 		b.WriteString(": " + ErrUnauthorized.Error() + " (check AGENTOS_API_KEY / api_key, or the agent's entry in agent_keys)")
 	case e.StatusCode == http.StatusForbidden:
-		fmt.Fprintf(&b, ": %s than %s (check that the key is agent %s's own, in AGENTOS_API_KEY / api_key or agent_keys)",
-			ErrForbidden, e.agentName(), e.agentName())
+		fmt.Fprintf(&b, ": %s than %s (check the key given for it: AGENTOS_API_KEY / api_key, or agent_keys)",
+			ErrForbidden, e.agentName())
 	}
 	if e.Message != "" {
 		b.WriteString(": ")
