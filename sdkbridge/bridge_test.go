@@ -352,7 +352,7 @@ func TestConfiguration(t *testing.T) {
 	}{
 		{"no agent id", map[string]string{sdkbridge.EnvAPIKey: apiKey}, nil, "AGENTOS_AGENT_ID"},
 		{"no key", map[string]string{sdkbridge.EnvAgentID: agentID}, nil, "AGENTOS_API_KEY"},
-		{"malformed endpoint", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID, sdkbridge.EnvEndpoint: "agentos-ai.dev"}, nil, "endpoint"},
+		{"endpoint with the ingest path", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID, sdkbridge.EnvEndpoint: "https://agentos-ai.dev/api/ingest/v1"}, nil, "use the base URL"},
 		{"plain http to a remote host", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithEndpoint("http://agentos.example")}, "endpoint"},
 		{"agent id not a uuid", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: "agent-7"}, nil, "agent_id"},
 		{"bad selector", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithRunSelector(sdkbridge.RootsNamed("("))}, "WithRunSelector"},

@@ -35,8 +35,8 @@
 //
 //	AGENTOS_API_KEY   the agent key (aos_agent_…)               WithAPIKey, WithAgentKeys
 //	AGENTOS_AGENT_ID  the agent runs report to (a uuid)         WithAgentID
-//	AGENTOS_ENDPOINT  the AgentOS base URL,                      WithEndpoint
-//	                  default https://agentos-ai.dev
+//	AGENTOS_ENDPOINT  host[:port] (https, http for loopback)     WithEndpoint, WithEndpointURL
+//	                  or a base URL, default https://agentos-ai.dev
 //
 // With those three set, NewExporter(ctx) needs no options. Missing or
 // malformed settings fail at construction with an error naming the setting.

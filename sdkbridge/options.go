@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
@@ -137,9 +137,18 @@ func WithAgentKeys(keys map[string]string) Option {
 	})
 }
 
-// WithEndpoint sets the AgentOS base URL (AGENTOS_ENDPOINT), default
-// https://agentos-ai.dev.
-func WithEndpoint(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
+// WithEndpoint sets the AgentOS host as host[:port] (AGENTOS_ENDPOINT), as
+// otlptracehttp.WithEndpoint does: requests go over https://, or http://
+// when the host is this machine (127.0.0.1, ::1, localhost). A value with a
+// scheme is taken as WithEndpointURL. Default https://agentos-ai.dev.
+func WithEndpoint(endpoint string) Option {
+	return optionFunc(func(c *config) { c.endpoint = ingest.EndpointURL(endpoint) })
+}
+
+// WithEndpointURL sets the AgentOS base URL, such as
+// https://agentos.example.com or http://127.0.0.1:8787, optionally with a
+// path prefix, never with the ingest path /api/ingest/v1.
+func WithEndpointURL(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
 
 // WithInsecure permits plain http:// to a host that is not loopback.
 func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
@@ -222,7 +231,7 @@ func newConfig(opts []Option) (config, error) {
 		c.agentID = v
 	}
 	if v := os.Getenv(EnvEndpoint); v != "" {
-		c.endpoint = v
+		c.endpoint = ingest.EndpointURL(v) // host[:port] or a URL
 	}
 	for _, o := range opts {
 		o.apply(&c)
@@ -235,10 +244,10 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
 		hint := ""
-		if strings.HasPrefix(strings.TrimSpace(c.endpoint), "http://") {
+		if errors.Is(err, ingest.ErrInsecureEndpoint) {
 			hint = " (WithInsecure permits it)"
 		}
-		return c, fmt.Errorf("agentos: endpoint (%s or WithEndpoint): %w%s", EnvEndpoint, err, hint)
+		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err, hint)
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")
@@ -324,9 +333,22 @@ func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {
-		return nil, c, fmt.Errorf("agentos: %w", err)
+		return nil, c, fmt.Errorf("agentos: %w", configerr.Rename(err, func(field string) string { return settingNames[field] }))
 	}
 	return p, c, nil
+}
+
+// settingNames are this front end's names of the core's settings, for
+// errors that name one.
+var settingNames = map[string]string{
+	"Config.DefaultKey":            EnvAPIKey + " / WithAPIKey",
+	"Config.AgentKeys":             "WithAgentKeys",
+	"Config.BaseURL":               EnvEndpoint + " / WithEndpoint",
+	"Config.MaxBodyBytes":          "WithLimits(Limits{MaxRequestBytes})",
+	"Config.MaxBatchEvents":        "WithLimits(Limits{MaxBatchEvents})",
+	"Config.Retry.InitialInterval": "WithRetry(Retry{InitialInterval})",
+	"Config.Retry.MaxInterval":     "WithRetry(Retry{MaxInterval})",
+	"Config.Retry.MaxElapsedTime":  "WithRetry(Retry{MaxElapsedTime})",
 }
 
 // userAgent names this front end after the project and version.

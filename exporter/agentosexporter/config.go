@@ -6,7 +6,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -129,7 +128,7 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(cfg.ClientConfig.Endpoint, "allow_insecure_http")))
+		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
 	}
 	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
@@ -206,10 +205,10 @@ func defaultLimits() LimitsConfig {
 	}
 }
 
-// insecureHint names the setting that permits plain HTTP, for an http://
-// endpoint.
-func insecureHint(endpoint, setting string) string {
-	if strings.HasPrefix(strings.TrimSpace(endpoint), "http://") {
+// insecureHint names the setting that permits plain HTTP, when that is what
+// the endpoint lacks.
+func insecureHint(err error, setting string) string {
+	if errors.Is(err, ingest.ErrInsecureEndpoint) {
 		return " (" + setting + " permits it)"
 	}
 	return ""

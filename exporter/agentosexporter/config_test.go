@@ -75,9 +75,11 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		want []string
 	}{
 		{"missing_key", []string{"api_key: required"}},
-		{"malformed_endpoint", []string{"endpoint: ", "agentos-ai.dev/api", "absolute http or https URL"}},
+		{"malformed_endpoint", []string{"endpoint: ", "has no scheme"}},
 		{"insecure_endpoint", []string{"endpoint: ", "http://", "allow_insecure_http"}},
 		{"userinfo_endpoint", []string{"endpoint: ", "user info"}},
+		{"key_as_user_endpoint", []string{"endpoint: ", "https://[REDACTED]@agentos.example.com", "user info"}},
+		{"ingest_path_endpoint", []string{"endpoint: ", "use the base URL, here \"https://agentos.example.com\""}},
 		{"bad_selector", []string{"run_selector: ", "agents_only"}},
 		{"bad_selector_pattern", []string{"run_selector: ", "pattern", "(unclosed"}},
 		{"bad_agent_id", []string{"agent_id: ", "uuid"}},
@@ -147,4 +149,14 @@ func TestRetriesOffStayOff(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, pc.Ingest.Retry.Enabled)
 	assert.NotEqual(t, ingest.RetryPolicy{}, pc.Ingest.Retry, "an all-zero policy would mean the defaults, retries on")
+}
+
+// An endpoint refused for its query must not send the user to
+// allow_insecure_http, which would not help.
+func TestQueryEndpointDoesNotSuggestInsecure(t *testing.T) {
+	_, err := loadConfig(t, "query_endpoint")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "must not have a query")
+	assert.NotContains(t, err.Error(), "allow_insecure_http")
+	assert.NotContains(t, err.Error(), "aos_agent_x", "the key leaked into the error")
 }

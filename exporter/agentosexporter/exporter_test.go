@@ -214,7 +214,8 @@ func TestUnknownKeyIsPermanentAndNotLogged(t *testing.T) {
 
 	assert.Empty(t, srv.Runs())
 	assert.Equal(t, 1, srv.Stats().Requests[agentosapi.PathRunStart], "a 401 is not retried")
-	assert.Contains(t, startFailure(t, o)["error"], "401 Unauthorized: unknown or revoked API key")
+	assert.Contains(t, startFailure(t, o)["error"], "401 Unauthorized: API key is not valid (check AGENTOS_API_KEY / api_key")
+	assert.Contains(t, startFailure(t, o)["error"], "unknown or revoked API key")
 	o.assertNoKeyLogged(t, wrongKey, testKey)
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -27,7 +28,10 @@ type Client struct {
 	base      string // scheme://host[/prefix], no trailing slash
 	keys      *keyring
 	http      *http.Client
+	timeout   time.Duration // of the first attempt of a call
 	retry     RetryPolicy
+	auth      *authGate
+	stats     clientStats
 	maxBody   int
 	maxEvents int
 	userAgent string
@@ -66,21 +70,26 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: base, keys: keys, retry: retry, http: cfg.HTTPClient, log: cfg.Logger}
+	c := &Client{base: base, keys: keys, retry: retry, log: cfg.Logger}
+	if c.http, c.timeout, err = attemptClient(cfg.HTTPClient, cfg.Timeout); err != nil {
+		return nil, err
+	}
+	authBackoff := cfg.AuthFailureBackoff
+	if authBackoff == 0 {
+		authBackoff = DefaultAuthFailureBackoff
+	}
+	c.auth = newAuthGate(authBackoff)
 	if c.maxBody, err = positiveOr("MaxBodyBytes", cfg.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
 		return nil, err
 	}
 	if c.maxBody < MinMaxBodyBytes {
-		return nil, fmt.Errorf("ingest: Config.MaxBodyBytes must be at least %d, got %d", MinMaxBodyBytes, c.maxBody)
+		return nil, fieldErrorf("MaxBodyBytes", "must be at least %d, got %d", MinMaxBodyBytes, c.maxBody)
 	}
 	if c.maxEvents, err = positiveOr("MaxBatchEvents", cfg.MaxBatchEvents, DefaultMaxBatchEvents); err != nil {
 		return nil, err
 	}
 	if c.userAgent, err = userAgent(cfg.UserAgent); err != nil {
 		return nil, err
-	}
-	if c.http == nil {
-		c.http = defaultHTTPClient()
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -89,10 +98,36 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// attemptClient returns the client that sends requests and the timeout of
+// a call's first attempt. Timeouts are contexts, one per attempt, so that
+// an attempt after an ambiguous failure can be given longer: a caller's
+// client is therefore used through a copy without its Timeout, which
+// becomes the first attempt's timeout unless timeout is set.
+func attemptClient(hc *http.Client, timeout time.Duration) (*http.Client, time.Duration, error) {
+	if timeout < 0 {
+		return nil, 0, fieldErrorf("Timeout", "must not be negative, got %s", timeout)
+	}
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	if timeout == 0 {
+		timeout = hc.Timeout
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if hc.Timeout != 0 {
+		cp := *hc
+		cp.Timeout = 0
+		hc = &cp
+	}
+	return hc, timeout, nil
+}
+
 func positiveOr(name string, v, def int) (int, error) {
 	switch {
 	case v < 0:
-		return 0, fmt.Errorf("ingest: Config.%s must not be negative, got %d", name, v)
+		return 0, fieldErrorf(name, "must not be negative, got %d", v)
 	case v == 0:
 		return def, nil
 	}
@@ -106,10 +141,10 @@ func parseBaseURL(raw string, allowInsecure bool) (string, error) {
 	base, err := checkEndpoint(raw, allowInsecure)
 	if err != nil {
 		hint := ""
-		if strings.HasPrefix(strings.TrimSpace(raw), "http://") {
+		if errors.Is(err, ErrInsecureEndpoint) {
 			hint = " (Config.AllowInsecure permits it)"
 		}
-		return "", fmt.Errorf("ingest: Config.BaseURL: %w%s", err, hint)
+		return "", fieldErrorf("BaseURL", "%w%s", err, hint)
 	}
 	return base, nil
 }
@@ -120,6 +155,13 @@ func checkEndpoint(raw string, allowInsecure bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		raw = agentosapi.DefaultBaseURL
+	}
+	if !strings.Contains(raw, "://") {
+		// "127.0.0.1:8787" would fail to parse with a riddle about colons
+		// in path segments; say what is missing instead, without echoing
+		// the value, which may hold anything.
+		return "", fmt.Errorf("has no scheme: want an absolute URL such as %s, or http://127.0.0.1:8787 for this machine",
+			agentosapi.DefaultBaseURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -138,9 +180,14 @@ func checkEndpoint(raw string, allowInsecure bool) (string, error) {
 		return "", fmt.Errorf("%q must not carry user info: agent keys have settings of their own", shownURL(u))
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return "", fmt.Errorf("%q must not have a query or fragment", shownURL(u))
+	case strings.Contains(u.Path, ingestPath):
+		base := *u
+		base.Path, base.RawPath = u.Path[:strings.Index(u.Path, ingestPath)], ""
+		return "", fmt.Errorf("%q includes the ingest path %s, which the client adds itself: use the base URL, here %q (e.g. %s)",
+			shownURL(u), ingestPath, strings.TrimRight(shownURL(&base), "/"), agentosapi.DefaultBaseURL)
 	case u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()):
-		return "", fmt.Errorf("%q uses http:// to a host other than this machine, which would send agent keys in clear text: use https://, or allow insecure HTTP explicitly",
-			shownURL(u))
+		return "", fmt.Errorf("%q uses http:// to a host other than this machine, which would send agent keys in clear text: use https://, or %w explicitly",
+			shownURL(u), ErrInsecureEndpoint)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
@@ -158,7 +205,7 @@ func newKeyring(defaultKey string, agentKeys map[string]string) (*keyring, error
 	k := &keyring{byAgent: make(map[string]secret, len(agentKeys))}
 	if key := strings.TrimSpace(defaultKey); key != "" {
 		if !headerSafe(key) {
-			return nil, errors.New("ingest: Config.DefaultKey contains spaces or control characters")
+			return nil, fieldErrorf("DefaultKey", "contains spaces or control characters")
 		}
 		k.fallback = secret(key)
 	}
@@ -166,9 +213,9 @@ func newKeyring(defaultKey string, agentKeys map[string]string) (*keyring, error
 		key = strings.TrimSpace(key)
 		switch {
 		case key == "":
-			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] is empty", id)
+			return nil, fieldErrorf("AgentKeys", "the key of agent %q is empty", id)
 		case !headerSafe(key):
-			return nil, fmt.Errorf("ingest: Config.AgentKeys[%q] contains spaces or control characters", id)
+			return nil, fieldErrorf("AgentKeys", "the key of agent %q contains spaces or control characters", id)
 		}
 		k.byAgent[id] = secret(key)
 	}
@@ -209,7 +256,7 @@ func userAgent(custom string) (string, error) {
 	custom = strings.TrimSpace(custom)
 	for i := 0; i < len(custom); i++ {
 		if custom[i] < ' ' || custom[i] == 0x7f {
-			return "", errors.New("ingest: Config.UserAgent contains control characters")
+			return "", fieldErrorf("UserAgent", "contains control characters")
 		}
 	}
 	switch {
@@ -221,12 +268,11 @@ func userAgent(custom string) (string, error) {
 	return version.UserAgent(custom), nil
 }
 
-// defaultHTTPClient bounds each request and refuses redirects: a redirect
+// defaultHTTPClient refuses redirects (attempt timeouts are contexts): a redirect
 // could carry the key to another scheme or host, and AgentOS's ingest API
 // documents none.
 func defaultHTTPClient() *http.Client {
 	return &http.Client{
-		Timeout: DefaultTimeout,
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -262,11 +308,13 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // StartRun opens a run and returns its id, with the key of req.AgentID.
 //
-// run/start is not idempotent: when an attempt's answer is lost (timeout,
-// reset connection, 5xx after the run was created), the retry may open a
-// second run. It is retried anyway, because a run that is never opened
-// loses all its events, which is worse than a stray empty run; set
-// ExternalRunID so that a duplicate can be recognised.
+// run/start is not idempotent: when an attempt's outcome is unknown
+// (timeout after sending, reset connection, a 5xx other than 503), a retry
+// may open a second run. Failures that provably had no effect are retried
+// within the budget; after an ambiguous one the start is tried once more,
+// with twice the timeout, and then given up with a *RunMayExistError
+// (ErrRunMayExist) naming the ExternalRunID, so the caller can report the
+// run that may stay open. Set ExternalRunID so that it can be reconciled.
 func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) (string, error) {
 	if req == nil {
 		return "", fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunStart, agentosapi.ErrInvalid)
@@ -279,8 +327,27 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 		return "", err
 	}
 	var data agentosapi.StartRunResponse
-	if err := c.postJSON(ctx, agentosapi.PathRunStart, key, req, &data); err != nil {
+	rc := retryCall{endpoint: agentosapi.PathRunStart, maxAmbiguous: maxAmbiguousStarts}
+	out, err := c.postJSON(ctx, rc, req.AgentID, key, req, &data)
+	err = c.shrinkTooLarge(ctx, err, rc.endpoint, len(req.Input), func(keep int) error {
+		cut := *req
+		cut.Input = truncatedObject(req.Input, keep)
+		o, err := c.postJSON(ctx, rc, req.AgentID, key, &cut, &data)
+		out.attempts, out.ambiguous = out.attempts+o.attempts, out.ambiguous+o.ambiguous
+		return err
+	})
+	if err != nil {
+		if out.ambiguous > 0 {
+			c.stats.runsMayExist.Add(1)
+			return "", &RunMayExistError{AgentID: req.AgentID, ExternalRunID: req.ExternalRunID,
+				Attempts: out.attempts, AmbiguousAttempts: out.ambiguous, Err: err}
+		}
 		return "", err
+	}
+	if out.ambiguous > 0 {
+		c.stats.startsMaybeDuplicated.Add(1)
+		c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS run started after an attempt with an unknown outcome; an earlier run may stay open",
+			slog.String("agent_id", req.AgentID), slog.String("external_run_id", req.ExternalRunID), slog.String("run_id", data.RunID))
 	}
 	if !agentosapi.IsUUID(data.RunID) {
 		return "", permanentf("ingest: POST %s: the answer's run_id %q is not a uuid", agentosapi.PathRunStart, data.RunID)
@@ -288,11 +355,19 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 	return data.RunID, nil
 }
 
+// maxAmbiguousStarts bounds the run/start attempts that may each have
+// opened a run: one, and one more with a longer timeout.
+const maxAmbiguousStarts = 2
+
 // SendEvents sends events to a run, in order, in as many sequential
 // requests as MaxBodyBytes (the whole encoded body) and MaxBatchEvents
 // require. An event that is invalid or alone exceeds MaxBodyBytes is left
 // out and the others are sent; callers truncate content upstream so this
-// does not happen. When some events were sent or left out but not all were
+// does not happen. A request answered 413 is split in halves, down to one
+// event, and an event that alone is answered 413 is sent with its payload
+// cut (see truncateEvent), so no run loses its timeline to a 413. A request
+// sent again after an ambiguous failure may be recorded twice, which
+// Stats.EventsMaybeDuplicated counts. When some events were sent or left out but not all were
 // sent, the error is a *SendEventsError; when none was sent for a single
 // reason, it is that reason. A 409 matches ErrRunClosed.
 func (c *Client) SendEvents(ctx context.Context, agentID, runID string, events []agentosapi.Event) error {
@@ -311,24 +386,18 @@ func (c *Client) SendEvents(ctx context.Context, agentID, runID string, events [
 	overhead := eventsOverhead(runID)
 	enc := encodeEvents(encBuf, events, overhead, c.maxBody)
 
-	body := c.getBuf()
-	n, sent := len(enc.ends), 0
+	s := &eventSender{c: c, agentID: agentID, runID: runID, key: key, events: events, enc: enc, body: c.getBuf()}
+	n := len(enc.ends)
 	var failed error
 	for first := 0; first < n; {
 		end := nextBatch(enc.size, n, first, overhead, c.maxBody, c.maxEvents)
-		enc.writeBody(body, runID, first, end)
-		released, err := c.post(ctx, agentosapi.PathEvents, key, body.Bytes(), nil)
-		if !released {
-			body = new(bytes.Buffer) // the transport may still read the old one
-		}
-		if err != nil {
-			failed = err
+		if failed = s.send(ctx, first, end); failed != nil {
 			break
 		}
-		sent += end - first
 		first = end
 	}
-	c.putBuf(body)
+	c.putBuf(s.body)
+	sent := s.sent
 	switch {
 	case failed == nil && len(enc.bad) == 0:
 		return nil
@@ -344,7 +413,11 @@ func (c *Client) CompleteRun(ctx context.Context, agentID string, req *agentosap
 	if req == nil {
 		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunComplete, agentosapi.ErrInvalid)
 	}
-	return c.closeRun(ctx, agentosapi.PathRunComplete, agentID, req.RunID, req.Validate, req)
+	return c.closeRun(ctx, agentosapi.PathRunComplete, agentID, req.RunID, req.Validate, req, len(req.Output), func(keep int) any {
+		cut := *req
+		cut.Output = truncatedObject(req.Output, keep)
+		return &cut
+	})
 }
 
 // FailRun closes a run as failed. A 409 is success, as for CompleteRun.
@@ -352,10 +425,17 @@ func (c *Client) FailRun(ctx context.Context, agentID string, req *agentosapi.Fa
 	if req == nil {
 		return fmt.Errorf("ingest: POST %s: %w: nil request", agentosapi.PathRunFail, agentosapi.ErrInvalid)
 	}
-	return c.closeRun(ctx, agentosapi.PathRunFail, agentID, req.RunID, req.Validate, req)
+	return c.closeRun(ctx, agentosapi.PathRunFail, agentID, req.RunID, req.Validate, req, len(req.ErrorDetail), func(keep int) any {
+		cut := *req
+		cut.ErrorDetail = truncatedObject(req.ErrorDetail, keep)
+		return &cut
+	})
 }
 
-func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, validate func() error, req any) error {
+// closeRun posts req; after a 413 it posts cut(keep) requests, whose large
+// field (size bytes) is cut to keep bytes.
+func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, validate func() error, req any,
+	size int, cut func(keep int) any) error {
 	if err := validate(); err != nil {
 		return fmt.Errorf("ingest: POST %s: %w", endpoint, err)
 	}
@@ -363,7 +443,11 @@ func (c *Client) closeRun(ctx context.Context, endpoint, agentID, runID string, 
 	if err != nil {
 		return err
 	}
-	err = c.postJSON(ctx, endpoint, key, req, nil)
+	_, err = c.postJSON(ctx, retryCall{endpoint: endpoint}, agentID, key, req, nil)
+	err = c.shrinkTooLarge(ctx, err, endpoint, size, func(keep int) error {
+		_, err := c.postJSON(ctx, retryCall{endpoint: endpoint}, agentID, key, cut(keep), nil)
+		return err
+	})
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS run was already closed",
@@ -385,35 +469,42 @@ func (c *Client) PutTask(ctx context.Context, agentID string, req *agentosapi.Ta
 	if err != nil {
 		return err
 	}
-	return c.postJSON(ctx, agentosapi.PathTasks, key, req, nil)
+	_, err = c.postJSON(ctx, retryCall{endpoint: agentosapi.PathTasks}, agentID, key, req, nil)
+	return err
 }
 
 // postJSON encodes req and posts it.
-func (c *Client) postJSON(ctx context.Context, endpoint string, key secret, req, out any) error {
+func (c *Client) postJSON(ctx context.Context, rc retryCall, agentID string, key secret, req, out any) (outcome, error) {
 	buf := c.getBuf()
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(req); err != nil {
 		c.putBuf(buf)
-		return fmt.Errorf("ingest: POST %s: %w: %w", endpoint, agentosapi.ErrInvalid, err)
+		return outcome{}, fmt.Errorf("ingest: POST %s: %w: %w", rc.endpoint, agentosapi.ErrInvalid, err)
 	}
 	buf.Truncate(buf.Len() - 1) // Encode's newline
-	released, err := c.post(ctx, endpoint, key, buf.Bytes(), out)
+	released, o, err := c.post(ctx, rc, agentID, key, buf.Bytes(), out)
 	if released {
 		c.putBuf(buf)
 	}
-	return err
+	return o, err
 }
 
-// post sends body to endpoint with key, retrying per policy, and decodes
+// post sends body to rc.endpoint with key, retrying per policy, and decodes
 // the answer's data into out unless out is nil. released reports whether
 // the transport has closed every reader of body, so that it may be reused.
-func (c *Client) post(ctx context.Context, endpoint string, key secret, body []byte, out any) (released bool, err error) {
+// A key refused moments ago for agentID fails at once, without a request.
+func (c *Client) post(ctx context.Context, rc retryCall, agentID string, key secret, body []byte, out any) (released bool, o outcome, err error) {
+	if refused, left := c.auth.check(key, agentID); refused != nil {
+		c.stats.authFailFast.Add(1)
+		return true, o, &refusedError{endpoint: rc.endpoint, err: refused, left: left}
+	}
 	b := &bodyReaders{data: body}
-	err = c.retrying(ctx, endpoint, func(ctx context.Context) error {
-		return c.once(ctx, endpoint, key, b, out)
+	o, err = c.retrying(ctx, rc, func(ctx context.Context) error {
+		return c.once(ctx, rc.endpoint, agentID, key, b, out)
 	})
-	return b.open.Load() == 0, err
+	c.auth.note(key, agentID, err)
+	return b.open.Load() == 0, o, err
 }
 
 // maxAnswerBytes bounds how much of an answer is read: answers are small
@@ -421,7 +512,13 @@ func (c *Client) post(ctx context.Context, endpoint string, key secret, body []b
 const maxAnswerBytes = 64 << 10
 
 // once makes one attempt.
-func (c *Client) once(ctx context.Context, endpoint string, key secret, body *bodyReaders, out any) error {
+func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret, body *bodyReaders, out any) error {
+	// Once the whole request is written, AgentOS may apply it whatever
+	// happens to the answer: a failure from then on is ambiguous.
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) { sent.Store(info.Err == nil) },
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+endpoint, nil)
 	if err != nil {
 		return &permanentError{fmt.Errorf("ingest: POST %s: %w", endpoint, err)}
@@ -437,7 +534,7 @@ func (c *Client) once(ctx context.Context, endpoint string, key secret, body *bo
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &transportError{endpoint: endpoint, err: err, retryable: transportRetryable(err)}
+		return &transportError{endpoint: endpoint, err: attemptCause(ctx, err), retryable: transportRetryable(err), sent: sent.Load()}
 	}
 	answer := c.getBuf()
 	defer c.putBuf(answer)
@@ -446,34 +543,54 @@ func (c *Client) once(ctx context.Context, endpoint string, key secret, body *bo
 	_, _ = io.CopyN(io.Discard, resp.Body, 4*maxAnswerBytes)
 	_ = resp.Body.Close()
 	if err != nil {
-		return &transportError{endpoint: endpoint, retryable: transportRetryable(err),
-			err: fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err)}
+		// A 2xx whose answer was cut may have been applied; so may a 5xx
+		// other than 503. Other answers say the request had no effect.
+		applied := resp.StatusCode < 300 || (&APIError{StatusCode: resp.StatusCode}).ambiguous()
+		return &transportError{endpoint: endpoint, retryable: transportRetryable(err), sent: applied,
+			err: fmt.Errorf("reading the %d answer: %w", resp.StatusCode, attemptCause(ctx, err))}
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS request",
 		slog.String("endpoint", endpoint), slog.Int("status", resp.StatusCode),
 		slog.Int("request_bytes", len(body.data)), slog.Duration("duration", time.Since(start)))
 
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		if out == nil {
-			return nil
-		}
 		var env agentosapi.Envelope
 		if err := json.Unmarshal(answer.Bytes(), &env); err != nil {
+			if out == nil {
+				return nil // nothing to read from it, and it said 2xx
+			}
 			return permanentf("ingest: POST %s: %d answer is not a JSON envelope: %v", endpoint, resp.StatusCode, err)
+		}
+		if env.Error != nil {
+			// The envelope says it failed, whatever the status says.
+			return newAPIError(endpoint, agentID, resp, answer.Bytes(), key, time.Now())
+		}
+		if out == nil {
+			return nil
 		}
 		if err := json.Unmarshal(env.Data, out); err != nil {
 			return permanentf("ingest: POST %s: %d answer has unreadable data: %v", endpoint, resp.StatusCode, err)
 		}
 		return nil
 	}
-	return newAPIError(endpoint, resp, answer.Bytes(), key, time.Now())
+	return newAPIError(endpoint, agentID, resp, answer.Bytes(), key, time.Now())
+}
+
+// attemptCause replaces the bare "context deadline exceeded" of an attempt
+// that ran out of its own time with the timeout it had.
+func attemptCause(ctx context.Context, err error) error {
+	var timeout *attemptTimeoutError
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &timeout) {
+		return fmt.Errorf("%w (%w)", timeout, ctx.Err())
+	}
+	return err
 }
 
 // newAPIError reads a failed answer: the envelope's error when there is
 // one, else the start of the body as text, with the key scrubbed in case a
 // server echoes it.
-func newAPIError(endpoint string, resp *http.Response, body []byte, key secret, now time.Time) *APIError {
-	e := &APIError{Endpoint: endpoint, StatusCode: resp.StatusCode}
+func newAPIError(endpoint, agentID string, resp *http.Response, body []byte, key secret, now time.Time) *APIError {
+	e := &APIError{Endpoint: endpoint, AgentID: agentID, StatusCode: resp.StatusCode}
 	var env agentosapi.Envelope
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
 		e.Code, e.Message = env.Error.Code, env.Error.Message

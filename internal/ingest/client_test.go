@@ -288,13 +288,6 @@ func TestPermanentErrors(t *testing.T) {
 			path: agentosapi.PathTasks, status: 400, message: "injected fault: Bad Request",
 		},
 		{
-			name: "413 server limit below the client's", opts: envOpts{serverMaxBody: 300},
-			call: func(e *env) error {
-				return e.client.SendEvents(ctx, agentA, e.start(t), []agentosapi.Event{event(1, 400)})
-			},
-			path: agentosapi.PathEvents, status: 413, message: "body exceeds 300 bytes",
-		},
-		{
 			name: "409 events on a closed run",
 			call: func(e *env) error {
 				id := closedRun(t, e)
@@ -410,19 +403,34 @@ func TestInvalidRequestsStayLocal(t *testing.T) {
 	}
 }
 
-// TestRetryTransient: 429 and 5xx answers are retried until one succeeds.
+// TestRetryTransient: 429 and 5xx answers are retried until one succeeds;
+// events sent again after a 5xx other than 503 are counted as possibly
+// duplicated.
 func TestRetryTransient(t *testing.T) {
-	for _, status := range []int{429, 500, 502, 503, 504} {
-		t.Run(fmt.Sprint(status), func(t *testing.T) {
+	for _, tt := range []struct {
+		status     int
+		ambiguous  bool
+		duplicated int64 // events possibly recorded twice
+	}{
+		{429, false, 0}, {503, false, 0}, {500, true, 6}, {502, true, 6}, {504, true, 6},
+	} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envOpts{})
-			e.srv.FailNext(3, status, "")
 			id := e.start(t)
-			if n := e.requests(agentosapi.PathRunStart); n != 4 {
+			e.srv.FailNext(3, tt.status, "")
+			if err := e.client.SendEvents(context.Background(), agentA, id, manyEvents(2, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.requests(agentosapi.PathEvents); n != 4 {
 				t.Errorf("%d requests, want 4", n)
 			}
-			if runs := e.srv.Runs(); len(runs) != 1 || runs[0].ID != id {
-				t.Errorf("runs = %+v", runs)
+			if r, _ := e.srv.Run(id); len(r.Events) != 2 {
+				t.Errorf("run has %d events, want 2", len(r.Events))
+			}
+			st := e.client.Stats()
+			if st.EventsMaybeDuplicated != tt.duplicated || (st.AmbiguousRetries == 3) != tt.ambiguous {
+				t.Errorf("stats = %+v, want %d events possibly duplicated", st, tt.duplicated)
 			}
 		})
 	}
@@ -469,12 +477,15 @@ func TestGiveUp(t *testing.T) {
 		MaxElapsedTime: 400 * time.Millisecond}
 	t.Run("persistent 503", func(t *testing.T) {
 		t.Parallel()
+		// Events, not run/start: an attempt the budget cuts after it was
+		// sent is ambiguous, which would make a start a RunMayExistError.
 		e := newEnv(t, envOpts{cfg: Config{Retry: budget}})
+		id := e.start(t)
 		e.srv.FailNext(1000, 503, "")
 		begin := time.Now()
-		_, err := e.client.StartRun(context.Background(), &agentosapi.StartRunRequest{AgentID: agentA})
+		err := e.client.SendEvents(context.Background(), agentA, id, []agentosapi.Event{{Type: "x"}})
 		elapsed := time.Since(begin)
-		n := e.requests(agentosapi.PathRunStart)
+		n := e.requests(agentosapi.PathEvents)
 		wantGaveUp(t, err, n, 503)
 		if n < 3 {
 			t.Errorf("only %d attempts within %s", n, budget.MaxElapsedTime)
@@ -497,11 +508,15 @@ func TestGiveUp(t *testing.T) {
 	t.Run("hanging server", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOpts{cfg: Config{Retry: budget}})
+		id := e.start(t)
 		release := e.srv.Hang()
 		defer release()
 		begin := time.Now()
-		_, err := e.client.StartRun(context.Background(), &agentosapi.StartRunRequest{AgentID: agentA})
+		err := e.client.SendEvents(context.Background(), agentA, id, []agentosapi.Event{{Type: "x"}})
 		wantGaveUp(t, err, 1, 0)
+		if !IsAmbiguous(err) {
+			t.Errorf("a request cut off after it was sent is not ambiguous: %v", err)
+		}
 		if elapsed := time.Since(begin); elapsed > budget.MaxElapsedTime+time.Second {
 			t.Errorf("a hanging request outlasted the budget: %s", elapsed)
 		}
@@ -509,13 +524,14 @@ func TestGiveUp(t *testing.T) {
 	t.Run("client timeouts", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOpts{cfg: Config{Retry: budget, HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}}})
+		id := e.start(t)
 		release := e.srv.Hang()
 		defer release()
-		_, err := e.client.StartRun(context.Background(), &agentosapi.StartRunRequest{AgentID: agentA})
+		err := e.client.SendEvents(context.Background(), agentA, id, []agentosapi.Event{{Type: "x"}})
 		if !IsRetryable(err) || !strings.Contains(err.Error(), "gave up after") {
 			t.Fatalf("error = %v, want a retryable give-up", err)
 		}
-		if n := e.requests(agentosapi.PathRunStart); n < 2 {
+		if n := e.requests(agentosapi.PathEvents); n < 2 {
 			t.Errorf("%d attempts: client timeouts must be retried", n)
 		}
 	})
@@ -669,7 +685,7 @@ func TestCancellation(t *testing.T) {
 }
 
 // TestBrokenAnswers: a connection closed before or during the answer is
-// retried.
+// retried, and counted: the request may have been applied.
 func TestBrokenAnswers(t *testing.T) {
 	hijack := func(w http.ResponseWriter, write string) {
 		conn, buf, err := http.NewResponseController(w).Hijack()
@@ -693,7 +709,7 @@ func TestBrokenAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, envOpts{intercept: func(w http.ResponseWriter, r *http.Request, n int) bool {
-				if n > 2 {
+				if n > 1 {
 					return false
 				}
 				_, _ = io.Copy(io.Discard, r.Body)
@@ -703,6 +719,9 @@ func TestBrokenAnswers(t *testing.T) {
 			id := e.start(t)
 			if len(e.srv.Runs()) != 1 || e.srv.Runs()[0].ID != id {
 				t.Errorf("runs = %+v", e.srv.Runs())
+			}
+			if st := e.client.Stats(); st.StartsMaybeDuplicated != 1 || st.AmbiguousFailures != 1 {
+				t.Errorf("stats = %+v, want the start counted as possibly duplicated", st)
 			}
 		})
 	}

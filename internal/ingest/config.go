@@ -11,14 +11,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 )
 
 // Defaults for the zero values of Config and RetryPolicy.
 const (
 	DefaultMaxBodyBytes   = 512 << 10
 	DefaultMaxBatchEvents = 100
-	// DefaultTimeout bounds one HTTP request of the default HTTP client.
+	// DefaultTimeout bounds the first attempt of a call.
 	DefaultTimeout = 30 * time.Second
+	// DefaultAuthFailureBackoff is how long a key stays refused locally
+	// after AgentOS answered 401 or 403 for it.
+	DefaultAuthFailureBackoff = 30 * time.Second
 	// MinMaxBodyBytes is the smallest MaxBodyBytes accepted: below it not
 	// even a small event fits beside the envelope.
 	MinMaxBodyBytes = 256
@@ -33,9 +38,20 @@ type Config struct {
 	// AllowInsecure permits http:// to a non-loopback host. Keys then
 	// travel in clear text.
 	AllowInsecure bool
-	// HTTPClient sends the requests; default a client with a 30s timeout
-	// that does not follow redirects.
+	// HTTPClient sends the requests; default a client that does not follow
+	// redirects. Its Timeout, if set, is the default of Timeout; the client
+	// is then used through a copy without it, since attempt timeouts are
+	// contexts.
 	HTTPClient *http.Client
+	// Timeout bounds the first attempt of a call; default HTTPClient.Timeout
+	// if set, else 30s. After an attempt whose outcome is unknown (a
+	// timeout after sending, a reset, a 5xx other than 503) the next one
+	// gets twice as long, within Retry.MaxElapsedTime.
+	Timeout time.Duration
+	// AuthFailureBackoff is how long calls with a key AgentOS answered 401
+	// (or 403, for that agent) fail at once with the same error, without a
+	// request; default 30s, negative turns it off.
+	AuthFailureBackoff time.Duration
 	// DefaultKey is the agent key used when AgentKeys has no entry for an
 	// agent id.
 	DefaultKey string
@@ -109,7 +125,7 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 	} {
 		switch {
 		case *d.v < 0:
-			return p, fmt.Errorf("ingest: Config.Retry.%s must not be negative, got %s", d.name, *d.v)
+			return p, fieldErrorf("Retry."+d.name, "must not be negative, got %s", *d.v)
 		case *d.v == 0:
 			*d.v = d.def
 		}
@@ -118,18 +134,25 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 		p.Multiplier = def.Multiplier
 	}
 	if !(p.Multiplier >= 1) { // also catches NaN
-		return p, fmt.Errorf("ingest: Config.Retry.Multiplier must be at least 1, got %v", p.Multiplier)
+		return p, fieldErrorf("Retry.Multiplier", "must be at least 1, got %v", p.Multiplier)
 	}
 	if p.RandomizationFactor == 0 {
 		p.RandomizationFactor = def.RandomizationFactor
 	}
 	if !(p.RandomizationFactor > 0 && p.RandomizationFactor <= 1) {
-		return p, fmt.Errorf("ingest: Config.Retry.RandomizationFactor must be within [0, 1], got %v", p.RandomizationFactor)
+		return p, fieldErrorf("Retry.RandomizationFactor", "must be within [0, 1], got %v", p.RandomizationFactor)
 	}
 	if p.MaxInterval < p.InitialInterval {
-		return p, fmt.Errorf("ingest: Config.Retry.MaxInterval (%s) must not be below Retry.InitialInterval (%s)", p.MaxInterval, p.InitialInterval)
+		return p, fieldErrorf("Retry.MaxInterval", "%s must not be below the initial interval, %s", p.MaxInterval, p.InitialInterval)
 	}
 	return p, nil
+}
+
+// fieldErrorf reports an invalid setting, tagged with its name in Config
+// (such as "MaxBodyBytes" or "Retry.Multiplier") so that front ends can
+// show their own name for it with configerr.Rename.
+func fieldErrorf(field, format string, args ...any) error {
+	return fmt.Errorf("ingest: %w", &configerr.FieldError{Field: "Config." + field, Err: fmt.Errorf(format, args...)})
 }
 
 // redacted replaces every secret in formatted output.
@@ -210,7 +233,16 @@ func shownURL(u *url.URL) string {
 	if c.Fragment != "" {
 		c.Fragment, c.RawFragment = redacted, ""
 	}
-	return c.Redacted()
+	if c.User == nil {
+		return c.String()
+	}
+	// url.Redacted hides the password only, but a key may be the user name.
+	c.User = nil
+	s := c.String()
+	if i := strings.Index(s, "//"); i >= 0 {
+		return s[:i+2] + redacted + "@" + s[i+2:]
+	}
+	return s
 }
 
 // String shows the configuration with keys redacted.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/version"
 )
 
@@ -17,6 +18,7 @@ func TestNewBaseURL(t *testing.T) {
 		insecure bool
 		want     string // the resolved base, when valid
 		wantErr  string // part of the error, which always names Config.BaseURL
+		wantNot  string // not part of the error
 	}{
 		{name: "default", url: "", want: "https://agentos-ai.dev"},
 		{name: "trailing slash", url: "https://agentos-ai.dev/", want: "https://agentos-ai.dev"},
@@ -30,16 +32,22 @@ func TestNewBaseURL(t *testing.T) {
 		{name: "http elsewhere refused", url: "http://agentos.internal:8080", wantErr: "AllowInsecure"},
 		{name: "http to 0.0.0.0 refused", url: "http://0.0.0.0:8080", wantErr: "AllowInsecure"},
 		{name: "http elsewhere allowed", url: "http://agentos.internal:8080", insecure: true, want: "http://agentos.internal:8080"},
-		{name: "no scheme", url: "agentos-ai.dev", wantErr: "absolute http or https URL"},
-		{name: "host:port without scheme", url: "localhost:8080", wantErr: "absolute http or https URL"},
+		{name: "no scheme", url: "agentos-ai.dev", wantErr: "has no scheme"},
+		{name: "host:port without scheme", url: "localhost:8080", wantErr: "has no scheme"},
+		{name: "ip:port without scheme", url: "127.0.0.1:8787", wantErr: "has no scheme: want an absolute URL"},
 		{name: "other scheme", url: "ftp://agentos-ai.dev", wantErr: "absolute http or https URL"},
 		{name: "no host", url: "https://", wantErr: "absolute http or https URL"},
 		{name: "port only", url: "https://:443", wantErr: "absolute http or https URL"},
-		{name: "relative", url: "/api", wantErr: "absolute http or https URL"},
+		{name: "relative", url: "/api", wantErr: "has no scheme"},
 		{name: "unparsable", url: "https://agentos-ai.dev/%zz", wantErr: "not a valid URL"},
 		{name: "control character", url: "https://agentos-ai.dev/\x7f", wantErr: "not a valid URL"},
 		{name: "user info", url: "https://me:" + testKey + "@agentos-ai.dev", wantErr: "user info"},
+		{name: "key as user name", url: "https://" + testKey + "@agentos-ai.dev", wantErr: `"https://[REDACTED]@agentos-ai.dev" must not carry user info`},
 		{name: "query", url: "https://agentos-ai.dev?x=1", wantErr: "query"},
+		{name: "http with a query", url: "http://agentos.internal/?key=" + testKey, wantErr: "query", wantNot: "AllowInsecure"},
+		{name: "ingest path", url: "https://agentos-ai.dev/api/ingest/v1", wantErr: `use the base URL, here "https://agentos-ai.dev"`},
+		{name: "ingest endpoint behind a prefix", url: "https://proxy.example.com/agentos/api/ingest/v1/events",
+			wantErr: `here "https://proxy.example.com/agentos"`},
 		{name: "fragment", url: "https://agentos-ai.dev#x", wantErr: "fragment"},
 	}
 	for _, tt := range tests {
@@ -51,6 +59,9 @@ func TestNewBaseURL(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), "Config.BaseURL") || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %q: want it to name Config.BaseURL and say %q", err, tt.wantErr)
+				}
+				if tt.wantNot != "" && strings.Contains(err.Error(), tt.wantNot) {
+					t.Errorf("error %q says %q", err, tt.wantNot)
 				}
 				if strings.Contains(err.Error(), testKey) {
 					t.Fatalf("error reveals the key: %q", err)
@@ -76,8 +87,8 @@ func TestNewSettings(t *testing.T) {
 	}{
 		{name: "no keys", cfg: Config{}, wantErr: "Config.DefaultKey and Config.AgentKeys", is: ErrNoKey},
 		{name: "blank default key", cfg: Config{DefaultKey: "  \n"}, wantErr: "Config.DefaultKey", is: ErrNoKey},
-		{name: "empty agent key", cfg: Config{AgentKeys: map[string]string{"a1": ""}}, wantErr: `Config.AgentKeys["a1"]`},
-		{name: "space in agent key", cfg: Config{AgentKeys: map[string]string{"a1": "aos_agent_ x"}}, wantErr: `Config.AgentKeys["a1"]`},
+		{name: "empty agent key", cfg: Config{AgentKeys: map[string]string{"a1": ""}}, wantErr: `Config.AgentKeys: the key of agent "a1" is empty`},
+		{name: "space in agent key", cfg: Config{AgentKeys: map[string]string{"a1": "aos_agent_ x"}}, wantErr: `Config.AgentKeys: the key of agent "a1" contains spaces`},
 		{name: "newline in default key", cfg: Config{DefaultKey: "aos_agent_\nx"}, wantErr: "Config.DefaultKey"},
 		{name: "negative MaxBodyBytes", cfg: Config{DefaultKey: testKey, MaxBodyBytes: -1}, wantErr: "Config.MaxBodyBytes"},
 		{name: "tiny MaxBodyBytes", cfg: Config{DefaultKey: testKey, MaxBodyBytes: 100}, wantErr: "Config.MaxBodyBytes"},
@@ -102,6 +113,11 @@ func TestNewSettings(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %v is not %v", err, tt.is)
 			}
+			// Front ends rename the field: it must be tagged.
+			var fe *configerr.FieldError
+			if tt.is == nil && (!errors.As(err, &fe) || !strings.HasPrefix(tt.wantErr, fe.Field)) {
+				t.Errorf("error %v is not a FieldError of %s", err, tt.wantErr)
+			}
 		})
 	}
 }
@@ -117,8 +133,8 @@ func TestNewDefaults(t *testing.T) {
 	if c.retry != DefaultRetryPolicy() {
 		t.Errorf("retry = %+v", c.retry)
 	}
-	if c.http == nil || c.http.Timeout != DefaultTimeout || c.http.CheckRedirect == nil {
-		t.Errorf("http client = %+v", c.http)
+	if c.http == nil || c.http.Timeout != 0 || c.timeout != DefaultTimeout || c.http.CheckRedirect == nil {
+		t.Errorf("http client = %+v, attempt timeout %s", c.http, c.timeout)
 	}
 	if c.userAgent != version.UserAgent("") {
 		t.Errorf("user agent = %q", c.userAgent)
@@ -176,6 +192,25 @@ func TestCheckBaseURL(t *testing.T) {
 		_, newErr := New(Config{BaseURL: tt.url, AllowInsecure: tt.insecure, DefaultKey: testKey})
 		if checkErr := CheckBaseURL(tt.url, tt.insecure); (checkErr == nil) != (newErr == nil) {
 			t.Errorf("CheckBaseURL(%q, %t) = %v, but New says %v", tt.url, tt.insecure, checkErr, newErr)
+		}
+	}
+}
+
+func TestEndpointURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8787":            "http://127.0.0.1:8787",
+		"localhost":                 "http://localhost",
+		"[::1]:8787":                "http://[::1]:8787",
+		"::1":                       "http://::1",
+		"agentos.example.com":       "https://agentos.example.com",
+		"agentos.example.com:8443":  "https://agentos.example.com:8443",
+		"proxy.example.com/agentos": "https://proxy.example.com/agentos",
+		"https://agentos-ai.dev":    "https://agentos-ai.dev",
+		"http://agentos.internal":   "http://agentos.internal",
+		"":                          "",
+	} {
+		if got := EndpointURL(in); got != want {
+			t.Errorf("EndpointURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

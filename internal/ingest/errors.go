@@ -24,6 +24,16 @@ var (
 	ErrRunClosed = errors.New("run already closed")
 	// ErrEventTooLarge marks an event that alone exceeds MaxBodyBytes.
 	ErrEventTooLarge = errors.New("event too large")
+	// ErrUnauthorized means AgentOS answered 401: the key is unknown or
+	// revoked. Every run sent with that key fails the same way.
+	ErrUnauthorized = errors.New("API key is not valid")
+	// ErrForbidden means AgentOS answered 403: the key belongs to another
+	// agent than the run's agent_id.
+	ErrForbidden = errors.New("API key belongs to another agent")
+	// ErrRunMayExist means run/start gave up after an attempt whose outcome
+	// is unknown: AgentOS may hold an open run this client never learned
+	// the id of. A *RunMayExistError carries its external_run_id.
+	ErrRunMayExist = errors.New("run may exist in AgentOS without its id being known")
 )
 
 // errClass is what a caller may do about an error.
@@ -66,10 +76,23 @@ func IsRetryable(err error) bool { return classOf(err) == classRetryable }
 // invalid request or an oversized event.
 func IsPermanent(err error) bool { return classOf(err) == classPermanent }
 
-// APIError is an HTTP answer other than 2xx from AgentOS.
+// IsAmbiguous reports whether the request that failed with err may have
+// taken effect in AgentOS anyway: an attempt timed out or lost its
+// connection after the request was sent, or AgentOS answered a 5xx other
+// than 503. A failure that provably had no effect (connection refused, 429,
+// 503, another 4xx, a TLS handshake failure) is not ambiguous.
+func IsAmbiguous(err error) bool {
+	var a interface{ ambiguous() bool }
+	return errors.As(err, &a) && a.ambiguous()
+}
+
+// APIError is an HTTP answer other than 2xx from AgentOS, or a 2xx whose
+// envelope carries an error.
 type APIError struct {
 	// Endpoint is the path of the request, such as agentosapi.PathEvents.
-	Endpoint   string
+	Endpoint string
+	// AgentID is the agent whose key the request carried.
+	AgentID    string
 	StatusCode int
 	// Code and Message come from the envelope's error, or Message from the
 	// body when it was not an envelope.
@@ -81,6 +104,16 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ingest: POST %s: %d %s", e.Endpoint, e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.StatusCode >= 200 && e.StatusCode <= 299:
+		b.WriteString(" with an error in the answer")
+	case e.StatusCode == http.StatusUnauthorized:
+		// Users see this one first after a typo; say where the key comes from.
+		b.WriteString(": " + ErrUnauthorized.Error() + " (check AGENTOS_API_KEY / api_key, or the agent's entry in agent_keys)")
+	case e.StatusCode == http.StatusForbidden:
+		fmt.Fprintf(&b, ": %s than %s (check the key given for it: AGENTOS_API_KEY / api_key, or agent_keys)",
+			ErrForbidden, e.agentName())
+	}
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
@@ -94,9 +127,25 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is makes a 409 on a run's endpoints match ErrRunClosed.
+func (e *APIError) agentName() string {
+	if e.AgentID == "" {
+		return "the run's agent"
+	}
+	return e.AgentID
+}
+
+// Is makes a 409 on a run's endpoints match ErrRunClosed, a 401
+// ErrUnauthorized and a 403 ErrForbidden.
 func (e *APIError) Is(target error) bool {
-	return target == ErrRunClosed && e.StatusCode == http.StatusConflict && e.Endpoint != agentosapi.PathRunStart
+	switch target {
+	case ErrRunClosed:
+		return e.StatusCode == http.StatusConflict && e.Endpoint != agentosapi.PathRunStart
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	}
+	return false
 }
 
 func (e *APIError) class() errClass {
@@ -104,6 +153,12 @@ func (e *APIError) class() errClass {
 		return classRetryable
 	}
 	return classPermanent
+}
+
+// ambiguous: a 5xx other than 503 may come after the request was applied;
+// 503 and 4xx answers come before any processing.
+func (e *APIError) ambiguous() bool {
+	return e.StatusCode >= 500 && e.StatusCode <= 599 && e.StatusCode != http.StatusServiceUnavailable
 }
 
 // retryableStatus: 429 and every 5xx. The API documents no status codes,
@@ -117,7 +172,12 @@ type transportError struct {
 	endpoint  string
 	err       error
 	retryable bool
+	// sent: the whole request was written before the failure, so AgentOS
+	// may have applied it.
+	sent bool
 }
+
+func (e *transportError) ambiguous() bool { return e.sent }
 
 func (e *transportError) Error() string { return "ingest: POST " + e.endpoint + ": " + e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
@@ -158,7 +218,11 @@ type canceledError struct {
 	attempts int
 	cause    error // the context's error
 	last     error // the last attempt's error, if it ended on its own
+	// anyAmbiguous: some attempt may have taken effect.
+	anyAmbiguous bool
 }
+
+func (e *canceledError) ambiguous() bool { return e.anyAmbiguous }
 
 func (e *canceledError) Error() string {
 	s := fmt.Sprintf("ingest: POST %s: %v after %s", e.endpoint, e.cause, attempts(e.attempts))
@@ -186,7 +250,11 @@ type gaveUpError struct {
 	// which says more than "deadline exceeded".
 	last error
 	cut  bool
+	// anyAmbiguous: some attempt may have taken effect.
+	anyAmbiguous bool
 }
+
+func (e *gaveUpError) ambiguous() bool { return e.anyAmbiguous || IsAmbiguous(e.last) }
 
 func (e *gaveUpError) Error() string {
 	s := fmt.Sprintf("ingest: gave up after %s in %s", attempts(e.attempts), e.elapsed.Round(time.Millisecond))
@@ -208,6 +276,52 @@ func (e *gaveUpError) Unwrap() error { return e.last }
 // class is retryable: only transient failures are retried until the
 // budget runs out.
 func (*gaveUpError) class() errClass { return classRetryable }
+
+// attemptTimeoutError is an attempt that got no answer within its
+// per-attempt timeout.
+type attemptTimeoutError struct {
+	timeout time.Duration
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return "no answer within the attempt timeout of " + e.timeout.String()
+}
+
+// Timeout lets callers that test net.Error-style timeouts recognise it.
+func (*attemptTimeoutError) Timeout() bool { return true }
+
+// RunMayExistError ends a StartRun that gave up after an ambiguous
+// attempt: AgentOS may have opened the run (and will show it running until
+// someone closes it), but the client never learned its id. It matches
+// ErrRunMayExist; retrying the start could open yet another run, so it is
+// permanent.
+type RunMayExistError struct {
+	AgentID       string
+	ExternalRunID string
+	// Attempts is how many run/start requests were made, AmbiguousAttempts
+	// how many of them may have opened a run.
+	Attempts, AmbiguousAttempts int
+	// Err is the last attempt's failure, or why the call stopped.
+	Err error
+}
+
+func (e *RunMayExistError) Error() string {
+	ext := "without external_run_id"
+	if e.ExternalRunID != "" {
+		ext = "with external_run_id " + strconv.Quote(e.ExternalRunID)
+	}
+	runs := "an open run"
+	if e.AmbiguousAttempts > 1 {
+		runs = "up to " + strconv.Itoa(e.AmbiguousAttempts) + " open runs"
+	}
+	return fmt.Sprintf("ingest: run/start gave up after %s, %d with an unknown outcome: %s (AgentOS may hold %s of agent %s %s): %v",
+		attempts(e.Attempts), e.AmbiguousAttempts, ErrRunMayExist, runs, e.AgentID, ext, e.Err)
+}
+
+func (e *RunMayExistError) Unwrap() error        { return e.Err }
+func (e *RunMayExistError) Is(target error) bool { return target == ErrRunMayExist }
+func (*RunMayExistError) class() errClass        { return classPermanent }
+func (*RunMayExistError) ambiguous() bool        { return true }
 
 // EventError names one event SendEvents did not send, by its index in the
 // caller's slice. The other events were sent.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
 )
 
 // wsKey is a workspace key given by mistake; New warns about it.
@@ -52,6 +53,10 @@ func TestKeysNeverShow(t *testing.T) {
 		{DefaultKey: testKey, BaseURL: "https://user:" + testKey + "@agentos-ai.dev/%zz"},
 		{DefaultKey: testKey, BaseURL: "http://user:" + testKey + "@example.com"},
 		{DefaultKey: testKey, BaseURL: "https://agentos-ai.dev?key=" + testKey},
+		{DefaultKey: testKey, BaseURL: "https://" + testKey + "@agentos-ai.dev"},
+		{DefaultKey: testKey, BaseURL: "https://" + testKey + "@agentos-ai.dev/api/ingest/v1"},
+		{DefaultKey: testKey, BaseURL: testKey + "@127.0.0.1:8787"},
+		{DefaultKey: testKey, BaseURL: "http://" + testKey + ":x@agentos.internal/?k=" + testKey},
 	} {
 		_, err := New(bad)
 		collect(err)
@@ -118,6 +123,32 @@ func TestKeysNeverShow(t *testing.T) {
 	hcancel()
 	release()
 
+	// Fail-fast after the workspace key's 401, ambiguous failures (timeouts,
+	// dropped connections, 500), 413 splitting and truncation, and an error
+	// envelope that echoes the key.
+	_, err = c.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: "55555555-5555-4555-8555-555555555555"})
+	collect(err)
+	slow := newEnv(t, envOpts{serverMaxBody: 1500, cfg: Config{Logger: logger, Retry: budget, DefaultKey: testKey, Timeout: 10 * time.Millisecond}})
+	slow.srv.SetFaults(localserver.Faults{Latency: 100 * time.Millisecond})
+	_, err = slow.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: "ext-1"})
+	collect(err)
+	slow.srv.SetFaults(localserver.Faults{})
+	slowID := slow.start(t)
+	slow.srv.DropNext(1, true)
+	slow.srv.FailNext(1, 500, "")
+	big := event(0, 4000)
+	if err := slow.client.SendEvents(ctx, agentA, slowID, append(manyEvents(10, 100), big)); err != nil {
+		t.Fatal(err)
+	}
+	slow.srv.DropNext(5, false)
+	_, err = slow.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA})
+	collect(err)
+	slow.srv.ErrorEnvelopeNext(1, "key_"+testKey, "the key "+testKey+" is over its quota")
+	collect(slow.client.SendEvents(ctx, agentA, slowID, manyEvents(1, 1)))
+	if st := slow.client.Stats(); st.EventsTruncated != 1 || st.RunsMayExist != 2 || st.AmbiguousRetries == 0 {
+		t.Errorf("stats = %+v: the failure paths were not all taken", st)
+	}
+
 	// Every form of every value.
 	values := []any{c, cfg, &cfg, struct{ Ingest Config }{cfg}, []Config{cfg}, secret(testKey)}
 	for _, err := range errs {
@@ -145,6 +176,11 @@ func TestKeysNeverShow(t *testing.T) {
 	logger.Info("config", slog.Any("config", cfg), slog.Any("client", c))
 	checkNoKey(t, "JSON log", structured.String(), secrets)
 	checkNoKey(t, "text log", logs.String(), secrets)
+	for _, want := range []string{"retrying", "workspace key", "too large", "AgentOS request", "outcome_unknown=true"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q, so it proves little", want)
+		}
+	}
 	if !strings.Contains(logs.String(), "retrying") || !strings.Contains(logs.String(), "workspace key") {
 		t.Errorf("the log lacks retries or the workspace-key warning, so it proves little:\n%s", logs.String())
 	}

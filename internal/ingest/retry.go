@@ -23,20 +23,48 @@ func (p RetryPolicy) backoff(n int, r float64) time.Duration {
 	return time.Duration(base - delta + 2*delta*r)
 }
 
+// retryCall describes one call to the retry loop.
+type retryCall struct {
+	endpoint string
+	// maxAmbiguous stops the call after that many attempts with an unknown
+	// outcome; 0 means no limit. run/start uses it, since each such attempt
+	// may have opened a run.
+	maxAmbiguous int
+	// events is how many events the body carries, counted as possibly
+	// duplicated when it is sent again after an ambiguous failure.
+	events int
+}
+
+// outcome says what happened on the way to a call's result.
+type outcome struct {
+	attempts  int
+	ambiguous int // failed attempts that may have taken effect
+}
+
 // retrying runs attempt until it succeeds, fails permanently, the caller's
 // ctx ends or the policy's MaxElapsedTime is spent. attempt gets a context
-// that ends at that deadline, so a hanging request cannot outlast it.
-func (c *Client) retrying(ctx context.Context, endpoint string, attempt func(context.Context) error) error {
+// that ends at that deadline, so a hanging request cannot outlast it, and
+// at its per-attempt timeout, which doubles after each ambiguous failure:
+// an answer that was merely slow then gets the time it needs instead of
+// being sent (and perhaps applied) again and again.
+func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(context.Context) error) (outcome, error) {
+	var out outcome
 	if err := ctx.Err(); err != nil {
-		return &canceledError{endpoint: endpoint, cause: err}
+		return out, &canceledError{endpoint: rc.endpoint, cause: err}
 	}
+	timeout := c.timeout
 	p := c.retry
 	if !p.Enabled {
-		err := attempt(ctx)
-		if err != nil && ctx.Err() != nil {
-			return canceled(ctx, endpoint, 1, err)
+		out.attempts = 1
+		err := c.attemptWithin(ctx, timeout, attempt)
+		if IsAmbiguous(err) {
+			out.ambiguous = 1
+			c.stats.ambiguousFailures.Add(1)
 		}
-		return err
+		if err != nil && ctx.Err() != nil {
+			return out, canceled(ctx, rc.endpoint, 1, err, out.ambiguous > 0)
+		}
+		return out, err
 	}
 	start := time.Now()
 	deadline := start.Add(p.MaxElapsedTime)
@@ -44,21 +72,33 @@ func (c *Client) retrying(ctx context.Context, endpoint string, attempt func(con
 	defer cancel()
 	var prev error // the previous attempt's failure
 	for n := 1; ; n++ {
-		err := attempt(actx)
+		out.attempts = n
+		err := c.attemptWithin(actx, timeout, attempt)
+		if err == nil {
+			return out, nil
+		}
+		ambiguous := IsAmbiguous(err)
+		if ambiguous {
+			out.ambiguous++
+			c.stats.ambiguousFailures.Add(1)
+		}
+		gaveUp := func(last error, cut bool) error {
+			return &gaveUpError{attempts: n, elapsed: time.Since(start), last: last, cut: cut, anyAmbiguous: out.ambiguous > 0}
+		}
 		switch {
-		case err == nil:
-			return nil
 		case ctx.Err() != nil:
-			return canceled(ctx, endpoint, n, err)
+			return out, canceled(ctx, rc.endpoint, n, err, out.ambiguous > 0)
 		case !IsRetryable(err):
-			return err // permanent, even if it came just as the budget ran out
+			return out, err // permanent, even if it came just as the budget ran out
 		case actx.Err() != nil:
 			// The budget ended this attempt. Report the previous failure,
 			// if any: it is why the call kept retrying.
 			if prev != nil {
-				return &gaveUpError{attempts: n, elapsed: time.Since(start), last: prev, cut: true}
+				return out, gaveUp(prev, true)
 			}
-			return &gaveUpError{attempts: n, elapsed: time.Since(start), last: err}
+			return out, gaveUp(err, false)
+		case ambiguous && rc.maxAmbiguous > 0 && out.ambiguous >= rc.maxAmbiguous:
+			return out, err
 		}
 		prev = err
 		wait := p.backoff(n, rand.Float64())
@@ -69,24 +109,43 @@ func (c *Client) retrying(ctx context.Context, endpoint string, attempt func(con
 		// A retry that could only start at or after the deadline would be
 		// cancelled at once; say so now instead of sleeping first.
 		if time.Until(deadline) <= wait {
-			return &gaveUpError{attempts: n, elapsed: time.Since(start), last: err}
+			return out, gaveUp(err, false)
+		}
+		if ambiguous {
+			if timeout > 0 {
+				timeout = min(2*timeout, p.MaxElapsedTime)
+			}
+			c.stats.ambiguousRetries.Add(1)
+			c.stats.eventsMaybeDuplicated.Add(int64(rc.events))
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS request failed; retrying",
-			slog.String("endpoint", endpoint), slog.Int("attempt", n),
-			slog.Duration("wait", wait), slog.String("error", err.Error()))
+			slog.String("endpoint", rc.endpoint), slog.Int("attempt", n), slog.Bool("outcome_unknown", ambiguous),
+			slog.Duration("wait", wait), slog.Duration("next_attempt_timeout", timeout), slog.String("error", err.Error()))
 		if sleep(actx, wait) != nil {
 			if ctx.Err() != nil {
-				return &canceledError{endpoint: endpoint, attempts: n, cause: ctx.Err(), last: err}
+				return out, &canceledError{endpoint: rc.endpoint, attempts: n, cause: ctx.Err(), last: err, anyAmbiguous: out.ambiguous > 0}
 			}
-			return &gaveUpError{attempts: n, elapsed: time.Since(start), last: err}
+			return out, gaveUp(err, false)
 		}
 	}
 }
 
+// attemptWithin runs one attempt bounded by timeout (none when zero). An
+// attempt that runs out of its own time fails with an *attemptTimeoutError
+// that says how long it waited.
+func (c *Client) attemptWithin(ctx context.Context, timeout time.Duration, attempt func(context.Context) error) error {
+	if timeout <= 0 {
+		return attempt(ctx)
+	}
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, &attemptTimeoutError{timeout: timeout})
+	defer cancel()
+	return attempt(tctx)
+}
+
 // canceled reports a call its caller stopped. The attempt's own error is
 // kept only when it is more than the cancellation itself.
-func canceled(ctx context.Context, endpoint string, attempts int, err error) error {
-	e := &canceledError{endpoint: endpoint, attempts: attempts, cause: ctx.Err()}
+func canceled(ctx context.Context, endpoint string, attempts int, err error, anyAmbiguous bool) error {
+	e := &canceledError{endpoint: endpoint, attempts: attempts, cause: ctx.Err(), anyAmbiguous: anyAmbiguous}
 	if !errors.Is(err, ctx.Err()) {
 		e.last = err
 	}

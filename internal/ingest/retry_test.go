@@ -100,6 +100,12 @@ func retryClient(p RetryPolicy) *Client {
 	return &Client{retry: p, log: slog.New(slog.DiscardHandler)}
 }
 
+// retryErr runs the retry loop for a call to /x.
+func retryErr(c *Client, ctx context.Context, attempt func(context.Context) error) error {
+	_, err := c.retrying(ctx, retryCall{endpoint: "/x"}, attempt)
+	return err
+}
+
 // TestRetryingLoop drives the retry loop with scripted attempts, without
 // HTTP, to pin down its decisions.
 func TestRetryingLoop(t *testing.T) {
@@ -111,7 +117,7 @@ func TestRetryingLoop(t *testing.T) {
 
 	t.Run("succeeds after transient failures", func(t *testing.T) {
 		n := 0
-		err := retryClient(p).retrying(ctx, "/x", func(context.Context) error {
+		err := retryErr(retryClient(p), ctx, func(context.Context) error {
 			if n++; n < 4 {
 				return retryable
 			}
@@ -123,14 +129,14 @@ func TestRetryingLoop(t *testing.T) {
 	})
 	t.Run("permanent stops at once", func(t *testing.T) {
 		n := 0
-		err := retryClient(p).retrying(ctx, "/x", func(context.Context) error { n++; return permanent })
+		err := retryErr(retryClient(p), ctx, func(context.Context) error { n++; return permanent })
 		if err != permanent || n != 1 {
 			t.Fatalf("err = %v after %d attempts", err, n)
 		}
 	})
 	t.Run("an attempt cut short by the budget reports the failure before it", func(t *testing.T) {
 		n := 0
-		err := retryClient(p).retrying(ctx, "/x", func(actx context.Context) error {
+		err := retryErr(retryClient(p), ctx, func(actx context.Context) error {
 			if n++; n == 1 {
 				return retryable
 			}
@@ -146,7 +152,7 @@ func TestRetryingLoop(t *testing.T) {
 		}
 	})
 	t.Run("a permanent failure as the budget ends stays permanent", func(t *testing.T) {
-		err := retryClient(p).retrying(ctx, "/x", func(actx context.Context) error {
+		err := retryErr(retryClient(p), ctx, func(actx context.Context) error {
 			<-actx.Done()
 			return permanent
 		})
@@ -158,7 +164,7 @@ func TestRetryingLoop(t *testing.T) {
 		n := 0
 		var gap time.Duration
 		var last time.Time
-		err := retryClient(p).retrying(ctx, "/x", func(context.Context) error {
+		err := retryErr(retryClient(p), ctx, func(context.Context) error {
 			n++
 			if n == 2 {
 				gap = time.Since(last)
@@ -173,7 +179,7 @@ func TestRetryingLoop(t *testing.T) {
 	})
 	t.Run("a Retry-After past the budget gives up without waiting", func(t *testing.T) {
 		begin := time.Now()
-		err := retryClient(p).retrying(ctx, "/x", func(context.Context) error {
+		err := retryErr(retryClient(p), ctx, func(context.Context) error {
 			return &APIError{Endpoint: "/x", StatusCode: 429, RetryAfter: time.Hour}
 		})
 		if !strings.Contains(err.Error(), "gave up after 1 attempt ") || time.Since(begin) > 100*time.Millisecond {
@@ -185,7 +191,7 @@ func TestRetryingLoop(t *testing.T) {
 		slow.InitialInterval, slow.MaxInterval, slow.MaxElapsedTime = time.Hour, time.Hour, 2*time.Hour
 		cctx, cancel := context.WithCancel(ctx)
 		time.AfterFunc(20*time.Millisecond, cancel)
-		err := retryClient(slow).retrying(cctx, "/x", func(context.Context) error { return retryable })
+		err := retryErr(retryClient(slow), cctx, func(context.Context) error { return retryable })
 		if !errors.Is(err, context.Canceled) || !errors.Is(err, retryable) || IsRetryable(err) || IsPermanent(err) {
 			t.Fatalf("err = %v", err)
 		}
@@ -197,7 +203,7 @@ func TestRetryingLoop(t *testing.T) {
 		off := p
 		off.Enabled = false
 		n := 0
-		err := retryClient(off).retrying(ctx, "/x", func(context.Context) error { n++; return retryable })
+		err := retryErr(retryClient(off), ctx, func(context.Context) error { n++; return retryable })
 		if err != retryable || n != 1 {
 			t.Fatalf("err = %v after %d attempts", err, n)
 		}

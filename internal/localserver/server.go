@@ -41,6 +41,7 @@ type Server struct {
 	faults   Faults
 	rng      *rand.Rand
 	failNext []fault
+	injected []injection   // DropNext, ErrorEnvelopeNext
 	hang     chan struct{} // non-nil: requests wait until it is closed
 }
 
@@ -102,6 +103,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// leaving, so such a request is not held (it could block forever).
 	if readErr == nil && !wait(r, hang, latency) {
 		s.log.Debug("client gave up", slog.String("path", r.URL.Path))
+		return
+	}
+	if s.serveInjected(w, r, body, readErr) {
 		return
 	}
 	if f, ok := s.nextFault(); ok {
