@@ -8,6 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
@@ -26,6 +27,19 @@ var ErrBufferFull = pipeline.ErrBufferFull
 // good (a rejected key, retries exhausted, AgentOS unreachable). It unwraps
 // to each distinct cause.
 type DeliveryError = delivery.FailedRunsError
+
+// Causes a DeliveryError may unwrap to, for errors.Is.
+var (
+	// ErrUnauthorized: AgentOS answered 401, the API key is not valid.
+	// Requests with that key then fail fast for a while, without being sent.
+	ErrUnauthorized = ingest.ErrUnauthorized
+	// ErrForbidden: AgentOS answered 403, the key belongs to another agent.
+	ErrForbidden = ingest.ErrForbidden
+	// ErrRunMayExist: run/start's outcome stayed unknown after two attempts
+	// (timeouts after sending, resets), so AgentOS may hold a run the
+	// bridge never learned the id of; look it up by its external_run_id.
+	ErrRunMayExist = ingest.ErrRunMayExist
+)
 
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
 // runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.

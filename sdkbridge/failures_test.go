@@ -38,8 +38,8 @@ func TestRejectedKeyIsReturnedByForceFlushAndShutdown(t *testing.T) {
 	if !errors.As(err, &failed) || failed.Runs != 3 {
 		t.Fatalf("ForceFlush: %v, want 3 runs not delivered", err)
 	}
-	if !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), wrongKey) {
-		t.Errorf("ForceFlush error %q should name the 401 and not the key", err)
+	if !errors.Is(err, sdkbridge.ErrUnauthorized) || strings.Contains(err.Error(), wrongKey) {
+		t.Errorf("ForceFlush error %q should match ErrUnauthorized and not show the key", err)
 	}
 	agentTurn(ctx, tr, false)
 	err = tp.Shutdown(ctx)

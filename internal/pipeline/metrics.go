@@ -48,7 +48,25 @@ func init() {
 	}
 }
 
-func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats) (*metrics, error) {
+// ingestCounters are the ingest client's counters reported as metrics: the
+// outcomes a user must be able to reconcile.
+var ingestCounters = []struct {
+	name, desc, unit string
+	value            func(ingest.Stats) int64
+}{
+	{"agentos.runs.may_exist", "Runs whose run/start may have opened a run in AgentOS whose id the bridge never learned; look them up by external_run_id.", "{run}",
+		func(s ingest.Stats) int64 { return s.RunsMayExist }},
+	{"agentos.runs.maybe_duplicated", "Runs opened after an ambiguous run/start attempt: AgentOS may hold an earlier open run with the same external_run_id.", "{run}",
+		func(s ingest.Stats) int64 { return s.StartsMaybeDuplicated }},
+	{"agentos.events.maybe_duplicated", "Events sent again after an ambiguous failure: AgentOS may have recorded them twice.", "{event}",
+		func(s ingest.Stats) int64 { return s.EventsMaybeDuplicated }},
+	{"agentos.requests.auth_fail_fast", "Requests refused without being sent because their key was just answered 401 or 403.", "{request}",
+		func(s ingest.Stats) int64 { return s.AuthFailFast }},
+	{"agentos.events.truncated", "Events and run fields cut because AgentOS answered 413 even to them alone.", "{event}",
+		func(s ingest.Stats) int64 { return s.EventsTruncated + s.FieldsTruncated }},
+}
+
+func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats, clientStats func() ingest.Stats) (*metrics, error) {
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
@@ -77,6 +95,13 @@ func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats) (*metric
 	open, err := meter.Int64ObservableGauge("agentos.traces.open",
 		metric.WithDescription("Traces being tracked."), metric.WithUnit("{trace}"))
 	errs = append(errs, err)
+	observed := []metric.Observable{spansDropped, held, open}
+	ingestObs := make([]metric.Int64ObservableCounter, len(ingestCounters))
+	for i, c := range ingestCounters {
+		ingestObs[i], err = meter.Int64ObservableCounter(c.name, metric.WithDescription(c.desc), metric.WithUnit(c.unit))
+		errs = append(errs, err)
+		observed = append(observed, ingestObs[i])
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -87,8 +112,12 @@ func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats) (*metric
 		}
 		o.ObserveInt64(held, int64(s.HeldSpans))
 		o.ObserveInt64(open, int64(s.OpenTraces))
+		cs := clientStats()
+		for i, c := range ingestCounters {
+			o.ObserveInt64(ingestObs[i], c.value(cs))
+		}
 		return nil
-	}, spansDropped, held, open)
+	}, observed...)
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if p.admitWait <= 0 {
 		p.admitWait = DefaultMaxAdmitWait
 	}
-	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats)
+	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats, client.Stats)
 	if err != nil {
 		return nil, fmt.Errorf("agentos self-telemetry: %w", err)
 	}

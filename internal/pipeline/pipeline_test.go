@@ -117,3 +117,42 @@ func TestSelfTelemetry(t *testing.T) {
 		}
 	}
 }
+
+// A server slower than the client's timeout leaves run/start's outcome
+// unknown: the bridge stops after two attempts, says so through Flush and
+// counts the run that may exist without its id.
+func TestAmbiguousStartIsReportedAndCounted(t *testing.T) {
+	srv := localserver.New(localserver.Options{})
+	srv.RegisterAgent(agent, key)
+	srv.SetFaults(localserver.Faults{Latency: time.Second})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	reader := sdkmetric.NewManualReader()
+	retry := ingest.DefaultRetryPolicy()
+	retry.InitialInterval, retry.MaxElapsedTime = time.Millisecond, 10*time.Second
+	p, err := New(Config{
+		Ingest:        ingest.Config{BaseURL: hs.URL, DefaultKey: key, Retry: retry, Timeout: 20 * time.Millisecond},
+		Mapping:       mapping.Options{DefaultAgentID: agent},
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+		TickInterval:  -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.ConsumeSpans(ctx, []spans.Span{span(1, 1, 0, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Flush(ctx); !errors.Is(err, ingest.ErrRunMayExist) {
+		t.Fatalf("Flush: %v, want ErrRunMayExist", err)
+	}
+	if got := sums(t, reader)["agentos.runs.may_exist"]; got != 1 {
+		t.Errorf("agentos.runs.may_exist = %d, want 1", got)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v, want nil: Flush reported the run", err)
+	}
+	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n != 2 {
+		t.Errorf("%d run/start requests, want 2", n)
+	}
+}
