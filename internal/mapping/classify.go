@@ -34,18 +34,36 @@ func (t SpanType) String() string {
 	return "step"
 }
 
+// Google ADK names and values that type its spans.
+const (
+	adkMergedToolName = "(merged tools)"        // gen_ai.tool.name of the merged span
+	adkMergedSpanName = "execute_tool (merged)" // named at start, typed only at end
+	adkCallLLMSpan    = "call_llm"              // ADK before semconv: no operation name
+)
+
 // Classify types a span by the GenAI semantic conventions, then
-// OpenInference's span kind, then the Vercel AI SDK's span names.
+// OpenInference's span kind, then the Vercel AI SDK's span names, then
+// ADK's call_llm span name.
+//
+// ADK's merged parallel-tool span is a step: its children are the tool
+// calls, and counting it as one too would count one call more. Its end
+// event still says what it was (see EndEvent).
 func Classify(s *spans.Span) SpanType {
+	if isADKMerged(s) {
+		return TypeStep
+	}
+	return classify(s)
+}
+
+func isADKMerged(s *spans.Span) bool {
+	return s.Name == adkMergedSpanName || firstString(s, "gen_ai.tool.name") == adkMergedToolName
+}
+
+func classify(s *spans.Span) SpanType {
 	if v, ok := s.Attr(keyOperationName); ok {
 		op, _ := v.AsString()
-		switch op {
-		case "chat", "text_completion", "generate_content":
-			return TypeLLM
-		case "execute_tool":
-			return TypeTool
-		case opInvokeAgent, "create_agent":
-			return TypeAgent
+		if t, ok := genAIOperationType(op); ok {
+			return t
 		}
 		if op != "" && !isVercel(s) {
 			return TypeStep
@@ -74,24 +92,69 @@ func Classify(s *spans.Span) SpanType {
 		case op == "ai.toolCall":
 			return TypeTool
 		}
+		return TypeStep
+	}
+	// ADK before the GenAI conventions named its LLM span only.
+	if s.Name == adkCallLLMSpan {
+		return TypeLLM
 	}
 	return TypeStep
 }
 
-// Keys, in order of preference across the conventions, for each field the
-// AgentOS timeline shows.
+func genAIOperationType(op string) (SpanType, bool) {
+	switch op {
+	case "chat", "text_completion", "generate_content":
+		return TypeLLM, true
+	case "execute_tool":
+		return TypeTool, true
+	case opInvokeAgent, "create_agent":
+		return TypeAgent, true
+	}
+	return TypeStep, false
+}
+
+// Attribute keys of the vocabularies, by the payload field they feed.
+const (
+	keyADKLLMRequest   = "gcp.vertex.agent.llm_request"
+	keyADKLLMResponse  = "gcp.vertex.agent.llm_response"
+	keyADKToolArgs     = "gcp.vertex.agent.tool_call_args"
+	keyADKToolResponse = "gcp.vertex.agent.tool_response"
+
+	keyOIInputMessages  = "llm.input_messages"
+	keyOIOutputMessages = "llm.output_messages"
+	keyOIOutputValue    = "output.value"
+)
+
+// Sources, in order of preference across the conventions, for each field
+// the AgentOS timeline shows. docs/mapping.md lists every key here
+// (TestMappingDocListsEveryKey).
 var (
-	modelKeys        = []string{"gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id"}
-	responseModelKey = []string{"gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "ai.response.model", "ai.model.id"}
-	promptKeys       = []string{"gen_ai.input.messages", "input.value", "ai.prompt.messages", "ai.prompt"}
-	responseKeys     = []string{"gen_ai.output.messages", "output.value", "ai.response.text", "ai.response.object", "ai.response.toolCalls"}
-	inputTokenKeys   = []string{"gen_ai.usage.input_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
-	outputTokenKeys  = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
-	finishKeys       = []string{"gen_ai.response.finish_reasons", "ai.response.finishReason"}
-	toolNameKeys     = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
-	toolInputKeys    = []string{"gen_ai.tool.call.arguments", "input.value", "ai.toolCall.args"}
-	toolOutputKeys   = []string{"gen_ai.tool.call.result", "output.value", "ai.toolCall.result"}
-	toolCallIDKeys   = []string{"gen_ai.tool.call.id", "ai.toolCall.id"}
-	agentNameKeys    = []string{"gen_ai.agent.name", "agent.name"}
-	providerKeys     = []string{"gen_ai.provider.name", "gen_ai.system", "llm.provider", "ai.model.provider"}
+	modelSources = keys("gen_ai.request.model", "gen_ai.response.model",
+		"llm.request.model_name", "llm.model_name", "ai.model.id").
+		then(jsonField(keyADKLLMRequest, "model"))
+	responseModelSources = keys("gen_ai.response.model", "gen_ai.request.model",
+		"llm.response.model_name", "llm.model_name", "ai.response.model", "ai.model.id").
+		then(jsonField(keyADKLLMRequest, "model"))
+	providerSources = keys("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
+	promptSources   = keys("gen_ai.input.messages").
+			then(flattenedMessages(keyOIInputMessages), adkContents(keyADKLLMRequest, "contents", "content")).
+			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...)
+	systemInstructionSources = keys("gen_ai.system_instructions")
+	responseSources          = keys("gen_ai.output.messages").
+					then(flattenedMessages(keyOIOutputMessages), adkContents(keyADKLLMResponse, "content")).
+					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...)
+	finishSources = sources{
+		finishReasons("gen_ai.response.finish_reasons"),
+		finishReasons("llm.finish_reason"),
+		finishReasons("ai.response.finishReason"),
+		adkFinishReason(keyADKLLMResponse),
+		langChainFinishReason(keyOIOutputValue),
+	}
+	inputTokenKeys    = []string{"gen_ai.usage.input_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
+	outputTokenKeys   = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
+	toolNameKeys      = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
+	toolInputSources  = keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args")
+	toolOutputSources = keys("gen_ai.tool.call.result", keyADKToolResponse, "output.value", "ai.toolCall.result")
+	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id")
+	agentNameKeys     = []string{"gen_ai.agent.name", "agent.name"}
 )

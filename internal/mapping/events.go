@@ -30,8 +30,9 @@ type Event struct {
 	Wire  agentosapi.Event
 }
 
-// Less is the order rule of SPEC.md §3: occurred_at, then start < span
-// events < end, then parent < child; span id and index make it total.
+// Less is the timeline order (docs/mapping.md, "Order"): occurred_at, then
+// start < span events < end, then parent < child; span id and index make
+// it total.
 func Less(a, b *Event) bool {
 	if !a.At.Equal(b.At) {
 		return a.At.Before(b.At)
@@ -106,19 +107,19 @@ func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool)
 	switch as {
 	case TypeLLM:
 		typ = "llm.request"
-		o.field(s, "model", modelKeys)
-		o.field(s, "provider", providerKeys)
-		if !o.field(s, "prompt", promptKeys) {
+		o.from(s, "model", modelSources)
+		o.from(s, "provider", providerSources)
+		if !o.from(s, "prompt", promptSources) {
 			o.str("prompt", "")
 		}
-		o.field(s, "system_instructions", []string{"gen_ai.system_instructions"})
+		o.from(s, "system_instructions", systemInstructionSources)
 	case TypeTool:
 		typ = "tool.called"
 		o.str("tool", toolName(s))
-		if !o.field(s, "input", toolInputKeys) {
+		if !o.from(s, "input", toolInputSources) {
 			o.raw("input", []byte("null"))
 		}
-		o.field(s, "call_id", toolCallIDKeys)
+		o.from(s, "call_id", toolCallIDSources)
 	case TypeAgent:
 		typ = "agent.started"
 		o.str("agent", agentName(s))
@@ -146,17 +147,17 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 	switch as {
 	case TypeLLM:
 		typ = "llm.response"
-		o.field(s, "model", responseModelKey)
-		if !o.field(s, "response", responseKeys) {
+		o.from(s, "model", responseModelSources)
+		if !o.from(s, "response", responseSources) {
 			o.str("response", "")
 		}
-		if n, ok := firstInt(s, inputTokenKeys...); ok {
+		if n, ok := inputTokens(s); ok {
 			o.int("input_tokens", n)
 		}
-		if n, ok := firstInt(s, outputTokenKeys...); ok {
+		if n, ok := outputTokens(s); ok {
 			o.int("output_tokens", n)
 		}
-		o.field(s, "finish_reasons", finishKeys)
+		o.from(s, "finish_reasons", finishSources)
 		o.float("duration_ms", durationMS(s))
 		if failed {
 			o.str("error", errorText(s))
@@ -169,7 +170,7 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 		} else {
 			typ = "tool.returned"
 			o.str("tool", toolName(s))
-			if !o.field(s, "output", toolOutputKeys) {
+			if !o.from(s, "output", toolOutputSources) {
 				o.raw("output", []byte("null"))
 			}
 		}
@@ -190,7 +191,7 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 		}
 		o.float("duration_ms", durationMS(s))
 		o.str("status", statusText(s.StatusCode))
-		if late := Classify(s); late != TypeStep {
+		if late := classify(s); late != TypeStep {
 			// Classified only at its end: say what it turned out to be.
 			o.str("span_type", late.String())
 			switch late {
@@ -199,7 +200,7 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 			case TypeAgent:
 				o.str("agent", agentName(s))
 			case TypeLLM:
-				o.field(s, "model", responseModelKey)
+				o.from(s, "model", responseModelSources)
 			}
 		}
 		if len(s.Attrs) > 0 {

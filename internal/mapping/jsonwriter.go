@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"math"
@@ -99,8 +100,10 @@ func (m *Mapper) appendValue(buf []byte, v spans.Value, depth int, parseJSON boo
 	switch v.Kind() {
 	case spans.KindString:
 		s := v.Str()
-		if parseJSON && looksLikeJSON(s) && len(s) <= m.maxStringLen && utf8.ValidString(s) && json.Valid([]byte(s)) {
-			return appendCompact(buf, s)
+		// Under redaction every JSON string is parsed, embedded or not, so
+		// that no redacted key survives inside it.
+		if (parseJSON || m.redacting()) && looksLikeJSON(s) && utf8.ValidString(s) && json.Valid([]byte(s)) {
+			return m.appendJSON(buf, []byte(s), parseJSON)
 		}
 		return appendString(buf, s, m.maxStringLen)
 	case spans.KindBool:
@@ -158,8 +161,130 @@ func looksLikeJSON(s string) bool {
 	return false
 }
 
+// appendJSON writes valid JSON text, compacted and with the keys redaction
+// names masked or dropped at any depth: embedded when embed is set and it
+// fits the string limit, else as a (cut) string.
+func (m *Mapper) appendJSON(buf, text []byte, embed bool) []byte {
+	start := len(buf)
+	if m.redacting() {
+		buf = m.appendRedactedJSON(buf, text)
+	} else {
+		buf = appendCompact(buf, text)
+	}
+	if embed && len(buf)-start <= m.maxStringLen {
+		return buf
+	}
+	enc := string(buf[start:])
+	return appendString(buf[:start], enc, m.maxStringLen)
+}
+
+// appendRedactedJSON re-encodes valid JSON text in its own key order,
+// masking or dropping members whose key redaction names. Should the text
+// not parse after all, it writes the mask: redaction fails closed.
+func (m *Mapper) appendRedactedJSON(buf, text []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	out, err := m.appendRedactedValue(buf, dec, 0)
+	if err != nil {
+		return appendString(buf, redactedValue, 0)
+	}
+	return out
+}
+
+func (m *Mapper) appendRedactedValue(buf []byte, dec *json.Decoder, depth int) ([]byte, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return buf, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth >= maxDepth {
+			return appendString(buf, "[too deep]", 0), skipRest(dec)
+		}
+		if t == '[' {
+			buf = append(buf, '[')
+			for i := 0; dec.More(); i++ {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				if buf, err = m.appendRedactedValue(buf, dec, depth+1); err != nil {
+					return buf, err
+				}
+			}
+			_, err = dec.Token()
+			return append(buf, ']'), err
+		}
+		o := m.newObj(buf)
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return o.buf, err
+			}
+			k, _ := kt.(string)
+			switch m.redact(k) {
+			case redactDrop:
+				if err := skipValue(dec); err != nil {
+					return o.buf, err
+				}
+				continue
+			case redactMask:
+				o.str(k, redactedValue)
+				if err := skipValue(dec); err != nil {
+					return o.buf, err
+				}
+				continue
+			}
+			o.key(k)
+			if o.buf, err = m.appendRedactedValue(o.buf, dec, depth+1); err != nil {
+				return o.buf, err
+			}
+		}
+		_, err = dec.Token()
+		return o.close(), err
+	case string:
+		return appendString(buf, t, 0), nil
+	case json.Number:
+		return append(buf, t...), nil
+	case bool:
+		return strconv.AppendBool(buf, t), nil
+	}
+	return append(buf, "null"...), nil
+}
+
+// skipValue reads one whole value.
+func skipValue(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+		return skipRest(dec)
+	}
+	return nil
+}
+
+// skipRest reads to the end of the array or object just opened.
+func skipRest(dec *json.Decoder) error {
+	for open := 1; open > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				open++
+			default:
+				open--
+			}
+		}
+	}
+	return nil
+}
+
 // appendCompact appends valid JSON text without insignificant whitespace.
-func appendCompact(buf []byte, s string) []byte {
+func appendCompact(buf []byte, text []byte) []byte {
+	s := text
 	start := len(buf)
 	buf = append(buf, s...)
 	// The text is valid JSON, so stripping whitespace outside strings in

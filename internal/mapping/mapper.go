@@ -83,8 +83,11 @@ func New(opts Options) (*Mapper, error) {
 // Options returns the options the mapper was built with, defaults applied.
 func (m *Mapper) Options() Options { return m.opts }
 
+// redacting reports whether any redaction is configured.
+func (m *Mapper) redacting() bool { return len(m.redactNames) > 0 || len(m.redactRes) > 0 }
+
 func (m *Mapper) redact(key string) redactAction {
-	if len(m.redactNames) == 0 && len(m.redactRes) == 0 {
+	if !m.redacting() {
 		return redactNone
 	}
 	if _, ok := m.redactNames[key]; ok {

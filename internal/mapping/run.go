@@ -28,10 +28,10 @@ func (sum *Summary) Add(s *spans.Span) {
 	switch Classify(s) {
 	case TypeLLM:
 		sum.LLMCalls++
-		if n, ok := firstInt(s, inputTokenKeys...); ok {
+		if n, ok := inputTokens(s); ok {
 			sum.InputTokens += n
 		}
-		if n, ok := firstInt(s, outputTokenKeys...); ok {
+		if n, ok := outputTokens(s); ok {
 			sum.OutputTokens += n
 		}
 	case TypeTool:
@@ -149,6 +149,9 @@ func (m *Mapper) objectAttr(s *spans.Span, key string) (json.RawMessage, bool) {
 	out, err := json.Marshal(probe) // re-encoded: valid UTF-8, no duplicate keys
 	if err != nil {
 		return nil, false
+	}
+	if m.redacting() {
+		out = m.appendRedactedJSON(nil, out)
 	}
 	return out, true
 }

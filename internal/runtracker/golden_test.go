@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ type scenario struct {
 		Tasks              bool     `json:"tasks"`
 		RemoteParentIsRoot bool     `json:"remote_parent_is_root"`
 		Redact             []string `json:"redact"`
+		RedactPatterns     []string `json:"redact_patterns"`
+		RedactDrop         bool     `json:"redact_drop"`
 		MinLevel           string   `json:"min_level"`
 		MaxStringLen       int      `json:"max_string_length"`
 	} `json:"options"`
@@ -110,11 +113,15 @@ func runScenario(t *testing.T, file string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var patterns []*regexp.Regexp
+	for _, p := range sc.Options.RedactPatterns {
+		patterns = append(patterns, regexp.MustCompile(p))
+	}
 	m, err := mapping.New(mapping.Options{
 		DefaultAgentID: goldenAgent,
 		Selector:       sel,
 		Tasks:          sc.Options.Tasks,
-		Redaction:      mapping.Redaction{Names: sc.Options.Redact},
+		Redaction:      mapping.Redaction{Names: sc.Options.Redact, Patterns: patterns, Drop: sc.Options.RedactDrop},
 		MinLevel:       sc.Options.MinLevel,
 		MaxStringLen:   sc.Options.MaxStringLen,
 	})
