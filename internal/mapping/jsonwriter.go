@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -242,6 +243,16 @@ func (m *Mapper) appendRedactedValue(buf []byte, dec *json.Decoder, depth int) (
 		_, err = dec.Token()
 		return o.close(), err
 	case string:
+		// JSON encoded again inside a string hides keys too.
+		if depth < maxDepth && looksLikeJSON(t) && json.Valid([]byte(t)) {
+			dec := json.NewDecoder(strings.NewReader(t))
+			dec.UseNumber()
+			inner, err := m.appendRedactedValue(nil, dec, depth+1)
+			if err == nil {
+				return appendString(buf, string(inner), 0), nil
+			}
+			return appendString(buf, redactedValue, 0), nil
+		}
 		return appendString(buf, t, 0), nil
 	case json.Number:
 		return append(buf, t...), nil

@@ -136,3 +136,29 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactionInsideJSONStrings(t *testing.T) {
+	tests := []struct {
+		name string
+		drop bool
+		in   string
+		want string
+	}{
+		{"masked at any depth", false, `{"user":"bob","a":[{"password":"x","n":1.50}]}`, `{"user":"bob","a":[{"password":"[REDACTED]","n":1.50}]}`},
+		{"dropped", true, `{"user":"bob","Password":{"deep":true},"k":null}`, `{"user":"bob","k":null}`},
+		{"json inside a json string", false, `["{\"password\":\"x\",\"v\":2}"]`, `["{\"password\":\"[REDACTED]\",\"v\":2}"]`},
+		{"key order kept", false, `{"z":1,"a":2}`, `{"z":1,"a":2}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := New(Options{Redaction: Redaction{Patterns: []*regexp.Regexp{regexp.MustCompile(`(?i)password`)}, Drop: tt.drop}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(m.appendValue(nil, spans.StringValue(tt.in), 0, true))
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
