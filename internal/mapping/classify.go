@@ -158,3 +158,22 @@ var (
 	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id")
 	agentNameKeys     = []string{"gen_ai.agent.name", "agent.name"}
 )
+
+// recognisedKeys lists every attribute key (or flattened family prefix)
+// the mapping reads, for the documentation test.
+func recognisedKeys() []string {
+	out := []string{keyOperationName, keyOpenInferenceKind, keyVercelOperationID,
+		keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput, keyLevel,
+		keyExceptionMessage, keyExceptionType, keyExceptionStacktrace, keyErrorType,
+		"gen_ai.tool.name", "gen_ai.input.messages", "gen_ai.output.messages"}
+	for _, srcs := range []sources{modelSources, responseModelSources, providerSources, promptSources,
+		systemInstructionSources, responseSources, finishSources, toolInputSources, toolOutputSources, toolCallIDSources} {
+		for _, s := range srcs {
+			out = append(out, s.key)
+		}
+	}
+	for _, ks := range [][]string{inputTokenKeys, outputTokenKeys, toolNameKeys, agentNameKeys, rootInputKeys, rootOutputKeys} {
+		out = append(out, ks...)
+	}
+	return out
+}
