@@ -40,6 +40,7 @@ type Server struct {
 	stats    Stats
 	faults   Faults
 	rng      *rand.Rand
+	bucket   tokenBucket // Faults.RequestsPerSecond
 	failNext []fault
 	hang     chan struct{} // non-nil: requests wait until it is closed
 }
