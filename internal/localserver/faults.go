@@ -22,6 +22,10 @@ type Faults struct {
 	// token bucket holding one second's worth); the others get 429 with
 	// Retry-After. Zero means no limit.
 	RequestsPerSecond float64
+	// ResponseDelay holds the answer after the request is applied. Unlike
+	// Latency, a client that gives up meanwhile leaves the request applied:
+	// an ambiguous timeout.
+	ResponseDelay time.Duration
 }
 
 type fault struct {

@@ -355,3 +355,39 @@ func TestRequestsPerSecondSustained(t *testing.T) {
 		}
 	})
 }
+
+// TestResponseDelay: the request is applied at once and answered after the
+// delay; a client that leaves meanwhile gets nothing, yet its run exists.
+func TestResponseDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		s.RegisterAgent(agentA, keyA)
+		s.SetFaults(Faults{ResponseDelay: 3 * time.Second})
+
+		rec, done := serve(s, t.Context())
+		synctest.Wait()
+		if isDone(done) || len(s.Runs()) != 1 {
+			t.Fatalf("before the delay: answered %v, %d runs, want held and 1", isDone(done), len(s.Runs()))
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if !isDone(done) || rec.Code != 200 {
+			t.Fatalf("after the delay: done %v, status %d", isDone(done), rec.Code)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		_, done = serve(s, ctx)
+		time.Sleep(time.Second)
+		cancel()
+		synctest.Wait()
+		if !isDone(done) {
+			t.Fatal("still holding the answer after the client left")
+		}
+		if n := len(s.Runs()); n != 2 {
+			t.Fatalf("%d runs, want 2: an abandoned request is still applied", n)
+		}
+		if st := s.Stats(); st.Status[200] != 1 {
+			t.Fatalf("statuses %v, want one answer", st.Status)
+		}
+	})
+}
