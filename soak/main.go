@@ -73,7 +73,6 @@ func selectScenarios(only, frontEnds string, runsScale, deadlineScale float64) (
 		}
 		sc.runs = max(1, int(float64(sc.runs)*runsScale))
 		sc.deadline = time.Duration(float64(sc.deadline) * deadlineScale)
-		sc.pace = time.Duration(float64(sc.pace) * runsScale)
 		if len(sc.frontEnds) > 0 {
 			out = append(out, sc)
 		}

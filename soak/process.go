@@ -1,12 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"syscall"
 	"time"
 )
+
+// errKilled says a child did not exit in time: a finding about the front
+// end, not a failure of the soak.
+var errKilled = errors.New("did not exit in time and was killed")
 
 // process is a child: a load generator or a collector.
 type process struct {
@@ -40,7 +45,7 @@ func (p *process) waitUntil(t time.Time) error {
 	case <-time.After(time.Until(t)):
 		_ = p.cmd.Process.Kill()
 		<-p.done
-		return fmt.Errorf("%s did not exit in time and was killed", p.name)
+		return fmt.Errorf("%s: %w", p.name, errKilled)
 	}
 }
 

@@ -14,6 +14,9 @@ func summary(r row) string {
 	if r.err != nil && r.delivery <= 0 {
 		return "error: " + r.err.Error()
 	}
+	if r.delivery <= 0 {
+		return verdictText(r) + ": nothing delivered"
+	}
 	return fmt.Sprintf("%s: %.0f spans/s over %s", verdictText(r), r.spansPerSecond(), r.delivery.Round(time.Millisecond))
 }
 
@@ -46,7 +49,11 @@ func printReport(w io.Writer, rows []row) {
 			cells = append(cells, v.lost, v.extra, v.open, v.outOfOrder, v.duplicates, v.failed,
 				fmt.Sprintf("%.2f", float64(v.requests)/float64(v.runs)))
 		}
-		cells = append(cells, r.delivery.Round(10*time.Millisecond), fmt.Sprintf("%.0f", r.spansPerSecond()),
+		delivery, rate := "-", "-"
+		if r.delivery > 0 {
+			delivery, rate = r.delivery.Round(10*time.Millisecond).String(), fmt.Sprintf("%.0f", r.spansPerSecond())
+		}
+		cells = append(cells, delivery, rate,
 			fmt.Sprintf("%.0f", float64(r.maxRSS)/(1<<20)), fmt.Sprintf("%.1f", r.cpu.Seconds()))
 		for _, c := range cells {
 			fmt.Fprintf(tw, "%v\t", c)
@@ -56,6 +63,9 @@ func printReport(w io.Writer, rows []row) {
 		name := r.scenario.name + " " + string(r.frontEnd)
 		if r.err != nil {
 			notes = append(notes, name+": "+r.err.Error())
+		}
+		if r.killed != "" {
+			notes = append(notes, name+": "+r.killed)
 		}
 		if r.load.ShutdownError != "" {
 			notes = append(notes, name+": Shutdown returned: "+r.load.ShutdownError)

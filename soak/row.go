@@ -32,7 +32,8 @@ type row struct {
 	delivery time.Duration // first span produced to last run closed (or last span at the sink)
 	maxRSS   int64
 	cpu      time.Duration
-	err      error // the soak itself failed to run the row
+	killed   string // the child that had to be killed, if one was
+	err      error  // the soak itself failed to run the row
 }
 
 // spans is the number of spans the row traced.
@@ -53,7 +54,7 @@ func (r row) ok() bool {
 	case r.frontEnd == otlphttpFE:
 		return r.sinkLost == 0
 	case r.scenario.strict:
-		return r.verdict.violations() == 0
+		return r.verdict.violations() == 0 && r.killed == ""
 	}
 	return r.verdict.relaxedOK()
 }
@@ -93,7 +94,7 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 	load, err := startProcess("load generator", s.self, []string{"-role", "load", "-load", string(cfgJSON)},
 		os.Environ(), &out, log)
 	if err == nil {
-		err = load.waitUntil(start.Add(sc.deadline + killGrace))
+		err = r.exited(load.waitUntil(start.Add(sc.deadline + killGrace)))
 		if jerr := json.Unmarshal(out.Bytes(), &r.load); err == nil && jerr != nil {
 			err = fmt.Errorf("load generator report %q: %w", out.String(), jerr)
 		}
@@ -101,7 +102,7 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 	}
 	if collector != nil {
 		s.awaitDelivery(sc, fe, prefix, start.Add(sc.deadline))
-		err = errors.Join(err, collector.stop())
+		err = errors.Join(err, r.exited(collector.stop()))
 		r.maxRSS, r.cpu = collector.usage()
 	}
 	err = errors.Join(err, <-back)
@@ -118,12 +119,30 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 	if fe == otlphttpFE {
 		got, last := s.sink.counts()
 		r.sinkLost = r.spans() - got
-		r.delivery = last.Sub(firstSpan)
+		r.delivery = since(firstSpan, last)
 		return r
 	}
 	r.verdict = verify(s.agentos.server.Runs(), s.agentos.server.Stats(), prefix, sc.runs, sc.spans)
-	r.delivery = r.verdict.lastClose.Sub(firstSpan)
+	r.delivery = since(firstSpan, r.verdict.lastClose)
 	return r
+}
+
+// since is end-start, or 0 if nothing ended.
+func since(start, end time.Time) time.Duration {
+	if end.IsZero() {
+		return 0
+	}
+	return end.Sub(start)
+}
+
+// exited notes a child killed for not exiting in time, and passes on
+// other errors.
+func (r *row) exited(err error) error {
+	if errors.Is(err, errKilled) {
+		r.killed = err.Error()
+		return nil
+	}
+	return err
 }
 
 // awaitDelivery waits until the collector has delivered every run (or

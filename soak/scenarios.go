@@ -24,7 +24,7 @@ var (
 // scenario is one production condition, run through each of its front ends.
 type scenario struct {
 	name    string
-	latency time.Duration      // before the server (or sink) answers each request
+	latency time.Duration      // before the server (or sink) handles each request
 	faults  localserver.Faults // Latency is taken from latency
 	outage  outage
 	runs    int
@@ -67,7 +67,9 @@ var scenarios = []scenario{
 	{name: "rate-limit", faults: localserver.Faults{RequestsPerSecond: 50},
 		runs: 500, spans: 10, deadline: 60 * time.Second,
 		strict: true, frontEnds: []frontEnd{exporterFE, collectorFE}},
-	{name: "slow-300ms", latency: 300 * time.Millisecond, timeout: 200 * time.Millisecond,
+	// Requests are applied, then answered after 300 ms: the client's 200 ms
+	// timeout leaves it unsure whether they took effect.
+	{name: "slow-300ms", faults: localserver.Faults{ResponseDelay: 300 * time.Millisecond}, timeout: 200 * time.Millisecond,
 		runs: 40, spans: 10, deadline: 20 * time.Second,
 		strict: false, frontEnds: ours},
 }
