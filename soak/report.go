@@ -38,15 +38,15 @@ func verdictText(r row) string {
 // latency and side-by-side comparisons.
 func printReport(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tfront end\tverdict\truns\tevents lost\textra events\truns open\tout of order\tduplicate runs\tfailed runs\treq/run\tdelivery\tspans/s\tpeak RSS MiB\tCPU s\t")
+	fmt.Fprintln(tw, "scenario\tfront end\tverdict\truns\tmissing\topen\tfailed\tduplicate\tout of order\tevents lost\textra events\treq/run\tdelivery\tspans/s\tpeak RSS MiB\tCPU s\t")
 	var notes []string
 	for _, r := range rows {
 		v := r.verdict
 		cells := []any{r.scenario.name, r.frontEnd, verdictText(r), r.scenario.runs}
 		if r.frontEnd == otlphttpFE {
-			cells = append(cells, fmt.Sprintf("%d spans", r.sinkLost), "-", "-", "-", "-", "-", "-")
+			cells = append(cells, "-", "-", "-", "-", "-", fmt.Sprintf("%d spans", r.sinkLost), "-", "-")
 		} else {
-			cells = append(cells, v.lost, v.extra, v.open, v.outOfOrder, v.duplicates, v.failed,
+			cells = append(cells, v.missing, v.open, v.failed, v.duplicates, v.outOfOrder, v.lost, v.extra,
 				fmt.Sprintf("%.2f", float64(v.requests)/float64(v.runs)))
 		}
 		delivery, rate := "-", "-"
@@ -82,6 +82,9 @@ func printReport(w io.Writer, rows []row) {
 		}
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w, "\nruns: missing (no record), open (still running), failed (closed as failed; every root ends OK),")
+	fmt.Fprintln(w, "duplicate (more than one record), out of order; spans/s counts every span traced over the")
+	fmt.Fprintln(w, "time from the first span to the last run closed: read it where the verdict is ok.")
 	if slices.ContainsFunc(rows, func(r row) bool { return !r.scenario.strict }) {
 		fmt.Fprintln(w, "\n* relaxed rules, reported only: a server slower than the client's timeout (see scenarios.go)")
 	}

@@ -10,6 +10,7 @@ import (
 // verdict is what the server recorded for a row's expected runs.
 type verdict struct {
 	runs       int // expected
+	missing    int // runs without any record
 	lost       int // expected events no record received
 	extra      int // events received again, or not expected at all
 	open       int // runs with a record still running
@@ -27,7 +28,7 @@ type verdict struct {
 
 // violations counts broken invariants under the strict rules.
 func (v verdict) violations() int {
-	return v.lost + v.extra + v.open + v.outOfOrder + v.duplicates + v.failed + v.stray
+	return v.missing + v.lost + v.extra + v.open + v.outOfOrder + v.duplicates + v.failed + v.stray
 }
 
 // relaxedOK is the rule for a server slower than the client's timeout: at
@@ -58,6 +59,7 @@ func verify(runs []localserver.Run, stats localserver.Stats, prefix [8]byte, n, 
 		records := byExternal[traceID(prefix, i).String()]
 		delete(byExternal, traceID(prefix, i).String())
 		v.maxRecords = max(v.maxRecords, len(records))
+		v.missing += count(len(records) == 0)
 		if len(records) > 1 {
 			v.duplicates++
 		}
