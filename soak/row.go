@@ -95,8 +95,10 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 		os.Environ(), &out, log)
 	if err == nil {
 		err = r.exited(load.waitUntil(start.Add(sc.deadline + killGrace)))
-		if jerr := json.Unmarshal(out.Bytes(), &r.load); err == nil && jerr != nil {
-			err = fmt.Errorf("load generator report %q: %w", out.String(), jerr)
+		if err == nil && r.killed == "" {
+			if jerr := json.Unmarshal(out.Bytes(), &r.load); jerr != nil {
+				err = fmt.Errorf("load generator report %q: %w", out.String(), jerr)
+			}
 		}
 		r.maxRSS, r.cpu = load.usage()
 	}
