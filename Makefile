@@ -2,7 +2,7 @@
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run test lint unit fuzz e2e collector generate bench
+.PHONY: run test lint unit fuzz e2e collector generate bench soak
 
 run:
 	$(GO) run ./examples/agent
@@ -44,3 +44,14 @@ bench:
 	@{ $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./bench/ && \
 	   $(GO) test -run '^$$' -bench 'TrackerMapping|MemoryPerOpenRun' -benchmem -benchtime $(BENCHTIME) ./internal/runtracker/; } \
 	   | tee .e2e/bench.txt | $(GO) run ./bench/benchtable
+
+# Production conditions (latency, 503s, a rate limit, a 20 s outage, a
+# server slower than the client's timeout) through each front end and a
+# built collector (built if missing), checked from the local AgentOS
+# server's state; exits 1 if a run was lost, left open, reordered or
+# duplicated. Bounded by per-row deadlines: at most about 12 minutes on
+# 2 cores. Not part of `make test`. Scale up with SOAK_FLAGS, for example
+# SOAK_FLAGS='-scale 5 -deadline-scale 5' or SOAK_FLAGS='-only outage'.
+SOAK_FLAGS ?=
+soak:
+	$(GO) run ./soak $(SOAK_FLAGS)

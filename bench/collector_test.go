@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/binary"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,5 +145,74 @@ func BenchmarkCollectorExporter(b *testing.B) {
 			b.Fatal(err)
 		}
 		c.reportWall(b, spans)
+	})
+}
+
+// sinkLatency is a hosted API's round trip, for BenchmarkCollectorExporterLatency.
+const sinkLatency = 50 * time.Millisecond
+
+// batchesPerOp is the work of one op there: 8 batches, 512 runs.
+const batchesPerOp = 8
+
+// BenchmarkCollectorExporterLatency pushes 512-span batches (64 runs)
+// through each exporter component with its default sending queue, to a
+// sink answering after 50 ms. One op hands over 8 batches, then waits
+// until the sink has all of them (spans for otlphttp, closed runs for
+// ours): the figure is delivered spans/s, not queued. Whole traces arrive
+// in one batch, so ours gets a short grace period: waiting for late spans
+// would only add the same pause to every op.
+func BenchmarkCollectorExporterLatency(b *testing.B) {
+	ctx := context.Background()
+	// bench drives exp, next building each batch, and waits on delivered,
+	// in spans.
+	bench := func(b *testing.B, exp exporter.Traces, delivered func() int, next func(i int) ptrace.Traces) {
+		c := startCost()
+		spans := 0
+		for b.Loop() {
+			for range batchesPerOp {
+				c.pause()
+				td := next(spans / batchSize)
+				c.resume()
+				if err := exp.ConsumeTraces(ctx, td); err != nil {
+					b.Fatal(err)
+				}
+				spans += batchSize
+			}
+			for delivered() < spans {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		c.reportWall(b, spans)
+		if err := exp.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("peer=otlphttp", func(b *testing.B) {
+		var received atomic.Int64
+		f := otlphttpexporter.NewFactory()
+		cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
+		cfg.ClientConfig.Endpoint = slowOTLPSink(b, sinkLatency, &received)
+		td := genAITraces(0)
+		// The queue keeps what it was given: a new batch each time.
+		bench(b, startExporter(b, f, cfg), func() int { return int(received.Load()) },
+			func(int) ptrace.Traces { c := ptrace.NewTraces(); td.CopyTo(c); return c })
+	})
+	b.Run("ours=agentos", func(b *testing.B) {
+		var closed atomic.Int64
+		f := agentosexporter.NewFactory()
+		cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
+		cfg.ClientConfig.Endpoint = slowAgentosSink(b, sinkLatency, &closed)
+		cfg.APIKey = benchKey
+		cfg.AgentID = benchAgent
+		cfg.Timing.GracePeriod = 100 * time.Millisecond
+		td := genAITraces(0)
+		const spansPerRun = 8
+		bench(b, startExporter(b, f, cfg), func() int { return int(closed.Load()) * spansPerRun },
+			func(i int) ptrace.Traces {
+				c := ptrace.NewTraces()
+				td.CopyTo(c)
+				renumber(c, uint64(i))
+				return c
+			})
 	})
 }

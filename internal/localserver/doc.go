@@ -21,5 +21,6 @@
 //	409  the run is already completed or failed
 //
 // Faults (Server.FailNext, Server.SetFaults, Server.Hang) apply before
-// any of these checks and never change recorded runs.
+// any of these checks and never change recorded runs, except
+// Faults.ResponseDelay, which holds the answer of an applied request.
 package localserver

@@ -2,8 +2,10 @@ package localserver
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -12,9 +14,18 @@ import (
 type Faults struct {
 	ErrorRate     float64       // fraction of requests answered 503
 	RateLimitRate float64       // fraction answered 429 with Retry-After
-	RetryAfter    string        // Retry-After sent with 429 (seconds or HTTP date); "" means "1"
+	RetryAfter    string        // Retry-After sent with 429 (seconds or HTTP date); "" means "1", or the wait for a token
 	Latency       time.Duration // delay before each request is handled; ends early if the client leaves
 	Seed          int64         // seeds the random choice of failing requests
+
+	// RequestsPerSecond admits at most this many requests per second (a
+	// token bucket holding one second's worth); the others get 429 with
+	// Retry-After. Zero means no limit.
+	RequestsPerSecond float64
+	// ResponseDelay holds the answer after the request is applied. Unlike
+	// Latency, a client that gives up meanwhile leaves the request applied:
+	// an ambiguous timeout.
+	ResponseDelay time.Duration
 }
 
 type fault struct {
@@ -26,13 +37,43 @@ func newRand(seed int64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
 }
 
-// SetFaults replaces the fault settings and reseeds their random source.
-// Requests queued by FailNext still come first.
+// SetFaults replaces the fault settings, reseeds their random source and
+// refills the rate limit's bucket. Requests queued by FailNext still come
+// first.
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
 	s.rng = newRand(f.Seed)
+	s.bucket = tokenBucket{}
+}
+
+// tokenBucket is the state of Faults.RequestsPerSecond.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time // zero: full
+}
+
+// take spends a token if there is one, else reports how long until the
+// next one.
+func (b *tokenBucket) take(now time.Time, rate float64) (wait time.Duration, ok bool) {
+	capacity := max(rate, 1)
+	if b.last.IsZero() {
+		b.tokens = capacity
+	} else {
+		b.tokens = min(capacity, b.tokens+max(0, now.Sub(b.last).Seconds())*rate)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / rate * float64(time.Second)), false
+}
+
+// retryAfterSeconds is wait rounded up to whole seconds, at least 1.
+func retryAfterSeconds(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }
 
 // FailNext answers the next n requests with status, and Retry-After if
@@ -79,6 +120,15 @@ func (s *Server) nextFault() (fault, bool) {
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
 		return f, true
+	}
+	if rate := s.faults.RequestsPerSecond; rate > 0 {
+		if wait, ok := s.bucket.take(s.now(), rate); !ok {
+			ra := s.faults.RetryAfter
+			if ra == "" {
+				ra = retryAfterSeconds(wait)
+			}
+			return fault{status: http.StatusTooManyRequests, retryAfter: ra}, true
+		}
 	}
 	if s.faults.ErrorRate <= 0 && s.faults.RateLimitRate <= 0 {
 		return fault{}, false

@@ -276,3 +276,118 @@ func TestLatencyOverHTTP(t *testing.T) {
 		t.Fatalf("answered after %v", d)
 	}
 }
+
+// TestRequestsPerSecond checks the token bucket on the fake clock of
+// synctest: a second's worth of burst, then the rate, and a Retry-After
+// that says when the next token comes.
+func TestRequestsPerSecond(t *testing.T) {
+	type step struct {
+		after      time.Duration // fake time passed before the request
+		status     int
+		retryAfter string
+	}
+	for _, tc := range []struct {
+		name   string
+		faults Faults
+		steps  []step
+	}{
+		{"burst of one second's worth, then 429", Faults{RequestsPerSecond: 3}, []step{
+			{0, 200, ""}, {0, 200, ""}, {0, 200, ""}, {0, 429, "1"}, {0, 429, "1"},
+		}},
+		{"tokens come back at the rate", Faults{RequestsPerSecond: 2}, []step{
+			{0, 200, ""}, {0, 200, ""}, {0, 429, "1"},
+			{499 * time.Millisecond, 429, "1"}, {time.Millisecond, 200, ""}, {0, 429, "1"},
+		}},
+		{"never more than the burst", Faults{RequestsPerSecond: 1}, []step{
+			{time.Hour, 200, ""}, {0, 429, "1"},
+		}},
+		{"a slow rate waits whole seconds", Faults{RequestsPerSecond: 0.25}, []step{
+			{0, 200, ""}, {0, 429, "4"}, {time.Second, 429, "3"}, {3 * time.Second, 200, ""},
+		}},
+		{"Retry-After as configured", Faults{RequestsPerSecond: 1, RetryAfter: "7"}, []step{
+			{0, 200, ""}, {0, 429, "7"},
+		}},
+		{"off", Faults{}, []step{{0, 200, ""}, {0, 200, ""}, {0, 200, ""}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(Options{})
+				s.RegisterAgent(agentA, keyA)
+				s.SetFaults(tc.faults)
+				for i, st := range tc.steps {
+					time.Sleep(st.after)
+					rec, done := serve(s, t.Context())
+					<-done
+					if rec.Code != st.status || rec.Header().Get("Retry-After") != st.retryAfter {
+						t.Fatalf("request %d: %d with Retry-After %q, want %d with %q",
+							i, rec.Code, rec.Header().Get("Retry-After"), st.status, st.retryAfter)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestRequestsPerSecondSustained: over ten seconds of requests every 10 ms,
+// the burst plus ten seconds at the rate get through; SetFaults refills.
+func TestRequestsPerSecondSustained(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		s.RegisterAgent(agentA, keyA)
+		s.SetFaults(Faults{RequestsPerSecond: 5})
+		admitted := 0
+		for range 1000 {
+			rec, done := serve(s, t.Context())
+			<-done
+			if rec.Code == 200 {
+				admitted++
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if admitted < 54 || admitted > 56 {
+			t.Fatalf("%d of 1000 requests admitted in 10s at 5/s, want 5 + 50", admitted)
+		}
+		s.SetFaults(Faults{RequestsPerSecond: 5})
+		for i := range 5 {
+			if rec, done := serve(s, t.Context()); func() int { <-done; return rec.Code }() != 200 {
+				t.Fatalf("request %d after SetFaults was limited", i)
+			}
+		}
+	})
+}
+
+// TestResponseDelay: the request is applied at once and answered after the
+// delay; a client that leaves meanwhile gets nothing, yet its run exists.
+func TestResponseDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		s.RegisterAgent(agentA, keyA)
+		s.SetFaults(Faults{ResponseDelay: 3 * time.Second})
+
+		rec, done := serve(s, t.Context())
+		synctest.Wait()
+		if isDone(done) || len(s.Runs()) != 1 {
+			t.Fatalf("before the delay: answered %v, %d runs, want held and 1", isDone(done), len(s.Runs()))
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if !isDone(done) || rec.Code != 200 {
+			t.Fatalf("after the delay: done %v, status %d", isDone(done), rec.Code)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		_, done = serve(s, ctx)
+		time.Sleep(time.Second)
+		cancel()
+		synctest.Wait()
+		if !isDone(done) {
+			t.Fatal("still holding the answer after the client left")
+		}
+		if n := len(s.Runs()); n != 2 {
+			t.Fatalf("%d runs, want 2: an abandoned request is still applied", n)
+		}
+		if st := s.Stats(); st.Status[200] != 1 {
+			t.Fatalf("statuses %v, want one answer", st.Status)
+		}
+	})
+}

@@ -40,6 +40,7 @@ type Server struct {
 	stats    Stats
 	faults   Faults
 	rng      *rand.Rand
+	bucket   tokenBucket // Faults.RequestsPerSecond
 	failNext []fault
 	injected []injection   // DropNext, ErrorEnvelopeNext
 	hang     chan struct{} // non-nil: requests wait until it is closed
@@ -93,7 +94,7 @@ func reject(status int, code, format string, args ...any) *apiError {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests[r.URL.Path]++
-	hang, latency := s.hang, s.faults.Latency
+	hang, latency, responseDelay := s.hang, s.faults.Latency, s.faults.ResponseDelay
 	s.mu.Unlock()
 
 	// Read the body before waiting: net/http notices a client that gives
@@ -116,6 +117,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := s.handle(w, r, body, readErr)
+	if !wait(r, nil, responseDelay) {
+		s.log.Debug("client gave up after the request was applied", slog.String("path", r.URL.Path))
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// ensureCollector builds the collectors with e2e/run.sh (make collector)
+// unless bin exists.
+func ensureCollector(root, bin string) error {
+	if _, err := os.Stat(bin); err == nil {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "soak: %s is missing, building it (bash e2e/run.sh build)\n", bin)
+	cmd := exec.Command("bash", filepath.Join(root, "e2e", "run.sh"), "build")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building the collector: %w", err)
+	}
+	return nil
+}
+
+// collectorConfigs are the testdata pipelines of the collector rows.
+var collectorConfigs = map[frontEnd]string{
+	collectorFE: "basic.yaml",
+	otlphttpFE:  "otlphttp.yaml",
+}
+
+// startCollector runs the collector with fe's pipeline, its exporter aimed
+// at AgentOS or the sink, and returns it with its OTLP/HTTP address once
+// healthy. A client timeout is set through a second config file, which
+// the collector merges into the first.
+func (s *soak) startCollector(sc scenario, fe frontEnd, log io.Writer) (*process, string, error) {
+	otlpAddr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	health, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	args := []string{"--config", filepath.Join(s.root, "testdata", "collector", collectorConfigs[fe])}
+	if sc.timeout > 0 && fe == collectorFE {
+		overlay := filepath.Join(s.logDir, sc.name+"-collector-timeout.yaml")
+		yaml := fmt.Sprintf("exporters:\n  agentos:\n    timeout: %s\n", sc.timeout)
+		if err := os.WriteFile(overlay, []byte(yaml), 0o644); err != nil {
+			return nil, "", err
+		}
+		args = append(args, "--config", overlay)
+	}
+	env := append(os.Environ(),
+		"AGENTOS_ENDPOINT="+s.agentos.url(), "AGENTOS_API_KEY="+soakAPIKey, "AGENTOS_AGENT_ID="+soakAgentID,
+		"OTLP_SINK_ENDPOINT="+s.sink.url, "OTLP_HTTP_ENDPOINT="+otlpAddr, "HEALTH_ENDPOINT="+health)
+	p, err := startProcess("collector", s.collectorBin, args, env, log, log)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := waitHealthy(p, "http://"+health); err != nil {
+		_ = p.stop()
+		return nil, "", err
+	}
+	return p, otlpAddr, nil
+}
+
+func waitHealthy(p *process, url string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("the collector exited while starting: %w (see its log)", p.err)
+		default:
+		}
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("the collector was not healthy within a minute (see its log)")
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/agentos-ai/agentos-otel/sdkbridge"
+)
+
+// loadConfig is what the soak hands a load child (-role load), as JSON.
+type loadConfig struct {
+	FrontEnd frontEnd
+	// Endpoint is the AgentOS base URL for the SDK front ends, the
+	// collector's OTLP/HTTP host:port otherwise.
+	Endpoint        string
+	AgentID, APIKey string
+	TracePrefix     [8]byte
+	Runs, Spans     int
+	Workers         int
+	Pace            time.Duration
+	Timeout         time.Duration // HTTP client timeout of the SDK front ends; 0: default
+	Deadline        time.Duration // from the first span, for everything including Shutdown
+}
+
+// loadResult is what a load child prints on stdout.
+type loadResult struct {
+	Start         time.Time     // first span produced
+	Produced      time.Duration // until every run was traced
+	Elapsed       time.Duration // until Shutdown returned
+	ShutdownError string        `json:",omitempty"`
+	Dropped       int64         `json:",omitempty"` // the live processor's dropped span starts and ends
+}
+
+// runLoad is the load child: it traces cfg.Runs runs from cfg.Workers
+// goroutines, like an agent serving many sessions, then shuts the tracer
+// provider down, which delivers what is left.
+func runLoad(cfgJSON string) error {
+	var cfg loadConfig
+	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	ctx := context.Background()
+	tp, dropped, err := newTracerProvider(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	tracer := tp.Tracer("soak")
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range cfg.Workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= cfg.Runs {
+					return
+				}
+				if cfg.Pace > 0 {
+					time.Sleep(time.Until(start.Add(cfg.Pace * time.Duration(i) / time.Duration(cfg.Runs))))
+				}
+				emitRun(ctx, tracer, traceID(cfg.TracePrefix, i), cfg.Spans)
+			}
+		})
+	}
+	wg.Wait()
+	res := loadResult{Start: start, Produced: time.Since(start)}
+	sctx, cancel := context.WithDeadline(ctx, start.Add(cfg.Deadline))
+	defer cancel()
+	if err := tp.Shutdown(sctx); err != nil {
+		res.ShutdownError = err.Error()
+	}
+	res.Elapsed = time.Since(start)
+	if dropped != nil {
+		res.Dropped = dropped()
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// newTracerProvider wires the real SDK to cfg's front end. The batch span
+// processor blocks the producers when its queue is full instead of
+// dropping: the soak measures the bridge, not the SDK's queue.
+func newTracerProvider(ctx context.Context, cfg loadConfig) (*sdktrace.TracerProvider, func() int64, error) {
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("soak-agent"))),
+		sdktrace.WithIDGenerator(presetIDs{}),
+	}
+	bridge := []sdkbridge.Option{
+		sdkbridge.WithEndpoint(cfg.Endpoint), sdkbridge.WithAPIKey(cfg.APIKey), sdkbridge.WithAgentID(cfg.AgentID),
+	}
+	if cfg.Timeout > 0 {
+		bridge = append(bridge, sdkbridge.WithHTTPClient(&http.Client{Timeout: cfg.Timeout}))
+	}
+	var dropped func() int64
+	switch cfg.FrontEnd {
+	case exporterFE:
+		exp, err := sdkbridge.NewExporter(ctx, bridge...)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp, sdktrace.WithBlocking()))
+	case processorFE:
+		sp, err := sdkbridge.NewSpanProcessor(ctx, bridge...)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+		dropped = sp.DroppedSpans
+	case collectorFE, otlphttpFE:
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(cfg.Endpoint), otlptracehttp.WithInsecure())
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp, sdktrace.WithBlocking()))
+	default:
+		return nil, nil, fmt.Errorf("unknown front end %q", cfg.FrontEnd)
+	}
+	return sdktrace.NewTracerProvider(opts...), dropped, nil
+}

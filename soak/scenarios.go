@@ -1,0 +1,75 @@
+package main
+
+import (
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
+)
+
+// frontEnd is one way spans reach AgentOS.
+type frontEnd string
+
+const (
+	exporterFE  frontEnd = "exporter"  // sdkbridge.NewExporter with WithBatcher
+	processorFE frontEnd = "processor" // sdkbridge.NewSpanProcessor
+	collectorFE frontEnd = "collector" // otelcol-agentos with the agentos exporter
+	otlphttpFE  frontEnd = "otlphttp"  // the same build's otlphttp exporter, to a sink
+)
+
+var (
+	ours        = []frontEnd{exporterFE, processorFE, collectorFE}
+	oursAndPeer = []frontEnd{exporterFE, processorFE, collectorFE, otlphttpFE}
+)
+
+// scenario is one production condition, run through each of its front ends.
+type scenario struct {
+	name    string
+	latency time.Duration      // before the server (or sink) handles each request
+	faults  localserver.Faults // Latency is taken from latency
+	outage  outage
+	runs    int
+	spans   int           // per run: the root and spans-1 children
+	pace    time.Duration // the runs' starts are spread over it; 0: as fast as they go
+	timeout time.Duration // the front end's HTTP client timeout; 0: its default
+	// deadline, from the first span, after which the front end is shut
+	// down and what did not arrive counts as lost or open.
+	deadline time.Duration
+	// strict scenarios fail the soak on any lost event, open run, run out
+	// of order, duplicate or wrongly failed run; the others are reported
+	// against relaxed rules (see verdict.relaxedOK).
+	strict    bool
+	frontEnds []frontEnd
+}
+
+// outage makes AgentOS unreachable (connections refused) from `at` after
+// the first span, for `lasts`.
+type outage struct{ at, lasts time.Duration }
+
+// The two scenarios the latency comparison reads.
+const (
+	latency0  = "latency-0ms"
+	latency50 = "latency-50ms"
+)
+
+// scenarios are the defaults; the whole table runs in about 12 minutes on
+// 2 cores when every row hits its deadline.
+var scenarios = []scenario{
+	{name: latency0, runs: 1000, spans: 10, deadline: 60 * time.Second,
+		strict: true, frontEnds: oursAndPeer},
+	{name: latency50, latency: 50 * time.Millisecond, runs: 1000, spans: 10, deadline: 75 * time.Second,
+		strict: true, frontEnds: oursAndPeer},
+	{name: "outage-20s", outage: outage{at: 5 * time.Second, lasts: 20 * time.Second},
+		runs: 600, spans: 10, pace: 30 * time.Second, deadline: 75 * time.Second,
+		strict: true, frontEnds: ours},
+	{name: "errors-30pct", faults: localserver.Faults{ErrorRate: 0.3, Seed: 1},
+		runs: 2000, spans: 10, deadline: 45 * time.Second,
+		strict: true, frontEnds: ours},
+	{name: "rate-limit", faults: localserver.Faults{RequestsPerSecond: 50},
+		runs: 500, spans: 10, deadline: 60 * time.Second,
+		strict: true, frontEnds: []frontEnd{exporterFE, collectorFE}},
+	// Requests are applied, then answered after 300 ms: the client's 200 ms
+	// timeout leaves it unsure whether they took effect.
+	{name: "slow-300ms", faults: localserver.Faults{ResponseDelay: 300 * time.Millisecond}, timeout: 200 * time.Millisecond,
+		runs: 40, spans: 10, deadline: 20 * time.Second,
+		strict: false, frontEnds: ours},
+}
