@@ -38,6 +38,10 @@ type web struct {
 // How often a page that shows an open run reloads itself.
 const refreshEvery = 2 * time.Second
 
+// maxListed bounds the runs listed, so that a long-lived database keeps
+// the page light; filtering by status reaches older ones.
+const maxListed = 500
+
 func (p *web) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.HandleFunc("GET /runs/{id}", p.run)
@@ -53,6 +57,7 @@ type (
 		Status  string
 		Runs    []runRow
 		Total   int
+		Matched int // runs of the status asked for, listed or not
 		URL     string
 		Agents  []string
 	}
@@ -94,6 +99,8 @@ func (p *web) index(w http.ResponseWriter, r *http.Request) {
 	// Newest first by when they started, not by when the server heard of
 	// them: the SDK exporter sends runs in parallel once they have ended.
 	slices.SortStableFunc(page.Runs, func(a, b runRow) int { return b.Start.Compare(a.Start) })
+	page.Matched = len(page.Runs)
+	page.Runs = page.Runs[:min(len(page.Runs), maxListed)]
 	page.Filters = append(page.Filters, filterLink{Label: "all", Href: "/", Count: len(summaries), Current: status == ""})
 	for _, st := range statuses {
 		page.Filters = append(page.Filters, filterLink{Label: st, Href: "/?status=" + st, Count: counts[st], Current: status == st})

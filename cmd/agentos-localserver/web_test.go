@@ -136,3 +136,21 @@ func TestRestartKeepsRuns(t *testing.T) {
 		t.Errorf("timeline after a restart: %v", got)
 	}
 }
+
+func TestIndexListsTheNewest(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
+	var last string
+	for i := range maxListed + 2 {
+		last = startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: fmt.Sprintf("run-%d", i)})
+	}
+	_, _, body := getPage(t, url+"/")
+	if n := strings.Count(body, `<tr class="run `); n != maxListed {
+		t.Errorf("%d runs listed, want %d", n, maxListed)
+	}
+	if !strings.Contains(body, last) || strings.Contains(body, ">run-0<") || strings.Contains(body, ">run-1<") {
+		t.Error("the listed runs are not the newest")
+	}
+	if want := fmt.Sprintf("The newest %d of %d runs are listed.", maxListed, maxListed+2); !strings.Contains(body, want) {
+		t.Errorf("lacks %q", want)
+	}
+}
