@@ -154,7 +154,7 @@ type agentos struct {
 func startAgentOS(t *testing.T, agents map[string]string) *agentos {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	args := []string{"-addr", "127.0.0.1:0", "-addr-file", addrFile}
+	args := []string{"-addr", "127.0.0.1:0", "-addr-file", addrFile, "-memory"}
 	for id, key := range agents {
 		args = append(args, "-agent", id+"="+key)
 	}

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	agentsFile := fs.String("agents-file", "", "file of ID=KEY lines, one agent key each")
 	maxBody := fs.Int64("max-body-bytes", localserver.DefaultMaxBodyBytes, "larger request bodies get 413")
 	verbose := fs.Bool("v", false, "log every request")
+	dbPath := fs.String("db", "", "keep runs in this database `file` (default "+defaultDBPath()+")")
+	memory := fs.Bool("memory", false, "keep runs in memory only: they are gone when the server stops")
 	fs.Var(&agentFlags, "agent", "agent `ID=KEY` to accept (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -109,26 +113,38 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(agents) == 0 {
 		return errors.New("no agents: give -agent ID=KEY or -agents-file")
 	}
+	if *memory && *dbPath != "" {
+		return errors.New("-db and -memory exclude each other")
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv := localserver.New(localserver.Options{MaxBodyBytes: *maxBody, Logger: log})
+	store, where, err := openStore(*dbPath, *memory)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	srv := localserver.New(localserver.Options{MaxBodyBytes: *maxBody, Logger: log, Store: store})
+	ids := make([]string, 0, len(agents))
 	for id, key := range agents {
 		srv.RegisterAgent(id, key)
+		ids = append(ids, id)
 	}
+	slices.Sort(ids)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: newMux(srv), ReadHeaderTimeout: 10 * time.Second}
+	bound := ln.Addr().String()
+	pages := &web{store: store, url: "http://" + bound, agents: ids, log: log}
+	hs := &http.Server{Handler: newMux(srv, pages), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	bound := ln.Addr().String()
 	if *addrFile != "" {
 		// Written to a temporary name and renamed, so a reader never sees
 		// half an address.
@@ -142,11 +158,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	ids := make([]string, 0, len(agents))
-	for id := range agents {
-		ids = append(ids, id)
-	}
-	log.Info("serving the local AgentOS ingest API", "url", "http://"+bound, "agents", ids)
+	log.Info("serving the local AgentOS ingest API and its run pages", "url", "http://"+bound, "agents", ids, "runs", where)
 
 	select {
 	case err := <-served:
@@ -162,14 +174,46 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
-	log.Info("stopped", "runs", len(srv.Runs()))
-	return err
+	runs, sumErr := store.Summaries()
+	log.Info("stopped", "runs", len(runs))
+	return errors.Join(err, sumErr)
 }
 
-// newMux serves the ingest API and the /_local inspection endpoints.
-func newMux(srv *localserver.Server) http.Handler {
+// defaultDBPath is where runs are kept without -db: in the user's cache
+// directory, so that they outlive the server wherever it is started from,
+// and never land in a source tree.
+func defaultDBPath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "agentos-localserver.db"
+	}
+	return filepath.Join(dir, "agentos-localserver", "runs.db")
+}
+
+// openStore opens the store the flags ask for, and says where it is.
+func openStore(path string, memory bool) (localserver.Store, string, error) {
+	if memory {
+		return localserver.NewMemoryStore(), "in memory", nil
+	}
+	if path == "" {
+		path = defaultDBPath()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, "", err
+		}
+	}
+	store, err := localserver.OpenBoltStore(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return store, path, nil
+}
+
+// newMux serves the ingest API, the run pages and the /_local inspection
+// endpoints.
+func newMux(srv *localserver.Server, pages *web) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
+	pages.register(mux)
 	mux.HandleFunc("GET /_local/runs", func(w http.ResponseWriter, _ *http.Request) {
 		runs := srv.Runs()
 		out := runsJSON{Runs: make([]runJSON, len(runs))}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +20,39 @@ const (
 	agentB = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
 )
 
-// serve runs the command on a free port and returns its base URL.
+// serve runs the command on a free port and returns its base URL. It
+// stops when the test ends, or when stop is called.
 func serve(t *testing.T, args ...string) string {
+	url, _ := serveStoppable(t, args...)
+	return url
+}
+
+func serveStoppable(t *testing.T, args ...string) (url string, stop func()) {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-addr-file", addrFile}, args...), &stderr)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		if strings.Contains(stderr.String(), "aos_agent") {
-			t.Errorf("a key reached the log:\n%s", stderr.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+			if strings.Contains(stderr.String(), "aos_agent") {
+				t.Errorf("a key reached the log:\n%s", stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if b, err := os.ReadFile(addrFile); err == nil {
-			return "http://" + strings.TrimSpace(string(b))
+			return "http://" + strings.TrimSpace(string(b)), stop
 		}
 		select {
 		case err := <-done:
@@ -102,7 +113,7 @@ func TestServesIngestAndSnapshot(t *testing.T) {
 	if err := os.WriteFile(file, []byte("# agents\n\n"+agentB+"=aos_agent_b\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	url := serve(t, "-agent", agentA+"=aos_agent_a", "-agents-file", file)
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a", "-agents-file", file)
 
 	for _, a := range []struct{ id, key string }{{agentA, "aos_agent_a"}, {agentB, "aos_agent_b"}} {
 		var start agentosapi.StartRunResponse
@@ -139,7 +150,26 @@ func TestServesIngestAndSnapshot(t *testing.T) {
 	}
 }
 
-func TestRejectsBadAgents(t *testing.T) {
+// syncBuffer is a bytes.Buffer the server's log may write to while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{},
 		{"-agent", "not-a-uuid=aos_agent_x"},
@@ -147,6 +177,8 @@ func TestRejectsBadAgents(t *testing.T) {
 		{"-agent", agentA + "="},
 		{"-agents-file", filepath.Join(t.TempDir(), "missing")},
 		{"-agent", agentA + "=k", "extra"},
+		{"-agent", agentA + "=aos_agent_x", "-memory", "-db", filepath.Join(t.TempDir(), "runs.db")},
+		{"-agent", agentA + "=aos_agent_x", "-db", t.TempDir()},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), &stderr)

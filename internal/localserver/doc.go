@@ -4,6 +4,11 @@
 // inject faults. The tests use it as the real counterpart of the client,
 // and the example agent embeds it when no AgentOS key is set.
 //
+// Runs live in a Store: in memory by default (NewMemoryStore), or in a
+// bbolt database file (OpenBoltStore) so that they survive a restart, as
+// the agentos-localserver command keeps them. The Server checks every rule
+// and serialises writes; a Store only records.
+//
 // Where the API documentation leaves the status code open, the server
 // answers, in the order it checks:
 //

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -51,26 +52,23 @@ type Stats struct {
 
 func newStats() Stats { return Stats{Requests: map[string]int{}, Status: map[int]int{}} }
 
-// Runs returns a deep copy of every run, in run/start order.
+// Runs returns a deep copy of every run, in run/start order. A store that
+// fails is logged and yields no runs.
 func (s *Server) Runs() []Run {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Run, len(s.order))
-	for i, r := range s.order {
-		out[i] = r.clone()
+	runs, err := s.store.Runs()
+	if err != nil {
+		s.log.Error("reading runs", slog.Any("error", err))
 	}
-	return out
+	return runs
 }
 
 // Run returns a deep copy of the run with id.
 func (s *Server) Run(id string) (Run, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[strings.ToLower(id)]
-	if !ok {
-		return Run{}, false
+	r, ok, err := s.store.Run(strings.ToLower(id))
+	if err != nil {
+		s.log.Error("reading a run", slog.String("run_id", id), slog.Any("error", err))
 	}
-	return r.clone(), true
+	return r, ok
 }
 
 // Stats returns a copy of the counters.
@@ -80,30 +78,15 @@ func (s *Server) Stats() Stats {
 	return Stats{Requests: maps.Clone(s.stats.Requests), Status: maps.Clone(s.stats.Status), Rejected: s.stats.Rejected}
 }
 
-// Reset forgets runs and stats. Agents, faults and Hang stay as they are.
+// Reset forgets runs (in the store too) and stats. Agents, faults and Hang
+// stay as they are.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.runs, s.order = map[string]*Run{}, nil
+	if err := s.store.Reset(); err != nil {
+		s.log.Error("resetting the store", slog.Any("error", err))
+	}
 	s.stats = newStats()
-}
-
-func (r *Run) clone() Run {
-	c := *r
-	c.Input = slices.Clone(r.Input)
-	c.Output = slices.Clone(r.Output)
-	c.ErrorDetail = slices.Clone(r.ErrorDetail)
-	c.Events = make([]RecordedEvent, len(r.Events))
-	for i, e := range r.Events {
-		e.Payload = slices.Clone(e.Payload)
-		c.Events[i] = e
-	}
-	c.Tasks = make([]agentosapi.Task, len(r.Tasks))
-	for i, t := range r.Tasks {
-		t.Input = slices.Clone(t.Input)
-		c.Tasks[i] = t
-	}
-	return c
 }
 
 // apply records a valid request sent with agent's key. Decoded bodies are
@@ -121,8 +104,12 @@ func (s *Server) apply(agent string, req any) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range req.Events {
-			run.Events = append(run.Events, RecordedEvent{Event: e, SequenceNumber: int64(len(run.Events) + 1), ReceivedAt: now})
+		events := make([]RecordedEvent, len(req.Events))
+		for i, e := range req.Events {
+			events[i] = RecordedEvent{Event: e, SequenceNumber: int64(run.EventCount + i + 1), ReceivedAt: now}
+		}
+		if err := s.store.AppendEvents(run.ID, events); err != nil {
+			return nil, s.storeFailed(err)
 		}
 		return map[string]int{"accepted": len(req.Events)}, nil
 	case *agentosapi.CompleteRunRequest:
@@ -130,29 +117,47 @@ func (s *Server) apply(agent string, req any) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		run.Status, run.Output, run.EndedAt = StatusCompleted, req.Output, now
-		return map[string]string{"run_id": run.ID, "status": run.Status}, nil
+		if err := s.store.Update(run.ID, func(r *Run) {
+			r.Status, r.Output, r.EndedAt = StatusCompleted, req.Output, now
+		}); err != nil {
+			return nil, s.storeFailed(err)
+		}
+		return map[string]string{"run_id": run.ID, "status": StatusCompleted}, nil
 	case *agentosapi.FailRunRequest:
 		run, err := s.openRun(agent, req.RunID)
 		if err != nil {
 			return nil, err
 		}
-		run.Status, run.ErrorMessage, run.ErrorDetail, run.EndedAt = StatusFailed, req.ErrorMessage, req.ErrorDetail, now
-		return map[string]string{"run_id": run.ID, "status": run.Status}, nil
+		if err := s.store.Update(run.ID, func(r *Run) {
+			r.Status, r.ErrorMessage, r.ErrorDetail, r.EndedAt = StatusFailed, req.ErrorMessage, req.ErrorDetail, now
+		}); err != nil {
+			return nil, s.storeFailed(err)
+		}
+		return map[string]string{"run_id": run.ID, "status": StatusFailed}, nil
 	case *agentosapi.TaskRequest:
 		run, err := s.openRun(agent, req.RunID)
 		if err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(run.Tasks, func(t agentosapi.Task) bool { return strings.EqualFold(t.ID, req.Task.ID) })
-		if i < 0 {
-			run.Tasks = append(run.Tasks, req.Task)
-		} else {
-			run.Tasks[i] = req.Task
+		if err := s.store.Update(run.ID, func(r *Run) {
+			i := slices.IndexFunc(r.Tasks, func(t agentosapi.Task) bool { return strings.EqualFold(t.ID, req.Task.ID) })
+			if i < 0 {
+				r.Tasks = append(r.Tasks, req.Task)
+			} else {
+				r.Tasks[i] = req.Task
+			}
+		}); err != nil {
+			return nil, s.storeFailed(err)
 		}
 		return map[string]string{"task_id": req.Task.ID, "status": req.Task.Status}, nil
 	}
 	return nil, reject(http.StatusInternalServerError, "internal", "unhandled request type %T", req)
+}
+
+// storeFailed is the answer to a valid request the store could not record.
+func (s *Server) storeFailed(err error) *apiError {
+	s.log.Error("storing a run", slog.Any("error", err))
+	return reject(http.StatusInternalServerError, "internal", "storing the run: %v", err)
 }
 
 func (s *Server) start(agent string, req *agentosapi.StartRunRequest, now time.Time) (any, *apiError) {
@@ -164,23 +169,26 @@ func (s *Server) start(agent string, req *agentosapi.StartRunRequest, now time.T
 	if trigger == "" {
 		trigger = agentosapi.TriggerSDK
 	}
-	run := &Run{ID: newUUID(), AgentID: agent, TriggerType: trigger, ExternalRunID: req.ExternalRunID,
+	run := Run{ID: newUUID(), AgentID: agent, TriggerType: trigger, ExternalRunID: req.ExternalRunID,
 		Input: req.Input, Status: StatusRunning, StartedAt: now}
-	s.runs[run.ID] = run
-	s.order = append(s.order, run)
+	if err := s.store.Add(run); err != nil {
+		return nil, s.storeFailed(err)
+	}
 	return agentosapi.StartRunResponse{RunID: run.ID}, nil
 }
 
 // openRun finds a run that agent may write to and that is still running.
-func (s *Server) openRun(agent, id string) (*Run, *apiError) {
-	run, ok := s.runs[strings.ToLower(id)]
+func (s *Server) openRun(agent, id string) (RunSummary, *apiError) {
+	run, ok, err := s.store.Summary(strings.ToLower(id))
 	switch {
+	case err != nil:
+		return RunSummary{}, s.storeFailed(err)
 	case !ok:
-		return nil, reject(http.StatusNotFound, "run_not_found", "run %s not found", id)
+		return RunSummary{}, reject(http.StatusNotFound, "run_not_found", "run %s not found", id)
 	case !strings.EqualFold(run.AgentID, agent):
-		return nil, reject(http.StatusForbidden, "forbidden", "run %s belongs to another agent than this key's", id)
+		return RunSummary{}, reject(http.StatusForbidden, "forbidden", "run %s belongs to another agent than this key's", id)
 	case run.Status != StatusRunning:
-		return nil, reject(http.StatusConflict, "run_closed", "run %s is already %s", id, run.Status)
+		return RunSummary{}, reject(http.StatusConflict, "run_closed", "run %s is already %s", id, run.Status)
 	}
 	return run, nil
 }

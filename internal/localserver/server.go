@@ -22,6 +22,9 @@ type Options struct {
 	MaxBodyBytes int64            // default 1 MiB; larger bodies get 413
 	Logger       *slog.Logger     // nil discards
 	Now          func() time.Time // nil means time.Now
+	// Store keeps the runs; nil keeps them in memory (NewMemoryStore).
+	// The Server does not close it.
+	Store Store
 }
 
 // Server is the ingest API as an http.Handler. It is safe for concurrent
@@ -31,12 +34,12 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	// One mutex guards everything: requests are short, and a single lock
-	// makes sequence numbers and run closing trivially exact.
+	// One mutex guards everything but reads of the store: requests are
+	// short, and a single lock around each check and write makes sequence
+	// numbers and run closing trivially exact.
 	mu       sync.Mutex
 	keys     map[string]string // api key -> agent id
-	runs     map[string]*Run   // by lower-case run id
-	order    []*Run            // in run/start order
+	store    Store             // read without mu; written under it
 	stats    Stats
 	faults   Faults
 	rng      *rand.Rand
@@ -49,7 +52,10 @@ type Server struct {
 // New returns a Server with no agents registered.
 func New(opts Options) *Server {
 	s := &Server{maxBody: opts.MaxBodyBytes, log: opts.Logger, now: opts.Now,
-		keys: map[string]string{}, runs: map[string]*Run{}}
+		keys: map[string]string{}, store: opts.Store}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}

@@ -127,9 +127,15 @@ func startRun(t *testing.T, hs *httptest.Server, key, agent string) string {
 }
 
 func TestHappyPath(t *testing.T) {
+	for name, open := range testStores {
+		t.Run(name, func(t *testing.T) { testHappyPath(t, open(t)) })
+	}
+}
+
+func testHappyPath(t *testing.T, store Store) {
 	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	tick := func() time.Time { clock = clock.Add(time.Second); return clock } // under the server's lock
-	s, hs := newTestServer(t, Options{Now: tick})
+	s, hs := newTestServer(t, Options{Now: tick, Store: store})
 
 	var started agentosapi.StartRunResponse
 	mustPost(t, hs, agentosapi.PathRunStart, keyA, `{"agent_id":"`+agentA+`","input":{"q":"hi"},"external_run_id":"job-1"}`, &started)

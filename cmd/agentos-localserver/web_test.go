@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+)
+
+func getPage(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, string(b)
+}
+
+// startRun opens a run through the ingest API and returns its id.
+func startRun(t *testing.T, url, key string, req agentosapi.StartRunRequest) string {
+	t.Helper()
+	var start agentosapi.StartRunResponse
+	if err := json.Unmarshal(post(t, url+agentosapi.PathRunStart, key, req), &start); err != nil {
+		t.Fatal(err)
+	}
+	return start.RunID
+}
+
+// TestPages checks what the pages say and that they escape what agents
+// send; the browser test checks them as a browser renders them.
+func TestPages(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
+	const hostile = `<script>alert(1)</script>`
+
+	failed := startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: "ext-" + hostile})
+	post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: failed, Events: []agentosapi.Event{
+		{Type: "llm.request", OccurredAt: "2026-05-01T10:00:00Z", Payload: json.RawMessage(`{"model":"m-1","prompt":"` + hostile + `"}`)},
+		{Type: "llm.response", OccurredAt: "2026-05-01T10:00:01.5Z", Payload: json.RawMessage(`{"model":"m-1-2026","input_tokens":40,"output_tokens":2}`)},
+		{Type: "llm.response", OccurredAt: "2026-05-01T10:00:02Z", Payload: json.RawMessage(`{"model":"m-2","input_tokens":10,"output_tokens":3}`)},
+		{Type: "tool.failed", Level: "error", OccurredAt: "2026-05-01T10:00:03Z", Payload: json.RawMessage(`{"tool":"t","error":"nope"}`)},
+	}})
+	post(t, url+agentosapi.PathRunFail, "aos_agent_a", agentosapi.FailRunRequest{RunID: failed, ErrorMessage: "it broke " + hostile})
+	open := startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA})
+
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		want, not  []string
+	}{
+		{name: "index", path: "/", status: 200,
+			want: []string{
+				`href="/runs/` + failed + `"`, `href="/runs/` + open + `"`,
+				"ext-&lt;script&gt;", "it broke &lt;script&gt;", `data-refresh="2000"`,
+				"3.000 s", // first to last event
+			},
+			not: []string{hostile}},
+		{name: "filtered", path: "/?status=failed", status: 200,
+			want: []string{`href="/runs/` + failed + `"`, `class="current" aria-current="page">failed`},
+			// Still refreshed: a run is open, and may fail.
+			not: []string{open}},
+		{name: "failed run", path: "/runs/" + strings.ToUpper(failed), status: 200,
+			want: []string{
+				"m-1-2026, m-2", "50 in", "5 out", "over 2 llm.response",
+				`class="event level-error family-tool" data-type="tool.failed" data-seq="4"`,
+				"&#43;1.500 s", "&#43;3.000 s", "it broke &lt;script&gt;",
+				"&#34;prompt&#34;: &#34;\\u003cscript\\u003e", // pretty-printed, escaped
+			},
+			not: []string{hostile, "data-refresh"}},
+		{name: "open run refreshes", path: "/runs/" + open, status: 200, want: []string{`data-refresh="2000"`, "No events yet."}},
+		{name: "unknown run", path: "/runs/" + agentB, status: 404},
+		{name: "unknown status", path: "/?status=" + hostile, status: 400, not: []string{hostile}},
+		{name: "stylesheet", path: "/assets/style.css", status: 200, want: []string{".timeline"}},
+		{name: "script", path: "/assets/refresh.js", status: 200, want: []string{"data-refresh"}},
+		{name: "ingest paths stay strict", path: agentosapi.PathRunStart, status: 405},
+		{name: "other paths stay the ingest API's", path: "/nothing", status: 404, want: []string{`"code":"not_found"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, header, body := getPage(t, url+tc.path)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d:\n%s", status, tc.status, body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("lacks %q:\n%s", w, body)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(body, n) {
+					t.Errorf("contains %q", n)
+				}
+			}
+			if strings.HasPrefix(header.Get("Content-Type"), "text/html") && header.Get("Content-Security-Policy") != "default-src 'self'" {
+				t.Errorf("CSP %q", header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+
+	// The newest run comes first.
+	_, _, body := getPage(t, url+"/")
+	if i, j := strings.Index(body, open), strings.Index(body, failed); i < 0 || j < 0 || i > j {
+		t.Errorf("the open run (started last) is not listed first")
+	}
+}
+
+// TestRestartKeepsRuns stops the server and starts it again on the same
+// -db file: the runs are still listed, and a run left open goes on.
+func TestRestartKeepsRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "runs.db")
+	args := []string{"-db", db, "-agent", agentA + "=aos_agent_a"}
+	url, stop := serveStoppable(t, args...)
+	id := startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: "kept"})
+	post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: id, Events: []agentosapi.Event{{Type: "step.started"}}})
+	stop()
+
+	url = serve(t, args...)
+	post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: id, Events: []agentosapi.Event{{Type: "step.completed"}}})
+	post(t, url+agentosapi.PathRunComplete, "aos_agent_a", agentosapi.CompleteRunRequest{RunID: id})
+	var snap runsJSON
+	get(t, url+"/_local/runs", &snap)
+	if len(snap.Runs) != 1 || snap.Runs[0].ExternalRunID != "kept" || snap.Runs[0].Status != "completed" || len(snap.Runs[0].Events) != 2 || snap.Runs[0].Events[1].SequenceNumber != 2 {
+		t.Fatalf("after a restart: %+v", snap.Runs)
+	}
+	_, _, body := getPage(t, url+"/runs/"+id)
+	if got := regexp.MustCompile(`data-type="([^"]+)"`).FindAllStringSubmatch(body, -1); fmt.Sprint(got) != "[[data-type=\"step.started\" step.started] [data-type=\"step.completed\" step.completed]]" {
+		t.Errorf("timeline after a restart: %v", got)
+	}
+}
+
+func TestIndexListsTheNewest(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
+	var last string
+	for i := range maxListed + 2 {
+		last = startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: fmt.Sprintf("run-%d", i)})
+	}
+	_, _, body := getPage(t, url+"/")
+	if n := strings.Count(body, `<tr class="run `); n != maxListed {
+		t.Errorf("%d runs listed, want %d", n, maxListed)
+	}
+	if !strings.Contains(body, last) || strings.Contains(body, ">run-0<") || strings.Contains(body, ">run-1<") {
+		t.Error("the listed runs are not the newest")
+	}
+	if want := fmt.Sprintf("The newest %d of %d runs are listed.", maxListed, maxListed+2); !strings.Contains(body, want) {
+		t.Errorf("lacks %q", want)
+	}
+}
