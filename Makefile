@@ -2,14 +2,19 @@
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run test lint unit fuzz e2e collector generate bench soak
+.PHONY: run test tools lint unit fuzz e2e collector generate bench soak
 
 run:
 	$(GO) run ./examples/agent
 
 # Everything CI checks: formatting, vet, unit tests with the race detector
 # (fuzz seed corpora included), then the end-to-end collector tests.
-test: lint unit e2e
+test: tools lint unit e2e
+
+# What the tests need beyond Go: headless Chromium for the dev server's page
+# test (installed from Debian's packages when missing; nothing otherwise).
+tools:
+	bash .ci/install-chromium
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
