@@ -201,8 +201,11 @@ func WithRemoteParentAsRoot(root bool) Option {
 // throughput. A run's own requests are always sent one at a time.
 func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
 
-// WithQueueSize sets the live span processor's queue; default 4096 spans.
-// When it is full, new span starts and ends are dropped and counted.
+// WithQueueSize sets the live span processor's queue of child span starts
+// and ends; default 65536, enough for a burst of a few thousand runs. The
+// queue grows in chunks as it fills, so its room costs nothing until used.
+// When it is full, child span starts and ends are dropped and counted; run
+// roots have a reserve of their own (16 times the queue, at most 65536).
 func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
 
 // WithMeterProvider reports the bridge's own metrics (runs, events, drops,
@@ -215,7 +218,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // slog.Default().
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
-const defaultQueueSize = 4096
+const defaultQueueSize = 1 << 16
 
 // newConfig applies defaults, then the environment, then opts.
 func newConfig(opts []Option) (config, error) {

@@ -111,8 +111,12 @@ type chunk struct {
 
 const chunkSize = 128
 
-// rootReserveFactor sizes the room run roots have beyond the child queue.
-const rootReserveFactor = 16
+// Run roots have room beyond the child queue: rootReserveFactor times it,
+// at most maxRootReserve items.
+const (
+	rootReserveFactor = 16
+	maxRootReserve    = 1 << 16
+)
 
 // NewSpanProcessor returns a live SpanProcessor configured like NewExporter.
 // Register it with sdktrace.WithSpanProcessor; it replaces, rather than
@@ -131,7 +135,7 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 	}
 	sp := &SpanProcessor{
 		p: p, log: log, remoteRoot: c.remoteRoot,
-		childCap: c.queueSize, rootCap: c.queueSize * (1 + rootReserveFactor),
+		childCap: c.queueSize, rootCap: c.queueSize + min(rootReserveFactor*c.queueSize, maxRootReserve),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), shutdownDone: make(chan struct{}),
 	}
 	sp.stopping, sp.stop = context.WithCancel(context.Background())
