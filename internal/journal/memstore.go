@@ -71,3 +71,15 @@ func (s *MemStore) Bytes() int64 {
 	}
 	return n
 }
+
+// Clone returns a copy, as a crash would leave the store: what was written
+// so far, and nothing written later.
+func (s *MemStore) Clone() *MemStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := NewMemStore()
+	for k, v := range s.m {
+		c.m[k] = append([]byte(nil), v...)
+	}
+	return c
+}
