@@ -47,9 +47,10 @@ var (
 	ErrStore = errors.New("journal: storage failed")
 )
 
-// Journal is safe for concurrent use. Its writes are serialised, so
-// records that several calls rewrite (a trace's meta record, the header)
-// land in the order their calls were made.
+// Journal is safe for concurrent use. Its writes are applied in the order
+// their calls changed its state, so records that several calls rewrite (a
+// trace's meta record, the header) end as the last call left them. Once a
+// write fails the journal is broken: every later call returns ErrStore.
 type Journal struct {
 	store Store
 	max   int64
@@ -61,7 +62,15 @@ type Journal struct {
 	// trace has one in [lo, hi). live holds those still in use.
 	lo, hi uint64
 	live   map[uint64]bool
-	buf    []byte
+
+	// Group commit: writes queue up while a Write is in flight and go
+	// together in the next, so concurrent callers share transactions.
+	cond     *sync.Cond
+	queue    []Write
+	queued   uint64 // number of the batch being queued
+	flushed  uint64 // batches written
+	flushing bool
+	broken   error // sticky: once a write failed, what is stored is not known
 }
 
 type traceState struct {
@@ -122,6 +131,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, *Recovered,
 		opts.MaxBytes = DefaultMaxBytes
 	}
 	j := &Journal{store: store, max: opts.MaxBytes, traces: map[spans.TraceID]*traceState{}, live: map[uint64]bool{}}
+	j.cond = sync.NewCond(&j.mu)
 	rec, err := j.load(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -159,11 +169,35 @@ func (j *Journal) get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
+// write queues ws and waits until they are stored. Called with j.mu held,
+// after the state was changed: j.mu is released while waiting, and other
+// callers' writes may join the same Write, in order after these.
 func (j *Journal) write(ctx context.Context, ws []Write) error {
-	if err := j.store.Write(ctx, ws); err != nil {
-		return fmt.Errorf("%w: %w", ErrStore, err)
+	if j.broken != nil {
+		return j.broken
 	}
-	return nil
+	j.queue = append(j.queue, ws...)
+	mine := j.queued
+	for j.flushed <= mine {
+		if j.flushing {
+			j.cond.Wait()
+			continue
+		}
+		batch := j.queue
+		j.queue = nil
+		j.queued++
+		j.flushing = true
+		j.mu.Unlock()
+		err := j.store.Write(ctx, batch)
+		j.mu.Lock()
+		j.flushing = false
+		j.flushed = j.queued
+		if err != nil && j.broken == nil {
+			j.broken = fmt.Errorf("%w: %w", ErrStore, err)
+		}
+		j.cond.Broadcast()
+	}
+	return j.broken
 }
 
 func (j *Journal) load(ctx context.Context) (*Recovered, error) {
@@ -377,11 +411,11 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 		j.hi = old
 	}
 	total := size(ws)
+	if j.broken != nil {
+		return j.broken
+	}
 	if j.bytes > 0 && j.bytes+total > j.max {
 		return fmt.Errorf("%w: %d MiB stored, limit %d MiB", ErrFull, j.bytes>>20, j.max>>20)
-	}
-	if err := j.write(ctx, ws); err != nil {
-		return err
 	}
 	j.hi = hi
 	for _, a := range adds {
@@ -397,7 +431,7 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 			j.live[a.st.seq] = true
 		}
 	}
-	return nil
+	return j.write(ctx, ws)
 }
 
 // RunQueued notes that a run of trace id was handed to delivery: the
@@ -446,16 +480,8 @@ func (j *Journal) setRun(ctx context.Context, id spans.TraceID, index int, chang
 		// The meta record lists the runs to load.
 		ws = append(ws, Write{Key: metaKey(id), Value: st.meta()})
 	}
-	if err := j.write(ctx, ws); err != nil {
-		if existed {
-			st.runs[index] = old
-		} else {
-			delete(st.runs, index)
-		}
-		return err
-	}
 	j.bytes += st.size(id) - before
-	return nil
+	return j.write(ctx, ws)
 }
 
 func runValue(r *runRecord) []byte {
@@ -515,12 +541,8 @@ func (j *Journal) maybeDelete(ctx context.Context, id spans.TraceID, st *traceSt
 		ws = append(ws, j.header())
 		j.lo = old
 	}
-	if err := j.write(ctx, ws); err != nil {
-		j.live[st.seq] = true
-		return err
-	}
 	j.lo = lo
 	j.bytes -= st.size(id)
 	delete(j.traces, id)
-	return nil
+	return j.write(ctx, ws)
 }
