@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -29,7 +30,7 @@ type boltStorage struct {
 var boltBucket = []byte("default")
 
 func (s *boltStorage) GetClient(_ context.Context, _ component.Kind, id component.ID, name string) (storage.Client, error) {
-	db, err := bbolt.Open(filepath.Join(s.dir, "exporter_"+id.String()+"_"+name), 0o600, &bbolt.Options{
+	db, err := bbolt.Open(filepath.Join(s.dir, strings.ReplaceAll("exporter_"+id.String()+"_"+name, "/", "_")), 0o600, &bbolt.Options{
 		NoSync: true, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType,
 	})
 	if err != nil {
