@@ -140,8 +140,8 @@ func TestStorageKeepsARunAcrossACrash(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	_ = exp1.Shutdown(short)
 	cancel()
-	release()
 	hs1.Close()
+	release()
 	require.Empty(t, srv.Runs())
 
 	hs2 := httptest.NewServer(srv)
