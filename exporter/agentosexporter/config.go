@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
@@ -29,6 +30,10 @@ type Config struct {
 	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	// RetryConfig drives the ingest client's own retries; see factory.go.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// Storage names a storage extension (such as file_storage) that keeps
+	// the exporter's state across a crash: the spans it holds and the
+	// progress of open runs. Without it that state lives in memory only.
+	Storage *component.ID `mapstructure:"storage"`
 
 	// APIKey is the default agent key (aos_agent_…).
 	APIKey configopaque.String `mapstructure:"api_key"`
@@ -90,6 +95,10 @@ type LimitsConfig struct {
 	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
 	MaxBatchEvents   int   `mapstructure:"max_batch_events"`
 	MaxRequestBytes  int   `mapstructure:"max_request_bytes"`
+	// MaxStoredBytes bounds what the exporter keeps in its storage; at the
+	// bound it refuses batches with a retryable error, as at
+	// max_buffered_bytes.
+	MaxStoredBytes int64 `mapstructure:"max_stored_bytes"`
 }
 
 // TimingConfig sets how long spans wait for their root and stragglers.
@@ -157,6 +166,7 @@ func (cfg *Config) Validate() error {
 		{"limits::max_buffered_bytes", cfg.Limits.MaxBufferedBytes},
 		{"limits::max_batch_events", int64(cfg.Limits.MaxBatchEvents)},
 		{"limits::max_request_bytes", int64(cfg.Limits.MaxRequestBytes)},
+		{"limits::max_stored_bytes", cfg.Limits.MaxStoredBytes},
 		{"timing::max_wait", int64(cfg.Timing.MaxWait)},
 		{"timing::grace_period", int64(cfg.Timing.GracePeriod)},
 		{"timing::orphan_timeout", int64(cfg.Timing.OrphanTimeout)},
@@ -202,6 +212,7 @@ func defaultLimits() LimitsConfig {
 		MaxBufferedBytes: pipeline.DefaultMaxBufferedBytes,
 		MaxBatchEvents:   ingest.DefaultMaxBatchEvents,
 		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
+		MaxStoredBytes:   journal.DefaultMaxBytes,
 	}
 }
 

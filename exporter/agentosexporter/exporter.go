@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
@@ -23,9 +24,10 @@ import (
 
 // tracesExporter adapts the Collector's traces to the shared pipeline.
 type tracesExporter struct {
-	cfg *Config
-	set exporter.Settings
-	p   *pipeline.Pipeline
+	cfg   *Config
+	set   exporter.Settings
+	p     *pipeline.Pipeline
+	store storage.Client // nil without storage
 }
 
 func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
@@ -46,8 +48,18 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	pc.MeterProvider = e.set.TelemetrySettings.MeterProvider
 	pc.Logger = slog.New(zapslog.NewHandler(e.set.TelemetrySettings.Logger.Core()))
 	pc.Ingest.Logger = pc.Logger
+	if e.cfg.Storage != nil {
+		if e.store, err = storageClient(ctx, host, *e.cfg.Storage, e.set.ID); err != nil {
+			return err
+		}
+		pc.Journal = storageStore{e.store}
+	}
 	e.p, err = pipeline.New(pc)
 	if err != nil {
+		if e.store != nil {
+			_ = e.store.Close(ctx)
+			e.store = nil
+		}
 		return fmt.Errorf("agentos exporter: %w", err)
 	}
 	return nil
@@ -89,7 +101,11 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil
 	}
-	return e.p.Shutdown(ctx)
+	err := e.p.Shutdown(ctx)
+	if e.store != nil {
+		err = errors.Join(err, e.store.Close(ctx))
+	}
+	return err
 }
 
 // pipelineConfig converts the validated Config to the core's.
@@ -155,5 +171,6 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 		},
 		Concurrency:      cfg.Concurrency,
 		MaxBufferedBytes: cfg.Limits.MaxBufferedBytes,
+		MaxJournalBytes:  cfg.Limits.MaxStoredBytes,
 	}, nil
 }

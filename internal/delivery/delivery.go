@@ -31,6 +31,23 @@ type Observer interface {
 	Skipped(op *runtracker.Op)
 }
 
+// Progress hears each run's progress so that its owner can make it
+// durable. Calls come from the worker delivering the run, and the run's
+// next request is not sent before they return.
+type Progress interface {
+	// Starting is called before a run/start is sent.
+	Starting(op *runtracker.Op)
+	// Done is called after each op: err is nil when AgentOS accepted it.
+	// runID is the run's id, empty if its start failed. An op skipped
+	// because its run's start failed gets an error matching
+	// ErrRunNotStarted and the start's error.
+	Done(op *runtracker.Op, runID string, err error)
+}
+
+// ErrRunNotStarted is the error Progress hears for an op that was not sent
+// because its run's start failed.
+var ErrRunNotStarted = errors.New("delivery: the run's start failed")
+
 // DefaultConcurrency keeps enough runs in flight that a hosted AgentOS 50 to
 // 100 ms away does not limit throughput: each run needs at least three
 // sequential round trips.
@@ -42,7 +59,9 @@ type Options struct {
 	// DefaultConcurrency. A run's own ops are always sent one at a time.
 	Concurrency int
 	Observer    Observer
-	Logger      *slog.Logger
+	// Progress, when set, hears each run's progress; see Progress.
+	Progress Progress
+	Logger   *slog.Logger
 }
 
 // Sender delivers ops: in order per run, runs in parallel. Submit never
@@ -79,6 +98,7 @@ type runQueue struct {
 	ops        []queuedOp
 	active     bool // owned by a worker or waiting in ready
 	dead       bool // start failed: later ops are skipped
+	startErr   error
 	failed     bool // a request failed for good: the run is reported once
 }
 
@@ -237,6 +257,9 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		if s.opts.Observer != nil {
 			s.opts.Observer.Skipped(op)
 		}
+		if s.opts.Progress != nil {
+			s.opts.Progress.Done(op, "", fmt.Errorf("%w: %w", ErrRunNotStarted, q.startErr))
+		}
 		return
 	}
 	var err error
@@ -244,6 +267,14 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	switch op.Kind {
 	case runtracker.OpStart:
 		q.externalID, q.traceID = op.Start.ExternalRunID, op.TraceID
+		if op.RunID != "" {
+			// Recovered: the run exists, only its id was missing here.
+			q.runID = op.RunID
+			break
+		}
+		if s.opts.Progress != nil {
+			s.opts.Progress.Starting(op)
+		}
 		q.runID, err = s.client.StartRun(ctx, &op.Start)
 	case runtracker.OpEvents:
 		err = s.client.SendEvents(ctx, op.AgentID, q.runID, op.Events)
@@ -262,15 +293,21 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		// Without a run there is nothing to send to; a failed event batch
 		// still lets the run close, so it does not stay "running" forever.
 		if op.Kind == runtracker.OpStart {
-			q.dead = true
+			q.dead, q.startErr = true, err
 		}
 		s.runFailed(q, op, err)
 		if s.opts.Observer != nil {
 			s.opts.Observer.Failed(op, err)
 		}
+		if s.opts.Progress != nil {
+			s.opts.Progress.Done(op, q.runID, err)
+		}
 		return
 	}
-	if s.opts.Observer != nil {
+	if s.opts.Progress != nil {
+		s.opts.Progress.Done(op, q.runID, nil)
+	}
+	if s.opts.Observer != nil && op.RunID == "" {
 		s.opts.Observer.Delivered(op)
 	}
 }

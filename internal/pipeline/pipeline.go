@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -34,6 +35,13 @@ type Config struct {
 	// MaxAdmitWait is how long ConsumeSpans waits for room before refusing;
 	// default DefaultMaxAdmitWait.
 	MaxAdmitWait time.Duration
+	// Journal, when set, makes the pipeline crash-safe: accepted spans and
+	// the progress of runs are stored in it, and New resumes what a
+	// previous process left there; see durable.go.
+	Journal journal.Store
+	// MaxJournalBytes bounds what the journal stores; at the bound spans
+	// are refused with ErrBufferFull. Default journal.DefaultMaxBytes.
+	MaxJournalBytes int64
 	// MeterProvider receives self-telemetry; nil means none.
 	MeterProvider metric.MeterProvider
 	Logger        *slog.Logger
@@ -78,6 +86,9 @@ type Pipeline struct {
 	// slows it down to widen any window in which calls could overtake.
 	submit func([]runtracker.Op) error
 
+	// durable is nil without a Journal.
+	durable *durable
+
 	stopTick chan struct{}
 	tickDone chan struct{}
 }
@@ -87,6 +98,9 @@ func New(cfg Config) (*Pipeline, error) {
 	mapper, err := mapping.New(cfg.Mapping)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Journal != nil {
+		cfg.Tracker.ReportRetired = true
 	}
 	tracker, err := runtracker.New(mapper, cfg.Tracker)
 	if err != nil {
@@ -114,16 +128,42 @@ func New(cfg Config) (*Pipeline, error) {
 	if p.admitWait <= 0 {
 		p.admitWait = DefaultMaxAdmitWait
 	}
-	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats, client.Stats)
+	if cfg.Journal != nil {
+		if p.durable, err = openDurable(cfg.Journal, cfg.MaxJournalBytes, log); err != nil {
+			return nil, err
+		}
+	}
+	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats, func() ingest.Stats {
+		s := client.Stats()
+		if p.durable != nil {
+			// Starts found ambiguous at recovery are runs that may exist too.
+			s.RunsMayExist += p.durable.mayExist.Load()
+		}
+		return s
+	})
 	if err != nil {
 		return nil, fmt.Errorf("agentos self-telemetry: %w", err)
+	}
+	var progress delivery.Progress
+	if p.durable != nil {
+		progress = p.durable
 	}
 	p.sender = delivery.New(client, delivery.Options{
 		Concurrency: cfg.Concurrency,
 		Observer:    p.metrics,
+		Progress:    progress,
 		Logger:      log,
 	})
 	p.submit = p.sender.Submit
+	if p.durable != nil {
+		p.submit = func(ops []runtracker.Op) error {
+			return p.sender.Submit(p.durable.prepare(p.tracker, ops))
+		}
+		if err := p.durable.recover(p.tracker, p.submit); err != nil {
+			_ = p.sender.Shutdown(context.Background())
+			return nil, err
+		}
+	}
 	if cfg.TickInterval >= 0 {
 		interval := cfg.TickInterval
 		if interval == 0 {
@@ -171,25 +211,35 @@ func (p *Pipeline) ConsumeSpans(ctx context.Context, batch []spans.Span) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := p.admit(ctx, func(now time.Time) []runtracker.Op {
-		return p.tracker.Add(now, batch)
+	err := p.admit(ctx, func(now time.Time) ([]runtracker.Op, error) {
+		if p.durable != nil {
+			return p.durable.add(ctx, p.tracker, now, batch)
+		}
+		return p.tracker.Add(now, batch), nil
 	})
 	var full *bufferFullError
 	if errors.As(err, &full) {
 		p.metrics.refused(len(batch))
+		if full.cause != nil {
+			return fmt.Errorf("%w: %d spans refused: %w", ErrBufferFull, len(batch), full.cause)
+		}
 		return fmt.Errorf("%w: %d spans refused, %d MiB of %d MiB buffered", ErrBufferFull, len(batch), full.used>>20, p.maxBytes>>20)
 	}
 	return err
 }
 
-// bufferFullError is admit's refusal, before a caller words it.
-type bufferFullError struct{ used int64 }
+// bufferFullError is admit's refusal, before a caller words it: memory
+// used, or the bound that refused (the journal's).
+type bufferFullError struct {
+	used  int64
+	cause error
+}
 
 func (e *bufferFullError) Error() string { return ErrBufferFull.Error() }
 
 // admit runs change on the tracker once there is room, and submits its ops
 // in the same critical section.
-func (p *Pipeline) admit(ctx context.Context, change func(time.Time) []runtracker.Op) error {
+func (p *Pipeline) admit(ctx context.Context, change func(time.Time) ([]runtracker.Op, error)) error {
 	var timeout <-chan time.Time
 	for {
 		p.mu.Lock()
@@ -199,7 +249,10 @@ func (p *Pipeline) admit(ctx context.Context, change func(time.Time) []runtracke
 		}
 		used := p.tracker.Bytes() + p.sender.QueuedBytes()
 		if used < p.maxBytes {
-			err := p.submit(change(p.now()))
+			ops, err := change(p.now())
+			if err == nil {
+				err = p.submit(ops)
+			}
 			p.mu.Unlock()
 			return err
 		}
@@ -285,7 +338,7 @@ type LiveSpan struct {
 // for room for as long as ctx lasts (its queue then fills and drops what it
 // must, counted), and takes the batch anyway once ctx ends.
 func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
-	change := func(now time.Time) []runtracker.Op {
+	change := func(now time.Time) ([]runtracker.Op, error) {
 		var ops []runtracker.Op
 		for i := range batch {
 			if batch[i].Ended {
@@ -294,7 +347,7 @@ func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 				ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
 			}
 		}
-		return ops
+		return ops, nil
 	}
 	for {
 		err := p.admit(ctx, change)
@@ -308,7 +361,8 @@ func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 			if p.shutdown {
 				return ErrShutdown
 			}
-			return p.submit(change(p.now()))
+			ops, _ := change(p.now())
+			return p.submit(ops)
 		}
 	}
 }

@@ -42,11 +42,19 @@ type Op struct {
 	Run     RunKey
 	Kind    OpKind
 	AgentID string
-	TraceID spans.TraceID              // OpStart: the run's trace, for logs
+	TraceID spans.TraceID              // OpStart: the run's trace
 	Start   agentosapi.StartRunRequest // OpStart; run_id is filled in by delivery
-	Events  []agentosapi.Event         // OpEvents, in timeline order
-	Task    agentosapi.Task            // OpTask
-	Close   mapping.Close              // OpClose
+	// RunIndex (OpStart) is the run's position among its trace's runs:
+	// the same spans added in the same order give the same index, so a
+	// journal can find the run again after a restart.
+	RunIndex int
+	// RunID (OpStart), when set, is the id of a run that already exists
+	// in AgentOS (recovered from a journal): delivery adopts it instead of
+	// sending run/start.
+	RunID  string
+	Events []agentosapi.Event // OpEvents, in timeline order
+	Task   agentosapi.Task    // OpTask
+	Close  mapping.Close      // OpClose
 }
 
 // Stats counts what the tracker did and what it dropped, and what it holds.

@@ -28,6 +28,9 @@ type Options struct {
 	// once (the SDK bridge). Otherwise it waits MaxWait for its parent (the
 	// Collector, which may see the whole distributed trace).
 	RemoteParentIsRoot bool
+	// ReportRetired makes the tracker list the traces it is done with, for
+	// TakeRetired.
+	ReportRetired bool
 }
 
 // Defaults.

@@ -32,7 +32,8 @@ type Tracker struct {
 	nextKey RunKey
 	stats   Stats
 
-	ops []Op
+	ops     []Op
+	retired []spans.TraceID // with Options.ReportRetired
 }
 
 type trace struct {
@@ -54,6 +55,7 @@ type node struct {
 
 type run struct {
 	key      RunKey
+	index    int // among its trace's runs, for the journal
 	agentID  string
 	root     *spans.Span // nil until the run root arrives
 	selected bool
@@ -232,7 +234,7 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, lastSeen: now, opened: now, first: *first}
+	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: *first}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -432,7 +434,7 @@ func (t *Tracker) startRun(r *run, reason string) {
 	req.AgentID = r.agentID
 	r.started = true
 	t.stats.RunsStarted++
-	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.TraceID, Start: req})
+	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.TraceID, RunIndex: r.index, Start: req})
 }
 
 // flush sends a started run's pending events in timeline order, then its
@@ -590,6 +592,9 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	}
 	tr.prev, tr.next = nil, nil
 	t.closed.add(tr.id)
+	if t.opts.ReportRetired {
+		t.retired = append(t.retired, tr.id)
+	}
 }
 
 // closedSet remembers recently closed traces, so their late spans are
