@@ -15,6 +15,7 @@ import (
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 )
 
@@ -40,7 +41,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ClientConfig:    client,
 		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:     configretry.NewDefaultBackOffConfig(),
+		RetryConfig:     defaultRetry(),
 		TriggerType:     agentosapi.TriggerSDK,
 		RunSelector:     RunSelectorConfig{Mode: string(mapping.SelectAll)},
 		MinLevel:        agentosapi.LevelDebug,
@@ -66,4 +67,20 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+}
+
+// defaultRetry is the SDK bridge's policy, so both front ends retry alike.
+// It starts at 500 ms rather than configretry's 5 s because it retries
+// single ingest requests: a 5 s pause after every 503 would leave runs
+// waiting far longer than AgentOS needs to recover.
+func defaultRetry() configretry.BackOffConfig {
+	p := ingest.DefaultRetryPolicy()
+	return configretry.BackOffConfig{
+		Enabled:             p.Enabled,
+		InitialInterval:     p.InitialInterval,
+		RandomizationFactor: p.RandomizationFactor,
+		Multiplier:          p.Multiplier,
+		MaxInterval:         p.MaxInterval,
+		MaxElapsedTime:      p.MaxElapsedTime,
+	}
 }
