@@ -354,7 +354,10 @@ func TestConfiguration(t *testing.T) {
 		{"no key", map[string]string{sdkbridge.EnvAgentID: agentID}, nil, "AGENTOS_API_KEY"},
 		{"endpoint with the ingest path", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID, sdkbridge.EnvEndpoint: "https://agentos-ai.dev/api/ingest/v1"}, nil, "use the base URL"},
 		{"plain http to a remote host", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithEndpoint("http://agentos.example")}, "endpoint"},
-		{"agent id not a uuid", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: "agent-7"}, nil, "agent_id"},
+		{"agent id not a uuid", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: "agent-7"}, nil, `AGENTOS_AGENT_ID / WithAgentID: "agent-7" is not a uuid`},
+		{"bad min level", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithMinLevel("loud")}, `WithMinLevel: "loud" is not one of`},
+		{"negative grace", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: -time.Second})}, "WithTiming(Timing{GracePeriod}): must not be negative"},
+		{"request bytes too small", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithLimits(sdkbridge.Limits{MaxRequestBytes: 10})}, "WithLimits(Limits{MaxRequestBytes})"},
 		{"bad selector", map[string]string{sdkbridge.EnvAPIKey: apiKey, sdkbridge.EnvAgentID: agentID}, []sdkbridge.Option{sdkbridge.WithRunSelector(sdkbridge.RootsNamed("("))}, "WithRunSelector"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,6 +370,12 @@ func TestConfiguration(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), apiKey) {
 				t.Fatalf("error reveals the key: %v", err)
+			}
+			// SDK users read their own settings' names, not the Collector's.
+			for _, collectorName := range []string{"agent_id", "min_level", "grace_period", "max_request_bytes", "Config."} {
+				if strings.Contains(err.Error(), collectorName) {
+					t.Errorf("error %q names %s, a setting SDK users do not have", err, collectorName)
+				}
 			}
 		})
 	}

@@ -352,6 +352,17 @@ var settingNames = map[string]string{
 	"Config.Retry.InitialInterval": "WithRetry(Retry{InitialInterval})",
 	"Config.Retry.MaxInterval":     "WithRetry(Retry{MaxInterval})",
 	"Config.Retry.MaxElapsedTime":  "WithRetry(Retry{MaxElapsedTime})",
+	"Mapping.DefaultAgentID":       EnvAgentID + " / WithAgentID",
+	"Mapping.DefaultTrigger":       "WithTriggerType",
+	"Mapping.MinLevel":             "WithMinLevel",
+	"Mapping.MaxStringLen":         "WithMaxStringLength",
+	"Tracker.MaxWait":              "WithTiming(Timing{MaxWait})",
+	"Tracker.Grace":                "WithTiming(Timing{GracePeriod})",
+	"Tracker.OrphanTimeout":        "WithTiming(Timing{OrphanTimeout})",
+	"Tracker.MaxRunDuration":       "WithMaxRunDuration",
+	"Tracker.MaxSpansPerTrace":     "WithLimits(Limits{MaxSpansPerTrace})",
+	"Tracker.MaxHeldSpans":         "WithLimits(Limits{MaxHeldSpans})",
+	"Tracker.MaxOpenRuns":          "WithLimits(Limits{MaxOpenRuns})",
 }
 
 // userAgent names this front end after the project and version.

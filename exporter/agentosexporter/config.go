@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -181,20 +182,48 @@ func (cfg *Config) Validate() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	// The core's own checks, in case it gains a rule this file lacks; their
-	// messages use the same setting names.
+	// The core's own checks, in case it gains a rule this file lacks.
 	pc, err := cfg.pipelineConfig()
 	if err != nil {
 		return err
 	}
 	if err := pc.Mapping.Validate(); err != nil {
-		return err
+		return yamlNames(err)
 	}
-	return pc.Tracker.Validate()
+	return yamlNames(pc.Tracker.Validate())
 }
 
-// Should the core's wording change, the error is still right, only less
-// tailored.
+// settingKeys are this component's YAML keys for the core's settings, for
+// errors that name one.
+var settingKeys = map[string]string{
+	"Config.DefaultKey":            "api_key",
+	"Config.AgentKeys":             "agent_keys",
+	"Config.BaseURL":               "endpoint",
+	"Config.MaxBodyBytes":          "limits::max_request_bytes",
+	"Config.MaxBatchEvents":        "limits::max_batch_events",
+	"Config.Retry.InitialInterval": "retry_on_failure::initial_interval",
+	"Config.Retry.MaxInterval":     "retry_on_failure::max_interval",
+	"Config.Retry.MaxElapsedTime":  "retry_on_failure::max_elapsed_time",
+	"Mapping.DefaultAgentID":       "agent_id",
+	"Mapping.DefaultTrigger":       "trigger_type",
+	"Mapping.MinLevel":             "min_level",
+	"Mapping.MaxStringLen":         "max_string_length",
+	"Tracker.MaxWait":              "timing::max_wait",
+	"Tracker.Grace":                "timing::grace_period",
+	"Tracker.OrphanTimeout":        "timing::orphan_timeout",
+	"Tracker.MaxSpansPerTrace":     "limits::max_spans_per_trace",
+	"Tracker.MaxHeldSpans":         "limits::max_held_spans",
+	"Tracker.MaxOpenRuns":          "limits::max_open_runs",
+}
+
+// yamlNames renders a core error that names a field with the YAML key.
+func yamlNames(err error) error {
+	if err == nil {
+		return nil
+	}
+	return configerr.Rename(err, func(field string) string { return settingKeys[field] })
+}
+
 // defaults the Collector shows in its effective configuration.
 func defaultTiming() TimingConfig {
 	return TimingConfig{

@@ -160,3 +160,22 @@ func TestQueryEndpointDoesNotSuggestInsecure(t *testing.T) {
 	assert.NotContains(t, err.Error(), "allow_insecure_http")
 	assert.NotContains(t, err.Error(), "aos_agent_x", "the key leaked into the error")
 }
+
+// Errors of the core that name a field read with this component's YAML
+// keys, whichever check finds them first.
+func TestCoreErrorsNameYAMLKeys(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{runtracker.Options{Grace: -time.Second}.Validate(), "timing::grace_period: must not be negative"},
+		{(&mapping.Options{MinLevel: "loud"}).Validate(), `min_level: "loud" is not one of debug, info, warn, error`},
+		{(&mapping.Options{DefaultAgentID: "agent-7"}).Validate(), `agent_id: "agent-7" is not a uuid`},
+	} {
+		assert.EqualError(t, yamlNames(tc.err), tc.want)
+	}
+	_, err := ingest.New(ingest.Config{BaseURL: "https://agentos-ai.dev", DefaultKey: "aos_agent_k", MaxBodyBytes: 10})
+	require.Error(t, err)
+	assert.Contains(t, yamlNames(err).Error(), "limits::max_request_bytes")
+	assert.NotContains(t, yamlNames(err).Error(), "Config.")
+}

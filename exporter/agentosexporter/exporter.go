@@ -60,7 +60,7 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 			_ = e.store.Close(ctx)
 			e.store = nil
 		}
-		return fmt.Errorf("agentos exporter: %w", err)
+		return fmt.Errorf("agentos exporter: %w", yamlNames(err))
 	}
 	return nil
 }

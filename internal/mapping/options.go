@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 )
 
 // SelectorMode names which root spans become runs.
@@ -74,19 +75,24 @@ type Redaction struct {
 	Drop bool
 }
 
-// Validate reports the first invalid option, naming it.
+// Validate reports the first invalid option as a *configerr.FieldError
+// naming the field ("Mapping.MinLevel"), for each front end to render with
+// its own name for the setting.
 func (o *Options) Validate() error {
+	field := func(name, format string, args ...any) error {
+		return &configerr.FieldError{Field: "Mapping." + name, Err: fmt.Errorf(format, args...)}
+	}
 	if o.DefaultAgentID != "" && !agentosapi.IsUUID(o.DefaultAgentID) {
-		return fmt.Errorf("agent_id %q is not a uuid", o.DefaultAgentID)
+		return field("DefaultAgentID", "%q is not a uuid", o.DefaultAgentID)
 	}
 	if o.DefaultTrigger != "" && !agentosapi.ValidTrigger(o.DefaultTrigger) {
-		return fmt.Errorf("trigger_type %q is not one of manual, scheduled, webhook, sdk", o.DefaultTrigger)
+		return field("DefaultTrigger", "%q is not one of manual, scheduled, webhook, sdk", o.DefaultTrigger)
 	}
 	if o.MinLevel != "" && !agentosapi.ValidLevel(o.MinLevel) {
-		return fmt.Errorf("min_level %q is not one of debug, info, warn, error", o.MinLevel)
+		return field("MinLevel", "%q is not one of debug, info, warn, error", o.MinLevel)
 	}
 	if o.MaxStringLen < 0 {
-		return fmt.Errorf("max_string_length must not be negative")
+		return field("MaxStringLen", "must not be negative")
 	}
 	return nil
 }

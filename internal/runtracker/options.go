@@ -3,6 +3,8 @@ package runtracker
 import (
 	"errors"
 	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/configerr"
 )
 
 // Options bound the tracker's memory and set its timings.
@@ -70,23 +72,27 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Validate reports the first invalid option, naming it.
+// Validate reports the first invalid option as a *configerr.FieldError
+// naming the field ("Tracker.Grace"), for each front end to render with its
+// own name for the setting.
 func (o Options) Validate() error {
-	switch {
-	case o.MaxWait < 0:
-		return errors.New("max_wait must not be negative")
-	case o.Grace < 0:
-		return errors.New("grace_period must not be negative")
-	case o.OrphanTimeout < 0:
-		return errors.New("orphan_timeout must not be negative")
-	case o.MaxRunDuration < 0:
-		return errors.New("max_run_duration must not be negative")
-	case o.MaxSpansPerTrace < 0:
-		return errors.New("max_spans_per_trace must not be negative")
-	case o.MaxHeldSpans < 0:
-		return errors.New("max_held_spans must not be negative")
-	case o.MaxOpenRuns < 0:
-		return errors.New("max_open_runs must not be negative")
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"MaxWait", o.MaxWait < 0},
+		{"Grace", o.Grace < 0},
+		{"OrphanTimeout", o.OrphanTimeout < 0},
+		{"MaxRunDuration", o.MaxRunDuration < 0},
+		{"MaxSpansPerTrace", o.MaxSpansPerTrace < 0},
+		{"MaxHeldSpans", o.MaxHeldSpans < 0},
+		{"MaxOpenRuns", o.MaxOpenRuns < 0},
+	} {
+		if f.negative {
+			return &configerr.FieldError{Field: "Tracker." + f.name, Err: errNegative}
+		}
 	}
 	return nil
 }
+
+var errNegative = errors.New("must not be negative")
