@@ -3,8 +3,10 @@ package sdkbridge_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -63,5 +65,31 @@ func TestProcessorReportsRejectedKey(t *testing.T) {
 	}
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v, want nil: the failure was reported by ForceFlush", err)
+	}
+}
+
+// With AgentOS unreachable, Shutdown under the SDK's batch processor still
+// says why before its deadline: the batch processor stops listening at the
+// deadline, so the exporter gives up a moment earlier and reports.
+func TestUnreachableEndpointIsNamedBeforeTheDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	_ = l.Close() // nothing listens there any more: connection refused
+	exp, err := sdkbridge.NewExporter(context.Background(), bridgeOptions(url,
+		sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: 10 * time.Millisecond, MaxElapsedTime: time.Minute}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	agentTurn(context.Background(), tp.Tracer("test"), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = tp.Shutdown(ctx)
+	var failed *sdkbridge.DeliveryError
+	if !errors.As(err, &failed) || failed.Runs != 1 || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Shutdown: %v, want 1 run not delivered because the connection was refused", err)
 	}
 }

@@ -320,7 +320,22 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		close(p.stopTick)
 		<-p.tickDone
 	}
-	return errors.Join(err, p.sender.Shutdown(ctx), p.sender.Failures(), p.metrics.close())
+	deliver, cancel := beforeDeadline(ctx)
+	defer cancel()
+	return errors.Join(err, p.sender.Shutdown(deliver), p.sender.Failures(), p.metrics.close())
+}
+
+// beforeDeadline keeps a moment of ctx's time back, so that Shutdown can
+// cancel what is still in flight and say why it failed before ctx ends: a
+// caller that stops listening at its deadline (the SDK's batch processor
+// does) would otherwise hear only "context deadline exceeded".
+func beforeDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(time.Second, time.Until(deadline)/10)
+	return context.WithDeadline(ctx, deadline.Add(-margin))
 }
 
 // LiveSpan is a span the live span processor saw start or end.
