@@ -371,3 +371,45 @@ func TestTooLargeRunFields(t *testing.T) {
 		t.Errorf("FieldsTruncated = %d, want 3", st.FieldsTruncated)
 	}
 }
+
+// TestSlowAgentOSIsLearned: once an attempt timed out after sending, later
+// calls start with a longer timeout, so a slow AgentOS does not get every
+// request twice; and once answers are fast again, the timeout comes back.
+func TestSlowAgentOSIsLearned(t *testing.T) {
+	// Margins of 150 ms either way keep it steady on a loaded machine.
+	e := newEnv(t, envOpts{cfg: Config{Timeout: 300 * time.Millisecond,
+		Retry: RetryPolicy{Enabled: true, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 10 * time.Second}}})
+	e.srv.SetFaults(localserver.Faults{ResponseDelay: 450 * time.Millisecond})
+	ctx := context.Background()
+	// The first call times out after its request was applied: it is sent
+	// again with twice the time, and AgentOS holds two runs.
+	id, err := e.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The calls after it start with the learned timeout: applied once each.
+	if err := e.client.SendEvents(ctx, agentA, id, manyEvents(3, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.CompleteRun(ctx, agentA, &agentosapi.CompleteRunRequest{RunID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := e.srv.Run(id); len(r.Events) != 3 || r.Status != localserver.StatusCompleted {
+		t.Errorf("run: %d events, %s; want the 3 once, completed", len(r.Events), r.Status)
+	}
+	if st := e.client.Stats(); st.AmbiguousFailures != 1 || st.EventsMaybeDuplicated != 0 {
+		t.Errorf("stats = %+v, want one ambiguous failure (the first start) and no event sent twice", st)
+	}
+	if got := e.client.firstTimeout(); got != 600*time.Millisecond {
+		t.Errorf("learned first-attempt timeout %s, want 600ms", got)
+	}
+	e.srv.SetFaults(localserver.Faults{})
+	for range 3 {
+		if _, err := e.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.client.firstTimeout(); got != 300*time.Millisecond {
+		t.Errorf("first-attempt timeout %s after fast answers, want back to 300ms", got)
+	}
+}

@@ -25,18 +25,21 @@ import (
 // Client talks to the AgentOS ingest API. It is safe for concurrent use;
 // calls for one run must still be made in order by their caller.
 type Client struct {
-	base      string // scheme://host[/prefix], no trailing slash
-	keys      *keyring
-	http      *http.Client
-	timeout   time.Duration // of the first attempt of a call
-	retry     RetryPolicy
-	auth      *authGate
-	stats     clientStats
-	maxBody   int
-	maxEvents int
-	userAgent string
-	log       *slog.Logger
-	bufs      sync.Pool // *bytes.Buffer
+	base    string // scheme://host[/prefix], no trailing slash
+	keys    *keyring
+	http    *http.Client
+	timeout time.Duration // of the first attempt of a call
+	// learnedTimeout (a time.Duration) is the longer first-attempt timeout
+	// that AgentOS was seen to need; 0 when the configured one does.
+	learnedTimeout atomic.Int64
+	retry          RetryPolicy
+	auth           *authGate
+	stats          clientStats
+	maxBody        int
+	maxEvents      int
+	userAgent      string
+	log            *slog.Logger
+	bufs           sync.Pool // *bytes.Buffer
 }
 
 // keyring sits behind a pointer in Client, so even printing a Client value

@@ -52,11 +52,11 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	if err := ctx.Err(); err != nil {
 		return out, &canceledError{endpoint: rc.endpoint, cause: err}
 	}
-	timeout := c.timeout
+	timeout := c.firstTimeout()
 	p := c.retry
 	if !p.Enabled {
 		out.attempts = 1
-		err := c.attemptWithin(ctx, timeout, attempt)
+		err := c.timedAttempt(ctx, timeout, p.MaxElapsedTime, attempt)
 		if IsAmbiguous(err) {
 			out.ambiguous = 1
 			c.stats.ambiguousFailures.Add(1)
@@ -73,7 +73,7 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	var prev error // the previous attempt's failure
 	for n := 1; ; n++ {
 		out.attempts = n
-		err := c.attemptWithin(actx, timeout, attempt)
+		err := c.timedAttempt(actx, timeout, p.MaxElapsedTime, attempt)
 		if err == nil {
 			return out, nil
 		}
@@ -126,6 +126,46 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 				return out, &canceledError{endpoint: rc.endpoint, attempts: n, cause: ctx.Err(), last: err, anyAmbiguous: out.ambiguous > 0}
 			}
 			return out, gaveUp(err, false)
+		}
+	}
+}
+
+// firstTimeout is the timeout of a call's first attempt: the configured
+// one, or longer once AgentOS has been seen to need more.
+func (c *Client) firstTimeout() time.Duration {
+	return max(c.timeout, time.Duration(c.learnedTimeout.Load()))
+}
+
+// timedAttempt runs an attempt within timeout and learns from how long it
+// took. An attempt that ran out of its time after sending its request may
+// well have been applied: sending the next calls with the same timeout
+// would apply each of them twice too. So later calls start with twice that
+// timeout (at most limit), until answers come well within it again.
+func (c *Client) timedAttempt(ctx context.Context, timeout, limit time.Duration, attempt func(context.Context) error) error {
+	start := time.Now()
+	err := c.attemptWithin(ctx, timeout, attempt)
+	learned := time.Duration(c.learnedTimeout.Load())
+	var timedOut *attemptTimeoutError
+	switch {
+	case err != nil && timeout > 0 && IsAmbiguous(err) && errors.As(err, &timedOut):
+		c.learnTimeout(min(2*timeout, max(limit, c.timeout)))
+	case err == nil && learned > 0 && time.Since(start) < learned/4:
+		// Answers are fast again: halve what was learned, down to nothing.
+		next := learned / 2
+		if next <= c.timeout {
+			next = 0
+		}
+		c.learnedTimeout.CompareAndSwap(int64(learned), int64(next))
+	}
+	return err
+}
+
+// learnTimeout raises the learned first-attempt timeout to d.
+func (c *Client) learnTimeout(d time.Duration) {
+	for {
+		old := c.learnedTimeout.Load()
+		if int64(d) <= old || c.learnedTimeout.CompareAndSwap(old, int64(d)) {
+			return
 		}
 	}
 }
