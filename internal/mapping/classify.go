@@ -134,14 +134,14 @@ var (
 		then(jsonField(keyADKLLMRequest, "model"))
 	responseModelSources = keys("gen_ai.response.model", "gen_ai.request.model",
 		"llm.response.model_name", "llm.model_name", "ai.response.model", "ai.model.id").
-		then(jsonField(keyADKLLMRequest, "model"))
+		then(jsonField(keyADKLLMRequest, "model"), langChainModel(keyOIOutputValue))
 	providerSources = keys("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 	promptSources   = keys("gen_ai.input.messages").
 			then(flattenedMessages(keyOIInputMessages), adkContents(keyADKLLMRequest, "contents", "content")).
 			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...)
 	systemInstructionSources = keys("gen_ai.system_instructions")
 	responseSources          = keys("gen_ai.output.messages").
-					then(flattenedMessages(keyOIOutputMessages), adkContents(keyADKLLMResponse, "content")).
+					then(langChainToolCallReply(keyOIOutputValue), flattenedMessages(keyOIOutputMessages), adkContents(keyADKLLMResponse, "content")).
 					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...)
 	finishSources = sources{
 		finishReasons("gen_ai.response.finish_reasons"),
@@ -154,9 +154,12 @@ var (
 	outputTokenKeys   = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
 	toolNameKeys      = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
 	toolInputSources  = keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args")
-	toolOutputSources = keys("gen_ai.tool.call.result", keyADKToolResponse, "output.value", "ai.toolCall.result")
-	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id")
-	agentNameKeys     = []string{"gen_ai.agent.name", "agent.name"}
+	toolOutputSources = keys("gen_ai.tool.call.result", keyADKToolResponse).
+				then(langChainToolMessage(keyOIOutputValue, "content")).
+				then(keys(keyOIOutputValue, "ai.toolCall.result")...)
+	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id").
+				then(langChainToolMessage(keyOIOutputValue, "tool_call_id"))
+	agentNameKeys = []string{"gen_ai.agent.name", "agent.name"}
 )
 
 // recognisedKeys lists every attribute key (or flattened family prefix)

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strconv"
@@ -204,10 +205,121 @@ func adkFinishReason(key string) source {
 	}}
 }
 
+// langChainGeneration is the first generation in the output.value of an
+// OpenInference LangChain LLM span, and its message's kwargs.
+func langChainGeneration(s *spans.Span, key string) (gen, kwargs map[string]json.RawMessage, ok bool) {
+	if _, ok := s.Attr(keyOpenInferenceKind); !ok {
+		return nil, nil, false
+	}
+	doc, ok := jsonDoc(s, key)
+	if !ok {
+		return nil, nil, false
+	}
+	var gens [][]map[string]json.RawMessage
+	raw, ok := member(doc, "generations")
+	if !ok || json.Unmarshal(raw, &gens) != nil || len(gens) == 0 || len(gens[0]) == 0 {
+		return nil, nil, false
+	}
+	gen = gens[0][0]
+	var msg struct {
+		Kwargs map[string]json.RawMessage `json:"kwargs"`
+	}
+	if raw, ok := member(gen, "message"); ok && json.Unmarshal(raw, &msg) == nil {
+		kwargs = msg.Kwargs
+	}
+	return gen, kwargs, true
+}
+
+// langChainMetadata is a string from the first generation's generation
+// info, else from its message's response metadata.
+func langChainMetadata(s *spans.Span, key string, names ...string) string {
+	gen, kwargs, ok := langChainGeneration(s, key)
+	if !ok {
+		return ""
+	}
+	var info map[string]json.RawMessage
+	if raw, ok := member(gen, "generation_info"); ok && json.Unmarshal(raw, &info) == nil {
+		if r := memberString(info, names...); r != "" {
+			return r
+		}
+	}
+	var meta map[string]json.RawMessage
+	if raw, ok := member(kwargs, "response_metadata"); ok && json.Unmarshal(raw, &meta) == nil {
+		return memberString(meta, names...)
+	}
+	return ""
+}
+
 // langChainFinishReason reads the finish reason LangChain's OpenInference
-// instrumentation leaves only inside output.value: the first generation's
-// generation info, else its message's response metadata.
+// instrumentation leaves only inside output.value.
 func langChainFinishReason(key string) source {
+	return source{key: key, extract: func(o *obj, name string, s *spans.Span) bool {
+		r := langChainMetadata(s, key, "finish_reason", "stop_reason")
+		if r == "" {
+			return false
+		}
+		if !o.redacted(name, key) {
+			o.strArray(name, r)
+		}
+		return true
+	}}
+}
+
+// langChainModel is the model the provider answered with, which LangChain
+// keeps in the reply's response metadata (OpenAI: model_name, Anthropic
+// and Ollama: model).
+func langChainModel(key string) source {
+	return source{key: key, extract: func(o *obj, name string, s *spans.Span) bool {
+		model := langChainMetadata(s, key, "model_name", "model")
+		if model == "" {
+			return false
+		}
+		if !o.redacted(name, key) {
+			o.str(name, model)
+		}
+		return true
+	}}
+}
+
+// langChainToolCallReply is the reply of a LangChain LLM span that asked
+// for tools, from output.value: OpenInference flattens only OpenAI-style
+// additional_kwargs.tool_calls into llm.output_messages, so for other
+// providers the flattened reply is an empty message.
+func langChainToolCallReply(key string) source {
+	return source{key: key, extract: func(o *obj, name string, s *spans.Span) bool {
+		_, kwargs, ok := langChainGeneration(s, key)
+		if !ok {
+			return false
+		}
+		calls, ok := member(kwargs, "tool_calls")
+		if !ok || len(bytes.TrimSpace(calls)) < 3 { // absent or []
+			return false
+		}
+		if o.redacted(name, key) {
+			return true
+		}
+		content, ok := member(kwargs, "content")
+		if !ok {
+			content = json.RawMessage(`""`)
+		}
+		msg := make([]byte, 0, len(content)+len(calls)+64)
+		msg = append(msg, `[{"role":"assistant","content":`...)
+		msg = append(msg, content...)
+		msg = append(msg, `,"tool_calls":`...)
+		msg = append(msg, calls...)
+		msg = append(msg, "}]"...)
+		o.key(name)
+		o.buf = o.m.appendJSON(o.buf, msg, true)
+		return true
+	}}
+}
+
+// langChainToolMessage reads the tool's own result out of the serialised
+// ToolMessage LangChain's OpenInference instrumentation puts in a TOOL
+// span's output.value ({"output":{"lc":1,…,"kwargs":{"content":…}}}):
+// field "content" gives the result (JSON embedded), "tool_call_id" the
+// call id.
+func langChainToolMessage(key, field string) source {
 	return source{key: key, extract: func(o *obj, name string, s *spans.Span) bool {
 		if _, ok := s.Attr(keyOpenInferenceKind); !ok {
 			return false
@@ -216,32 +328,33 @@ func langChainFinishReason(key string) source {
 		if !ok {
 			return false
 		}
-		var gens [][]map[string]json.RawMessage
-		raw, ok := member(doc, "generations")
-		if !ok || json.Unmarshal(raw, &gens) != nil || len(gens) == 0 || len(gens[0]) == 0 {
+		var out struct {
+			ID     []string                   `json:"id"`
+			Kwargs map[string]json.RawMessage `json:"kwargs"`
+		}
+		raw, ok := member(doc, "output")
+		if !ok || json.Unmarshal(raw, &out) != nil || len(out.ID) == 0 || out.ID[len(out.ID)-1] != "ToolMessage" {
 			return false
 		}
-		gen := gens[0][0]
-		var r string
-		var info map[string]json.RawMessage
-		if raw, ok := member(gen, "generation_info"); ok && json.Unmarshal(raw, &info) == nil {
-			r = memberString(info, "finish_reason", "stop_reason")
+		raw, ok = member(out.Kwargs, field)
+		if !ok {
+			return false
 		}
-		if r == "" {
-			var msg struct {
-				Kwargs struct {
-					ResponseMetadata map[string]json.RawMessage `json:"response_metadata"`
-				} `json:"kwargs"`
+		var str string
+		if json.Unmarshal(raw, &str) != nil {
+			// Content blocks rather than a string: keep them as they are.
+			if !o.redacted(name, key) {
+				o.key(name)
+				o.buf = o.m.appendJSON(o.buf, raw, true)
 			}
-			if raw, ok := member(gen, "message"); ok && json.Unmarshal(raw, &msg) == nil {
-				r = memberString(msg.Kwargs.ResponseMetadata, "finish_reason", "stop_reason")
-			}
+			return true
 		}
-		if r == "" {
+		if str == "" {
 			return false
 		}
 		if !o.redacted(name, key) {
-			o.strArray(name, r)
+			o.key(name)
+			o.buf = o.m.appendValue(o.buf, spans.StringValue(str), 0, true)
 		}
 		return true
 	}}

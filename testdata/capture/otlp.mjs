@@ -1,0 +1,103 @@
+// Shared capture plumbing: a tracer provider with deterministic span and
+// trace ids and an in-memory exporter, and a writer that turns the finished
+// spans into a golden scenario (OTLP/JSON as the Collector reads it).
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { fileURLToPath } from "node:url";
+
+// A virtual clock: every reading advances it by 1 ms. Span times then
+// depend only on the order of the framework's work, not on the machine, so
+// concurrent tool calls end in the same order on every capture.
+// Span times come from both Date.now and performance.now.
+let virtualNow = 0;
+const epochMs = Date.now();
+performance.now = () => ++virtualNow;
+Date.now = () => epochMs + ++virtualNow;
+
+// Sequential ids: re-capturing gives the same ids, so the golden diff shows
+// only what the framework changed.
+class SequentialIds {
+  constructor() {
+    this.trace = 0;
+    this.span = 0;
+  }
+  generateTraceId() {
+    this.trace++;
+    return "c0ffee00" + this.trace.toString(16).padStart(24, "0");
+  }
+  generateSpanId() {
+    this.span++;
+    return this.span.toString(16).padStart(16, "0");
+  }
+}
+
+export function newProvider(serviceName) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ "service.name": serviceName }),
+    idGenerator: new SequentialIds(),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  provider.register();
+  return { provider, exporter };
+}
+
+const BASE_NS = 1767268800000000000n; // 2026-01-01T12:00:00Z, the golden test's clock
+const STEP_NS = 1000000n; // 1 ms
+
+// Timestamps are the only normalisation: each distinct instant is replaced
+// by BASE + rank × 1 ms, which keeps every span's order, ties and nesting
+// but not wall-clock durations.
+function normaliseTimes(doc) {
+  const instants = new Set();
+  const each = (fn) => {
+    for (const rs of doc.resourceSpans ?? [])
+      for (const ss of rs.scopeSpans ?? [])
+        for (const sp of ss.spans ?? []) {
+          fn(sp, "startTimeUnixNano");
+          fn(sp, "endTimeUnixNano");
+          for (const ev of sp.events ?? []) fn(ev, "timeUnixNano");
+        }
+  };
+  each((o, k) => instants.add(BigInt(o[k])));
+  const sorted = [...instants].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const rank = new Map(sorted.map((t, i) => [t, i]));
+  each((o, k) => {
+    o[k] = (BASE_NS + BigInt(rank.get(BigInt(o[k]))) * STEP_NS).toString();
+  });
+  // Measured durations in attributes (gen_ai.client.operation.duration,
+  // gen_ai.execute_tool.duration, seconds) follow: the span's own duration.
+  each((sp, k) => {
+    if (k !== "endTimeUnixNano") return;
+    const secs = Number(BigInt(sp.endTimeUnixNano) - BigInt(sp.startTimeUnixNano)) / 1e9;
+    for (const a of sp.attributes ?? []) {
+      if (a.key.endsWith(".duration") && "doubleValue" in a.value) a.value.doubleValue = secs;
+    }
+  });
+}
+
+// writeScenario prints the golden scenario: all spans in one batch, then
+// time enough for every run's grace period to pass.
+export async function writeScenario(provider, exporter, description) {
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  const doc = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans)));
+  normaliseTimes(doc);
+  const scenario = { description, options: {}, steps: [{ otlp: doc }, { advance: "3s" }] };
+  // Stack traces name this directory: make them machine-independent.
+  const here = new URL(".", import.meta.url);
+  let text = JSON.stringify(scenario, null, 2)
+    .replaceAll(here.href, "file:///capture/")
+    .replaceAll(fileURLToPath(here), "/capture/");
+  // Frameworks draw random and time-based UUIDs (message, run and
+  // checkpoint ids): number them in order of first appearance.
+  const uuids = new Map();
+  text = text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) => {
+    if (!uuids.has(u)) uuids.set(u, "00000000-0000-4000-8000-" + (uuids.size + 1).toString(16).padStart(12, "0"));
+    return uuids.get(u);
+  });
+  process.stdout.write(text + "\n");
+  await provider.shutdown();
+}
