@@ -2,6 +2,7 @@ package runtracker_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -90,4 +91,34 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 		runtime.KeepAlive(tk)
 	}
 	b.ReportMetric(perRun, "B/open-run")
+}
+
+// BenchmarkHeldSubtree holds n spans under a parent that has not arrived
+// while as many siblings of theirs resolve under the root, then lets the
+// parent in: the cost per span must not grow with n.
+func BenchmarkHeldSubtree(b *testing.B) {
+	for _, n := range []int{100, 1000, 4000} {
+		b.Run(fmt.Sprintf("held=%d", n), func(b *testing.B) {
+			m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+			tid := spans.TraceID{1}
+			root := spans.Span{TraceID: tid, SpanID: spans.SpanID{0xff}, Name: "agent", StartTime: t0, EndTime: t0.Add(time.Second)}
+			missing := spans.SpanID{0xfe}
+			span := func(i int, parent spans.SpanID) spans.Span {
+				var sid spans.SpanID
+				binary.BigEndian.PutUint64(sid[:], uint64(i+1))
+				return spans.Span{TraceID: tid, SpanID: sid, ParentSpanID: parent, Name: "step", StartTime: t0, EndTime: t0.Add(time.Millisecond)}
+			}
+			for b.Loop() {
+				tk, _ := runtracker.New(m, runtracker.Options{MaxSpansPerTrace: 4 * n})
+				tk.Add(t0, []spans.Span{root})
+				for i := range n {
+					tk.Add(t0, []spans.Span{span(i, missing)})       // held: its parent is missing
+					tk.Add(t0, []spans.Span{span(n+i, root.SpanID)}) // resolves at once
+				}
+				tk.Add(t0, []spans.Span{{TraceID: tid, SpanID: missing, ParentSpanID: root.SpanID, Name: "step", StartTime: t0, EndTime: t0}})
+				tk.Shutdown(t0)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*n+2), "ns/span")
+		})
+	}
 }

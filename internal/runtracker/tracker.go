@@ -41,6 +41,9 @@ type trace struct {
 	created     time.Time
 	nodes       map[spans.SpanID]node
 	held        []spans.Span
+	// waitingOn counts held spans by the parent they wait for, so that only
+	// the arrival of such a parent sends the tracker through held spans.
+	waitingOn map[spans.SpanID]int
 	runs        []*run
 	waitExpired bool
 	prev, next  *trace
@@ -107,15 +110,33 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
 	tr.held = append(tr.held, *s)
+	if tr.waitingOn == nil {
+		tr.waitingOn = make(map[spans.SpanID]int)
+	}
+	tr.waitingOn[s.ParentSpanID]++
 	t.held++
 	t.bytes += int64(s.Size())
 }
 
 // unhold accounts for held spans that left tr.held.
-func (t *Tracker) unhold(ss []spans.Span) {
+func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
 	t.held -= len(ss)
 	for i := range ss {
 		t.bytes -= int64(ss[i].Size())
+		if n := tr.waitingOn[ss[i].ParentSpanID] - 1; n > 0 {
+			tr.waitingOn[ss[i].ParentSpanID] = n
+		} else {
+			delete(tr.waitingOn, ss[i].ParentSpanID)
+		}
+	}
+}
+
+// rehomeAfter assigns the held spans that s was the missing link for, if
+// any: one pass resolves every held descendant, since runOf walks up to
+// the nearest ancestor with a run.
+func (t *Tracker) rehomeAfter(now time.Time, tr *trace, s *spans.Span) {
+	if tr.waitingOn[s.SpanID] > 0 {
+		t.rehome(now, tr)
 	}
 }
 
@@ -171,10 +192,7 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 	}
 	if r, depth := tr.runOf(s); r != nil {
 		t.assign(now, tr, r, s, depth)
-		if len(tr.held) > 0 {
-			// It may be the missing link between held spans and their run.
-			t.rehome(now, tr)
-		}
+		t.rehomeAfter(now, tr, s)
 		return
 	}
 	if tr.waitExpired {
@@ -264,7 +282,7 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 	r.closeAt = now.Add(t.opts.Grace)
 	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
 	t.assign(now, tr, r, s, 0)
-	t.rehome(now, tr)
+	t.rehomeAfter(now, tr, s)
 }
 
 // setNode records a run root even past MaxSpansPerTrace: descendants
@@ -279,7 +297,7 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 	for i := range tr.held {
 		s := &tr.held[i]
 		if r, depth := tr.runOf(s); r != nil {
-			t.unhold(tr.held[i : i+1])
+			t.unhold(tr, tr.held[i:i+1])
 			t.assign(now, tr, r, s, depth)
 			continue
 		}
@@ -396,7 +414,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 		}
 		clear(tr.held[len(kept):])
 		tr.held = kept
-		t.unhold(tops)
+		t.unhold(tr, tops)
 		for i := range tops {
 			t.addRoot(now, tr, &tops[i])
 		}
@@ -413,7 +431,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	}
 	r := t.startOrphan(now, tr, first, reason)
 	tr.held = nil
-	t.unhold(held)
+	t.unhold(tr, held)
 	for i := range held {
 		depth := 1
 		if _, d := tr.runOf(&held[i]); d > 0 {
