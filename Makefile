@@ -26,6 +26,7 @@ unit:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
+	$(GO) test -run '^$$' -fuzz FuzzCompactJSON -fuzztime $(FUZZTIME) ./internal/mapping
 
 # Builds the collectors with the Collector Builder (installed into .e2e/),
 # then runs the end-to-end tests against them; see e2e/run.sh.

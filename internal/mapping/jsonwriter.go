@@ -101,10 +101,18 @@ func (m *Mapper) appendValue(buf []byte, v spans.Value, depth int, parseJSON boo
 	switch v.Kind() {
 	case spans.KindString:
 		s := v.Str()
-		// Under redaction every JSON string is parsed, embedded or not, so
-		// that no redacted key survives inside it.
-		if (parseJSON || m.redacting()) && looksLikeJSON(s) && utf8.ValidString(s) && json.Valid([]byte(s)) {
-			return m.appendJSON(buf, []byte(s), parseJSON)
+		switch {
+		case !looksLikeJSON(s):
+		case m.redacting():
+			// Every JSON string is parsed, embedded or not, so that no
+			// redacted key survives inside it.
+			if utf8.ValidString(s) && json.Valid([]byte(s)) {
+				return m.appendJSON(buf, []byte(s), parseJSON)
+			}
+		case parseJSON:
+			if out, ok := compactJSON(buf, s); ok {
+				return m.fitJSON(out, len(buf))
+			}
 		}
 		return appendString(buf, s, m.maxStringLen)
 	case spans.KindBool:
@@ -172,11 +180,25 @@ func (m *Mapper) appendJSON(buf, text []byte, embed bool) []byte {
 	} else {
 		buf = appendCompact(buf, text)
 	}
-	if embed && len(buf)-start <= m.maxStringLen {
+	if !embed {
+		return asString(buf, start, m.maxStringLen)
+	}
+	return m.fitJSON(buf, start)
+}
+
+// fitJSON keeps the JSON text written at buf[start:] embedded if it fits
+// the string limit, else makes it a (cut) string.
+func (m *Mapper) fitJSON(buf []byte, start int) []byte {
+	if len(buf)-start <= m.maxStringLen {
 		return buf
 	}
+	return asString(buf, start, m.maxStringLen)
+}
+
+// asString turns the text written at buf[start:] into a JSON string.
+func asString(buf []byte, start, limit int) []byte {
 	enc := string(buf[start:])
-	return appendString(buf[:start], enc, m.maxStringLen)
+	return appendString(buf[:start], enc, limit)
 }
 
 // appendRedactedJSON re-encodes valid JSON text in its own key order,
