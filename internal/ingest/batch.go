@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
@@ -53,9 +52,11 @@ func (e *encodedEvents) writeBody(body *bytes.Buffer, runID string, first, end i
 // encodeEvents validates and encodes events into buf, leaving out each
 // event that is invalid or that alone would not fit in maxBytes, with an
 // *EventError for it.
+//
+// Payloads are copied as they are: the mapping wrote them as compact JSON
+// objects, and Validate checks they are objects; scanning them again would
+// cost more than everything else a span costs here.
 func encodeEvents(buf *bytes.Buffer, events []agentosapi.Event, overhead, maxBytes int) *encodedEvents {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
 	out := &encodedEvents{ends: make([]int, 0, len(events)), index: make([]int, 0, len(events))}
 	for i := range events {
 		ev := &events[i]
@@ -64,12 +65,9 @@ func encodeEvents(buf *bytes.Buffer, events []agentosapi.Event, overhead, maxByt
 			continue
 		}
 		mark := buf.Len()
-		if err := enc.Encode(ev); err != nil {
-			buf.Truncate(mark)
-			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: fmt.Errorf("%w: %w", agentosapi.ErrInvalid, err)})
-			continue
-		}
-		// Encode ends each value with a newline: that byte becomes the comma.
+		// Appending to the buffer's free space writes in place. Each event
+		// is followed by a comma, overwritten where a batch ends.
+		buf.Write(append(agentosapi.AppendEvent(buf.AvailableBuffer(), ev), ','))
 		end := buf.Len() - 1
 		if size := end - mark; overhead+size > maxBytes {
 			buf.Truncate(mark)
@@ -78,7 +76,6 @@ func encodeEvents(buf *bytes.Buffer, events []agentosapi.Event, overhead, maxByt
 				ErrEventTooLarge, size, overhead, maxBytes)})
 			continue
 		}
-		buf.Bytes()[end] = ','
 		out.ends = append(out.ends, end)
 		out.index = append(out.index, i)
 	}
