@@ -15,9 +15,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
-	"github.com/agentos-ai/agentos-otel/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
