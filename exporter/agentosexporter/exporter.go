@@ -45,7 +45,9 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.warnSmallConnectionPool()
 	pc.Ingest.HTTPClient = client
-	pc.MeterProvider = e.set.TelemetrySettings.MeterProvider
+	if pc.Instruments, err = instruments(e.set.TelemetrySettings); err != nil {
+		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
+	}
 	pc.Logger = slog.New(zapslog.NewHandler(e.set.TelemetrySettings.Logger.Core()))
 	pc.Ingest.Logger = pc.Logger
 	if e.cfg.Storage != nil {
