@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -45,6 +46,7 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.warnSmallConnectionPool()
 	pc.Ingest.HTTPClient = client
+	pc.Ingest.UserAgent = userAgent(e.set.BuildInfo)
 	if pc.Instruments, err = instruments(e.set.TelemetrySettings); err != nil {
 		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
 	}
@@ -80,6 +82,19 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		return consumererror.NewPermanent(err)
 	}
 	return err
+}
+
+// userAgent names the exporter and the Collector build it runs in, after
+// the ingest client's own product token:
+// "agentos-otel-go/0.1.0 agentosexporter (otelcol-agentos/0.1.0)".
+func userAgent(info component.BuildInfo) string {
+	const name = "agentosexporter"
+	build := info.Command + "/" + info.Version
+	if info.Command == "" || strings.ContainsFunc(build, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '(' || r == ')' }) {
+		// Not a plain product token: leave it out rather than fail Start.
+		return name
+	}
+	return name + " (" + build + ")"
 }
 
 // warnSmallConnectionPool says when fewer idle connections are kept per
@@ -151,7 +166,6 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 			MaxBodyBytes:   cfg.Limits.MaxRequestBytes,
 			MaxBatchEvents: cfg.Limits.MaxBatchEvents,
 			Retry:          retry,
-			UserAgent:      "collector-exporter",
 		},
 		Mapping: mapping.Options{
 			DefaultAgentID: cfg.AgentID,
