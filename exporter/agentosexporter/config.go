@@ -44,14 +44,14 @@ type Config struct {
 	// carries agentos.agent_id.
 	AgentID string `mapstructure:"agent_id"`
 	// TriggerType is used when the root has no valid agentos.trigger_type.
-	TriggerType string `mapstructure:"trigger_type"`
+	TriggerType TriggerType `mapstructure:"trigger_type"`
 	// AllowInsecureHTTP permits http:// to a host that is not loopback.
 	AllowInsecureHTTP bool `mapstructure:"allow_insecure_http"`
 
 	RunSelector RunSelectorConfig `mapstructure:"run_selector"`
 	Redaction   RedactionConfig   `mapstructure:"redaction"`
-	// MinLevel drops events below debug, info, warn or error.
-	MinLevel string `mapstructure:"min_level"`
+	// MinLevel drops events below it.
+	MinLevel Level `mapstructure:"min_level"`
 	// MaxStringLength truncates longer attribute strings, with a marker.
 	MaxStringLength int `mapstructure:"max_string_length"`
 	// Tasks also reports tool, agent and step spans as AgentOS tasks.
@@ -71,8 +71,7 @@ type Config struct {
 
 // RunSelectorConfig decides which root spans become runs.
 type RunSelectorConfig struct {
-	// Mode is all, invoke_agent, name_pattern or has_agent_id.
-	Mode string `mapstructure:"mode"`
+	Mode RunSelectorMode `mapstructure:"mode"`
 	// Pattern is the regular expression of name_pattern.
 	Pattern string `mapstructure:"pattern"`
 }
@@ -140,19 +139,13 @@ func (cfg *Config) Validate() error {
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
 		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
 	}
-	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
+	if _, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
 	}
 	for _, p := range cfg.Redaction.Patterns {
 		if _, err := regexp.Compile(p); err != nil {
 			errs = append(errs, fmt.Errorf("redaction::patterns: %q: %w", p, err))
 		}
-	}
-	if cfg.TriggerType != "" && !agentosapi.ValidTrigger(cfg.TriggerType) {
-		errs = append(errs, fmt.Errorf("trigger_type: %q is not one of manual, scheduled, webhook, sdk", cfg.TriggerType))
-	}
-	if cfg.MinLevel != "" && !agentosapi.ValidLevel(cfg.MinLevel) {
-		errs = append(errs, fmt.Errorf("min_level: %q is not one of debug, info, warn, error", cfg.MinLevel))
 	}
 	// In a fixed order, so that the joined message is stable.
 	for _, f := range []struct {

@@ -127,7 +127,7 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 
 // pipelineConfig converts the validated Config to the core's.
 func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
-	sel, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern)
+	sel, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern)
 	if err != nil {
 		return pipeline.Config{}, fmt.Errorf("run_selector: %w", err)
 	}
@@ -169,11 +169,11 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 		},
 		Mapping: mapping.Options{
 			DefaultAgentID: cfg.AgentID,
-			DefaultTrigger: cfg.TriggerType,
+			DefaultTrigger: string(cfg.TriggerType),
 			Selector:       sel,
 			MaxStringLen:   cfg.MaxStringLength,
 			Redaction:      mapping.Redaction{Names: cfg.Redaction.Attributes, Patterns: patterns, Drop: cfg.Redaction.Drop},
-			MinLevel:       cfg.MinLevel,
+			MinLevel:       string(cfg.MinLevel),
 			Tasks:          cfg.Tasks,
 		},
 		Tracker: runtracker.Options{

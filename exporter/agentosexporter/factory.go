@@ -2,7 +2,6 @@ package agentosexporter
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -31,7 +30,7 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = agentosapi.DefaultBaseURL
-	client.Timeout = 30 * time.Second
+	client.Timeout = ingest.DefaultTimeout
 	// One idle connection per run in flight, so that connections are
 	// reused instead of opened for every request.
 	keepalive := confighttp.NewDefaultKeepaliveClientConfig()
@@ -42,9 +41,9 @@ func createDefaultConfig() component.Config {
 		ClientConfig:    client,
 		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:     defaultRetry(),
-		TriggerType:     agentosapi.TriggerSDK,
-		RunSelector:     RunSelectorConfig{Mode: string(mapping.SelectAll)},
-		MinLevel:        agentosapi.LevelDebug,
+		TriggerType:     TriggerType(agentosapi.TriggerSDK),
+		RunSelector:     RunSelectorConfig{Mode: RunSelectorMode(mapping.SelectAll)},
+		MinLevel:        Level(agentosapi.LevelDebug),
 		MaxStringLength: mapping.DefaultMaxStringLen,
 		Concurrency:     delivery.DefaultConcurrency,
 		Limits:          defaultLimits(),
