@@ -40,7 +40,7 @@ func bridgeOptions(url string, extra ...sdkbridge.Option) []sdkbridge.Option {
 	return append([]sdkbridge.Option{
 		sdkbridge.WithEndpoint(url), sdkbridge.WithAPIKey(apiKey), sdkbridge.WithAgentID(agentID),
 		sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: 50 * time.Millisecond}),
-		sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: 10 * time.Millisecond, MaxElapsedTime: 5 * time.Second}),
+		sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxElapsedTime: 5 * time.Second}),
 		sdkbridge.WithLogger(slog.New(slog.DiscardHandler)),
 	}, extra...)
 }
