@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
+	"github.com/agentos-ai/agentos-otel/internal/localservertest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
@@ -29,11 +29,7 @@ const (
 
 func newServer(t *testing.T) (*localserver.Server, string) {
 	t.Helper()
-	srv := localserver.New(localserver.Options{})
-	srv.RegisterAgent(agentID, apiKey)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	return localservertest.Start(t, localserver.Options{}, localservertest.Agent{ID: agentID, Key: apiKey})
 }
 
 func bridgeOptions(url string, extra ...sdkbridge.Option) []sdkbridge.Option {
