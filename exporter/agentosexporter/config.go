@@ -29,8 +29,12 @@ import (
 type Config struct {
 	ClientConfig confighttp.ClientConfig                                  `mapstructure:",squash"`
 	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	// RetryConfig drives the ingest client's own retries; see factory.go.
+	// RetryConfig is exporterhelper's retry of a batch the exporter
+	// refused whole (at limits::max_buffered_bytes or max_stored_bytes).
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// RequestRetry is the ingest client's retry of each AgentOS request
+	// (429, 5xx, timeouts, connection errors), the SDK bridge's WithRetry.
+	RequestRetry configretry.BackOffConfig `mapstructure:"request_retry"`
 	// Storage names a storage extension (such as file_storage) that keeps
 	// the exporter's state across a crash: the spans it holds and the
 	// progress of open runs. Without it that state lives in memory only.
@@ -194,9 +198,9 @@ var settingKeys = map[string]string{
 	"Config.BaseURL":               "endpoint",
 	"Config.MaxBodyBytes":          "limits::max_request_bytes",
 	"Config.MaxBatchEvents":        "limits::max_batch_events",
-	"Config.Retry.InitialInterval": "retry_on_failure::initial_interval",
-	"Config.Retry.MaxInterval":     "retry_on_failure::max_interval",
-	"Config.Retry.MaxElapsedTime":  "retry_on_failure::max_elapsed_time",
+	"Config.Retry.InitialInterval": "request_retry::initial_interval",
+	"Config.Retry.MaxInterval":     "request_retry::max_interval",
+	"Config.Retry.MaxElapsedTime":  "request_retry::max_elapsed_time",
 	"Mapping.DefaultAgentID":       "agent_id",
 	"Mapping.DefaultTrigger":       "trigger_type",
 	"Mapping.MinLevel":             "min_level",

@@ -58,7 +58,9 @@ func TestLoadValidConfig(t *testing.T) {
 	pc, err := cfg.pipelineConfig()
 	require.NoError(t, err)
 	assert.Equal(t, "aos_agent_default", pc.Ingest.DefaultKey)
-	assert.Equal(t, 20*time.Second, pc.Ingest.Retry.MaxInterval)
+	assert.Equal(t, 20*time.Second, pc.Ingest.Retry.MaxInterval, "request_retry drives the ingest client")
+	assert.Equal(t, time.Second, pc.Ingest.Retry.InitialInterval)
+	assert.Equal(t, 2*time.Second, cfg.RetryConfig.InitialInterval, "retry_on_failure stays exporterhelper's")
 	assert.Equal(t, 5*time.Second, pc.Tracker.Grace)
 	assert.True(t, pc.Mapping.Tasks)
 	assert.Len(t, pc.Mapping.Redaction.Patterns, 1)
@@ -119,6 +121,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.RemoteParentIsRoot, "the Collector may see the remote parent, so it waits for it")
 	assert.False(t, cfg.Tasks)
 	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Equal(t, configretry.NewDefaultBackOffConfig(), cfg.RetryConfig, "retry_on_failure is exporterhelper's, with its defaults")
+	assert.True(t, cfg.RequestRetry.Enabled)
 	assert.True(t, cfg.QueueConfig.HasValue())
 	assert.Equal(t, runtracker.DefaultMaxWait, cfg.Timing.MaxWait)
 	assert.Equal(t, runtracker.DefaultMaxOpenRuns, cfg.Limits.MaxOpenRuns)
@@ -138,7 +142,7 @@ func TestDefaultConfig(t *testing.T) {
 	require.NoError(t, pc.Tracker.Validate())
 	assert.Equal(t, mapping.SelectAll, pc.Mapping.Selector.Mode)
 	assert.Equal(t, ingest.DefaultRetryPolicy().MaxElapsedTime, pc.Ingest.Retry.MaxElapsedTime,
-		"retry_on_failure's defaults carry over to the ingest client")
+		"request_retry's defaults are the ingest client's")
 }
 
 func TestKeysAreOpaque(t *testing.T) {
@@ -151,11 +155,12 @@ func TestKeysAreOpaque(t *testing.T) {
 
 func TestRetriesOffStayOff(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.RetryConfig = configretry.BackOffConfig{Enabled: false}
+	cfg.RequestRetry = configretry.BackOffConfig{Enabled: false}
 	pc, err := cfg.pipelineConfig()
 	require.NoError(t, err)
 	assert.False(t, pc.Ingest.Retry.Enabled)
 	assert.NotEqual(t, ingest.RetryPolicy{}, pc.Ingest.Retry, "an all-zero policy would mean the defaults, retries on")
+	assert.Equal(t, ingest.DefaultRetryPolicy().MaxElapsedTime, pc.Ingest.Retry.MaxElapsedTime, "unset fields keep the defaults")
 }
 
 // An endpoint refused for its query must not send the user to

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -125,6 +126,30 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	return err
 }
 
+// requestRetryPolicy is the ingest client's policy for request_retry:
+// unset (zero) fields keep the ingest client's defaults, and enabled is
+// taken as it is, so retries set off stay off.
+func requestRetryPolicy(r configretry.BackOffConfig) ingest.RetryPolicy {
+	p := ingest.DefaultRetryPolicy()
+	p.Enabled = r.Enabled
+	if r.InitialInterval != 0 {
+		p.InitialInterval = r.InitialInterval
+	}
+	if r.MaxInterval != 0 {
+		p.MaxInterval = r.MaxInterval
+	}
+	if r.Multiplier != 0 {
+		p.Multiplier = r.Multiplier
+	}
+	if r.RandomizationFactor != 0 {
+		p.RandomizationFactor = r.RandomizationFactor
+	}
+	if r.MaxElapsedTime != 0 {
+		p.MaxElapsedTime = r.MaxElapsedTime
+	}
+	return p
+}
+
 // pipelineConfig converts the validated Config to the core's.
 func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 	sel, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern)
@@ -143,20 +168,7 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 	for id, k := range cfg.AgentKeys {
 		keys[id] = string(k)
 	}
-	r := cfg.RetryConfig
-	retry := ingest.RetryPolicy{
-		Enabled:             r.Enabled,
-		InitialInterval:     r.InitialInterval,
-		MaxInterval:         r.MaxInterval,
-		Multiplier:          r.Multiplier,
-		RandomizationFactor: r.RandomizationFactor,
-		MaxElapsedTime:      r.MaxElapsedTime,
-	}
-	if retry == (ingest.RetryPolicy{}) {
-		// The ingest client reads an all-zero policy as "defaults", which
-		// would turn retries back on; any non-zero field keeps them off.
-		retry.Multiplier = 1
-	}
+	retry := requestRetryPolicy(cfg.RequestRetry)
 	return pipeline.Config{
 		Ingest: ingest.Config{
 			BaseURL:        cfg.ClientConfig.Endpoint,
