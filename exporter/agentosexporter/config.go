@@ -123,9 +123,6 @@ func (cfg *Config) Validate() error {
 	if cfg.AgentID == "" && len(cfg.AgentKeys) == 0 {
 		errs = append(errs, errors.New("agent_id: required (or agent_keys, with agentos.agent_id on the spans)"))
 	}
-	if cfg.AgentID != "" && !agentosapi.IsUUID(cfg.AgentID) {
-		errs = append(errs, fmt.Errorf("agent_id: %q is not a uuid", cfg.AgentID))
-	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.AgentKeys)) {
 		key := cfg.AgentKeys[id]
 		if !agentosapi.IsUUID(id) {
@@ -151,23 +148,17 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("redaction::patterns: %q: %w", p, err))
 		}
 	}
-	// In a fixed order, so that the joined message is stable.
+	// Settings the core does not check before it starts, in a fixed order
+	// so that the joined message is stable; the core checks the others.
 	for _, f := range []struct {
 		name string
 		v    int64
 	}{
-		{"max_string_length", int64(cfg.MaxStringLength)},
 		{"concurrency", int64(cfg.Concurrency)},
-		{"limits::max_spans_per_trace", int64(cfg.Limits.MaxSpansPerTrace)},
-		{"limits::max_held_spans", int64(cfg.Limits.MaxHeldSpans)},
-		{"limits::max_open_runs", int64(cfg.Limits.MaxOpenRuns)},
 		{"limits::max_buffered_bytes", cfg.Limits.MaxBufferedBytes},
 		{"limits::max_batch_events", int64(cfg.Limits.MaxBatchEvents)},
 		{"limits::max_request_bytes", int64(cfg.Limits.MaxRequestBytes)},
 		{"limits::max_stored_bytes", cfg.Limits.MaxStoredBytes},
-		{"timing::max_wait", int64(cfg.Timing.MaxWait)},
-		{"timing::grace_period", int64(cfg.Timing.GracePeriod)},
-		{"timing::orphan_timeout", int64(cfg.Timing.OrphanTimeout)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: must not be negative", f.name))
@@ -176,18 +167,12 @@ func (cfg *Config) Validate() error {
 	if n := cfg.Limits.MaxRequestBytes; n > 0 && n < ingest.MinMaxBodyBytes {
 		errs = append(errs, fmt.Errorf("limits::max_request_bytes: %d is below the minimum of %d", n, ingest.MinMaxBodyBytes))
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	// The core's own checks (mapping and tracker), named with YAML keys.
+	// pipelineConfig fails only on the selector and patterns, reported above.
+	if pc, err := cfg.pipelineConfig(); err == nil {
+		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
 	}
-	// The core's own checks, in case it gains a rule this file lacks.
-	pc, err := cfg.pipelineConfig()
-	if err != nil {
-		return err
-	}
-	if err := pc.Mapping.Validate(); err != nil {
-		return yamlNames(err)
-	}
-	return yamlNames(pc.Tracker.Validate())
+	return errors.Join(errs...)
 }
 
 // settingKeys are this component's YAML keys for the core's settings, for

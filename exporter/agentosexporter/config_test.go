@@ -242,3 +242,25 @@ func TestTypedSettingsUnmarshalText(t *testing.T) {
 		})
 	}
 }
+
+// Validate reports the exporter's own problems and the core's at once,
+// each named with its YAML key, and no check is made twice.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.AgentID = "agent-7"
+	cfg.Concurrency = -1
+	cfg.Timing.GracePeriod = -time.Second
+	cfg.Limits.MaxOpenRuns = -1
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		"api_key: required",
+		"concurrency: must not be negative",
+		`agent_id: "agent-7" is not a uuid`,
+		"timing::grace_period: must not be negative",
+		"limits::max_open_runs: must not be negative",
+	} {
+		assert.Equal(t, 1, strings.Count(err.Error(), want), "%q once in %q", want, err)
+	}
+	assert.NotContains(t, err.Error(), "Tracker.")
+}
