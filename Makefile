@@ -2,13 +2,18 @@
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run test tools lint unit fuzz e2e collector generate bench soak
+.PHONY: run test tools lint unit tidy fuzz e2e collector generate bench soak
+
+# The Go modules of this repository: the core and SDK bridge (no Collector
+# dependency), the Collector exporter, and the benchmarks (which need both).
+MODULES := . exporter/agentosexporter bench
 
 run:
 	$(GO) run ./examples/agent
 
-# Everything CI checks: formatting, vet, unit tests with the race detector
-# (fuzz seed corpora included), then the end-to-end collector tests.
+# Everything CI checks: formatting, vet and tidy go.mod files, unit tests
+# with the race detector (fuzz seed corpora included) in every module, then
+# the end-to-end collector tests.
 test: tools lint unit e2e
 
 # What the tests need beyond Go: headless Chromium for the dev server's page
@@ -19,10 +24,14 @@ tools:
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "vet $$m"; (cd $$m && $(GO) vet ./... && $(GO) mod tidy -diff); done
 
 unit:
-	$(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
+
+# Rewrites every module's go.mod and go.sum.
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
@@ -47,9 +56,9 @@ generate:
 BENCHTIME ?= 2s
 bench:
 	@mkdir -p .e2e
-	@{ $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./bench/ && \
+	@{ (cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) .) && \
 	   $(GO) test -run '^$$' -bench 'TrackerMapping|MemoryPerOpenRun' -benchmem -benchtime $(BENCHTIME) ./internal/runtracker/; } \
-	   | tee .e2e/bench.txt | $(GO) run ./bench/benchtable
+	   | tee .e2e/bench.txt | (cd bench && $(GO) run ./benchtable)
 
 # Production conditions (latency, 503s, a rate limit, a 20 s outage, a
 # server slower than the client's timeout) through each front end and a

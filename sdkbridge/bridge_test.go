@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
+	"github.com/agentos-ai/agentos-otel/internal/localservertest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
@@ -29,18 +29,14 @@ const (
 
 func newServer(t *testing.T) (*localserver.Server, string) {
 	t.Helper()
-	srv := localserver.New(localserver.Options{})
-	srv.RegisterAgent(agentID, apiKey)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	return localservertest.Start(t, localserver.Options{}, localservertest.Agent{ID: agentID, Key: apiKey})
 }
 
 func bridgeOptions(url string, extra ...sdkbridge.Option) []sdkbridge.Option {
 	return append([]sdkbridge.Option{
 		sdkbridge.WithEndpoint(url), sdkbridge.WithAPIKey(apiKey), sdkbridge.WithAgentID(agentID),
 		sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: 50 * time.Millisecond}),
-		sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: 10 * time.Millisecond, MaxElapsedTime: 5 * time.Second}),
+		sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxElapsedTime: 5 * time.Second}),
 		sdkbridge.WithLogger(slog.New(slog.DiscardHandler)),
 	}, extra...)
 }

@@ -79,7 +79,7 @@ func TestUnreachableEndpointIsNamedBeforeTheDeadline(t *testing.T) {
 	url := "http://" + l.Addr().String()
 	_ = l.Close() // nothing listens there any more: connection refused
 	exp, err := sdkbridge.NewExporter(context.Background(), bridgeOptions(url,
-		sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: 10 * time.Millisecond, MaxElapsedTime: time.Minute}))...)
+		sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxElapsedTime: time.Minute}))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
 package sdkbridge
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"time"
@@ -43,16 +45,20 @@ type config struct {
 	endpoint      string
 	allowInsecure bool
 	httpClient    *http.Client
+	headers       map[string]string
+	timeout       time.Duration
+	tlsConfig     *tls.Config
+	proxy         HTTPTransportProxyFunc
 	selectorMode  string
 	selectorRegex string
 	redaction     Redaction
-	minLevel      string
-	triggerType   string
+	minLevel      Level
+	triggerType   TriggerType
 	tasks         bool
 	maxStringLen  int
 	limits        Limits
 	timing        Timing
-	retry         *Retry
+	retry         *RetryConfig
 	remoteRoot    bool
 	concurrency   int
 	queueSize     int
@@ -93,13 +99,41 @@ type Timing struct {
 	OrphanTimeout time.Duration // close a rootless run after this much silence; default 5m
 }
 
-// Retry bounds retries of failed requests. Zero fields keep their defaults.
-type Retry struct {
-	Disabled        bool
+// RetryConfig bounds retries of failed requests, in otlptracehttp's shape:
+// Enabled false turns retries off; zero durations keep their defaults
+// (500 ms, 30 s, 5 min).
+type RetryConfig struct {
+	Enabled         bool
 	InitialInterval time.Duration
 	MaxInterval     time.Duration
 	MaxElapsedTime  time.Duration
 }
+
+// HTTPTransportProxyFunc picks the proxy of a request, as
+// otlptracehttp.HTTPTransportProxyFunc does (http.ProxyURL makes one).
+type HTTPTransportProxyFunc func(*http.Request) (*url.URL, error)
+
+// Level is an AgentOS event level.
+type Level string
+
+// Event levels, least first.
+const (
+	LevelDebug Level = agentosapi.LevelDebug
+	LevelInfo  Level = agentosapi.LevelInfo
+	LevelWarn  Level = agentosapi.LevelWarn
+	LevelError Level = agentosapi.LevelError
+)
+
+// TriggerType says what started a run.
+type TriggerType string
+
+// Trigger types AgentOS accepts.
+const (
+	TriggerManual    TriggerType = agentosapi.TriggerManual
+	TriggerScheduled TriggerType = agentosapi.TriggerScheduled
+	TriggerWebhook   TriggerType = agentosapi.TriggerWebhook
+	TriggerSDK       TriggerType = agentosapi.TriggerSDK
+)
 
 // RunSelector decides which root spans become AgentOS runs.
 type RunSelector struct{ mode, pattern string }
@@ -153,10 +187,43 @@ func WithEndpointURL(url string) Option { return optionFunc(func(c *config) { c.
 // WithInsecure permits plain http:// to a host that is not loopback.
 func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
 
-// WithHTTPClient sets the client for requests to AgentOS (timeouts, TLS,
-// proxy).
+// WithHTTPClient sets the client for requests to AgentOS. Its Timeout, if
+// set, bounds a request's first attempt unless WithTimeout is given. If its
+// CheckRedirect is nil, redirects are not followed, as with the default
+// client: one could carry the key to another host. WithTLSClientConfig and
+// WithProxy configure the default client only; with this option, set them
+// on your client's transport.
 func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.httpClient = client })
+}
+
+// WithHeaders adds headers to every request, as otlptracehttp.WithHeaders
+// does. Authorization, Content-Type, Accept and User-Agent are the bridge's
+// own and are refused.
+func WithHeaders(headers map[string]string) Option {
+	return optionFunc(func(c *config) {
+		c.headers = make(map[string]string, len(headers))
+		for k, v := range headers {
+			c.headers[k] = v
+		}
+	})
+}
+
+// WithTimeout bounds the first attempt of each request (default 30 s); an
+// attempt after one whose outcome is unknown gets twice as long, within
+// the retry budget.
+func WithTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.timeout = d }) }
+
+// WithTLSClientConfig sets the TLS configuration of the default client,
+// such as a private CA's RootCAs or a client certificate.
+func WithTLSClientConfig(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) { c.tlsConfig = cfg })
+}
+
+// WithProxy sets the default client's proxy; default
+// http.ProxyFromEnvironment (HTTPS_PROXY, NO_PROXY).
+func WithProxy(pf HTTPTransportProxyFunc) Option {
+	return optionFunc(func(c *config) { c.proxy = pf })
 }
 
 // WithRunSelector decides which root spans become runs.
@@ -167,12 +234,14 @@ func WithRunSelector(s RunSelector) Option {
 // WithRedaction masks or drops attributes by name or pattern.
 func WithRedaction(r Redaction) Option { return optionFunc(func(c *config) { c.redaction = r }) }
 
-// WithMinLevel drops events below level: debug, info, warn or error.
-func WithMinLevel(level string) Option { return optionFunc(func(c *config) { c.minLevel = level }) }
+// WithMinLevel drops events below level; default LevelDebug (all).
+func WithMinLevel(level Level) Option { return optionFunc(func(c *config) { c.minLevel = level }) }
 
 // WithTriggerType sets trigger_type for runs whose root does not carry
-// agentos.trigger_type; default sdk.
-func WithTriggerType(t string) Option { return optionFunc(func(c *config) { c.triggerType = t }) }
+// agentos.trigger_type; default TriggerSDK.
+func WithTriggerType(t TriggerType) Option {
+	return optionFunc(func(c *config) { c.triggerType = t })
+}
 
 // WithTasks also reports tool, agent and step spans as AgentOS tasks.
 func WithTasks() Option { return optionFunc(func(c *config) { c.tasks = true }) }
@@ -186,8 +255,9 @@ func WithLimits(l Limits) Option { return optionFunc(func(c *config) { c.limits 
 // WithTiming sets the maximum wait, grace period and orphan timeout.
 func WithTiming(t Timing) Option { return optionFunc(func(c *config) { c.timing = t }) }
 
-// WithRetry bounds retries of failed requests.
-func WithRetry(r Retry) Option { return optionFunc(func(c *config) { c.retry = &r }) }
+// WithRetry sets the retries of failed requests, as otlptracehttp.WithRetry
+// does; without it they are on with the defaults.
+func WithRetry(r RetryConfig) Option { return optionFunc(func(c *config) { c.retry = &r }) }
 
 // WithRemoteParentAsRoot decides whether a span whose parent is in another
 // process starts a run of its own (default true: its parent never reaches
@@ -275,7 +345,7 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 	}
 	retry := ingest.DefaultRetryPolicy()
 	if r := c.retry; r != nil {
-		retry.Enabled = !r.Disabled
+		retry.Enabled = r.Enabled
 		if r.InitialInterval > 0 {
 			retry.InitialInterval = r.InitialInterval
 		}
@@ -291,6 +361,10 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 			BaseURL:        c.endpoint,
 			AllowInsecure:  c.allowInsecure,
 			HTTPClient:     c.httpClient,
+			Timeout:        c.timeout,
+			TLSConfig:      c.tlsConfig,
+			Proxy:          c.proxy,
+			Headers:        c.headers,
 			DefaultKey:     c.apiKey,
 			AgentKeys:      c.agentKeys,
 			MaxBodyBytes:   c.limits.MaxRequestBytes,
@@ -301,11 +375,11 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 		},
 		Mapping: mapping.Options{
 			DefaultAgentID: c.agentID,
-			DefaultTrigger: c.triggerType,
+			DefaultTrigger: string(c.triggerType),
 			Selector:       sel,
 			MaxStringLen:   c.maxStringLen,
 			Redaction:      mapping.Redaction{Names: c.redaction.Attributes, Patterns: c.redaction.Patterns, Drop: c.redaction.Drop},
-			MinLevel:       c.minLevel,
+			MinLevel:       string(c.minLevel),
 			Tasks:          c.tasks,
 		},
 		Tracker: runtracker.Options{
@@ -349,9 +423,13 @@ var settingNames = map[string]string{
 	"Config.BaseURL":               EnvEndpoint + " / WithEndpoint",
 	"Config.MaxBodyBytes":          "WithLimits(Limits{MaxRequestBytes})",
 	"Config.MaxBatchEvents":        "WithLimits(Limits{MaxBatchEvents})",
-	"Config.Retry.InitialInterval": "WithRetry(Retry{InitialInterval})",
-	"Config.Retry.MaxInterval":     "WithRetry(Retry{MaxInterval})",
-	"Config.Retry.MaxElapsedTime":  "WithRetry(Retry{MaxElapsedTime})",
+	"Config.Retry.InitialInterval": "WithRetry(RetryConfig{InitialInterval})",
+	"Config.Retry.MaxInterval":     "WithRetry(RetryConfig{MaxInterval})",
+	"Config.Retry.MaxElapsedTime":  "WithRetry(RetryConfig{MaxElapsedTime})",
+	"Config.Timeout":               "WithTimeout",
+	"Config.Headers":               "WithHeaders",
+	"Config.TLSConfig":             "WithTLSClientConfig (with WithHTTPClient, set TLS on your client's transport)",
+	"Config.Proxy":                 "WithProxy (with WithHTTPClient, set the proxy on your client's transport)",
 	"Mapping.DefaultAgentID":       EnvAgentID + " / WithAgentID",
 	"Mapping.DefaultTrigger":       "WithTriggerType",
 	"Mapping.MinLevel":             "WithMinLevel",

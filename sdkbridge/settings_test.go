@@ -26,8 +26,8 @@ func TestErrorsNameTheOptions(t *testing.T) {
 			"agentos: WithLimits(Limits{MaxRequestBytes}): must be at least 256, got 100"},
 		{"key with a space", []sdkbridge.Option{sdkbridge.WithAPIKey(apiKey + " x")},
 			"agentos: AGENTOS_API_KEY / WithAPIKey: contains spaces or control characters"},
-		{"retry intervals", []sdkbridge.Option{sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: time.Minute, MaxInterval: time.Second})},
-			"agentos: WithRetry(Retry{MaxInterval}): 1s must not be below the initial interval, 1m0s"},
+		{"retry intervals", []sdkbridge.Option{sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: time.Minute, MaxInterval: time.Second})},
+			"agentos: WithRetry(RetryConfig{MaxInterval}): 1s must not be below the initial interval, 1m0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := append([]sdkbridge.Option{sdkbridge.WithAPIKey(apiKey), sdkbridge.WithAgentID(agentID)}, tc.opts...)

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // otlpSink is the OTLP/HTTP endpoint of the otlphttp rows: it answers after
@@ -61,9 +61,9 @@ func (s *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	raw, err := io.ReadAll(body)
-	req := ptraceotlp.NewExportRequest()
+	req := &collectortracepb.ExportTraceServiceRequest{}
 	if err == nil {
-		err = req.UnmarshalProto(raw)
+		err = proto.Unmarshal(raw, req)
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -78,30 +78,28 @@ func (s *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(req)
-	out, _ := ptraceotlp.NewExportResponse().MarshalProto()
+	out, _ := proto.Marshal(&collectortracepb.ExportTraceServiceResponse{})
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	_, _ = w.Write(out)
 }
 
-func (s *otlpSink) record(req ptraceotlp.ExportRequest) {
+func (s *otlpSink) record(req *collectortracepb.ExportTraceServiceRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rss := req.Traces().ResourceSpans()
-	for i := range rss.Len() {
-		sss := rss.At(i).ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				s.seen[spanKey(spans.At(k).TraceID(), spans.At(k).SpanID())] = struct{}{}
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			for _, sp := range ss.GetSpans() {
+				s.seen[spanKey(sp.GetTraceId(), sp.GetSpanId())] = struct{}{}
 			}
 		}
 	}
 	s.last = time.Now()
 }
 
-func spanKey(t pcommon.TraceID, sp pcommon.SpanID) (k [24]byte) {
-	copy(k[:16], t[:])
-	copy(k[16:], sp[:])
+// spanKey is the span's trace id (16 bytes) and span id (8 bytes).
+func spanKey(traceID, spanID []byte) (k [24]byte) {
+	copy(k[:16], traceID)
+	copy(k[16:], spanID)
 	return k
 }
 

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/agentos-ai/agentos-otel/internal/pdataspans"
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 

@@ -29,8 +29,12 @@ import (
 type Config struct {
 	ClientConfig confighttp.ClientConfig                                  `mapstructure:",squash"`
 	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	// RetryConfig drives the ingest client's own retries; see factory.go.
+	// RetryConfig is exporterhelper's retry of a batch the exporter
+	// refused whole (at limits::max_buffered_bytes or max_stored_bytes).
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// RequestRetry is the ingest client's retry of each AgentOS request
+	// (429, 5xx, timeouts, connection errors), the SDK bridge's WithRetry.
+	RequestRetry configretry.BackOffConfig `mapstructure:"request_retry"`
 	// Storage names a storage extension (such as file_storage) that keeps
 	// the exporter's state across a crash: the spans it holds and the
 	// progress of open runs. Without it that state lives in memory only.
@@ -44,14 +48,14 @@ type Config struct {
 	// carries agentos.agent_id.
 	AgentID string `mapstructure:"agent_id"`
 	// TriggerType is used when the root has no valid agentos.trigger_type.
-	TriggerType string `mapstructure:"trigger_type"`
+	TriggerType TriggerType `mapstructure:"trigger_type"`
 	// AllowInsecureHTTP permits http:// to a host that is not loopback.
 	AllowInsecureHTTP bool `mapstructure:"allow_insecure_http"`
 
 	RunSelector RunSelectorConfig `mapstructure:"run_selector"`
 	Redaction   RedactionConfig   `mapstructure:"redaction"`
-	// MinLevel drops events below debug, info, warn or error.
-	MinLevel string `mapstructure:"min_level"`
+	// MinLevel drops events below it.
+	MinLevel Level `mapstructure:"min_level"`
 	// MaxStringLength truncates longer attribute strings, with a marker.
 	MaxStringLength int `mapstructure:"max_string_length"`
 	// Tasks also reports tool, agent and step spans as AgentOS tasks.
@@ -71,8 +75,7 @@ type Config struct {
 
 // RunSelectorConfig decides which root spans become runs.
 type RunSelectorConfig struct {
-	// Mode is all, invoke_agent, name_pattern or has_agent_id.
-	Mode string `mapstructure:"mode"`
+	Mode RunSelectorMode `mapstructure:"mode"`
 	// Pattern is the regular expression of name_pattern.
 	Pattern string `mapstructure:"pattern"`
 }
@@ -120,9 +123,6 @@ func (cfg *Config) Validate() error {
 	if cfg.AgentID == "" && len(cfg.AgentKeys) == 0 {
 		errs = append(errs, errors.New("agent_id: required (or agent_keys, with agentos.agent_id on the spans)"))
 	}
-	if cfg.AgentID != "" && !agentosapi.IsUUID(cfg.AgentID) {
-		errs = append(errs, fmt.Errorf("agent_id: %q is not a uuid", cfg.AgentID))
-	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.AgentKeys)) {
 		key := cfg.AgentKeys[id]
 		if !agentosapi.IsUUID(id) {
@@ -140,7 +140,7 @@ func (cfg *Config) Validate() error {
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
 		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
 	}
-	if _, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern); err != nil {
+	if _, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
 	}
 	for _, p := range cfg.Redaction.Patterns {
@@ -148,29 +148,17 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("redaction::patterns: %q: %w", p, err))
 		}
 	}
-	if cfg.TriggerType != "" && !agentosapi.ValidTrigger(cfg.TriggerType) {
-		errs = append(errs, fmt.Errorf("trigger_type: %q is not one of manual, scheduled, webhook, sdk", cfg.TriggerType))
-	}
-	if cfg.MinLevel != "" && !agentosapi.ValidLevel(cfg.MinLevel) {
-		errs = append(errs, fmt.Errorf("min_level: %q is not one of debug, info, warn, error", cfg.MinLevel))
-	}
-	// In a fixed order, so that the joined message is stable.
+	// Settings the core does not check before it starts, in a fixed order
+	// so that the joined message is stable; the core checks the others.
 	for _, f := range []struct {
 		name string
 		v    int64
 	}{
-		{"max_string_length", int64(cfg.MaxStringLength)},
 		{"concurrency", int64(cfg.Concurrency)},
-		{"limits::max_spans_per_trace", int64(cfg.Limits.MaxSpansPerTrace)},
-		{"limits::max_held_spans", int64(cfg.Limits.MaxHeldSpans)},
-		{"limits::max_open_runs", int64(cfg.Limits.MaxOpenRuns)},
 		{"limits::max_buffered_bytes", cfg.Limits.MaxBufferedBytes},
 		{"limits::max_batch_events", int64(cfg.Limits.MaxBatchEvents)},
 		{"limits::max_request_bytes", int64(cfg.Limits.MaxRequestBytes)},
 		{"limits::max_stored_bytes", cfg.Limits.MaxStoredBytes},
-		{"timing::max_wait", int64(cfg.Timing.MaxWait)},
-		{"timing::grace_period", int64(cfg.Timing.GracePeriod)},
-		{"timing::orphan_timeout", int64(cfg.Timing.OrphanTimeout)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s: must not be negative", f.name))
@@ -179,18 +167,12 @@ func (cfg *Config) Validate() error {
 	if n := cfg.Limits.MaxRequestBytes; n > 0 && n < ingest.MinMaxBodyBytes {
 		errs = append(errs, fmt.Errorf("limits::max_request_bytes: %d is below the minimum of %d", n, ingest.MinMaxBodyBytes))
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	// The core's own checks (mapping and tracker), named with YAML keys.
+	// pipelineConfig fails only on the selector and patterns, reported above.
+	if pc, err := cfg.pipelineConfig(); err == nil {
+		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
 	}
-	// The core's own checks, in case it gains a rule this file lacks.
-	pc, err := cfg.pipelineConfig()
-	if err != nil {
-		return err
-	}
-	if err := pc.Mapping.Validate(); err != nil {
-		return yamlNames(err)
-	}
-	return yamlNames(pc.Tracker.Validate())
+	return errors.Join(errs...)
 }
 
 // settingKeys are this component's YAML keys for the core's settings, for
@@ -201,9 +183,9 @@ var settingKeys = map[string]string{
 	"Config.BaseURL":               "endpoint",
 	"Config.MaxBodyBytes":          "limits::max_request_bytes",
 	"Config.MaxBatchEvents":        "limits::max_batch_events",
-	"Config.Retry.InitialInterval": "retry_on_failure::initial_interval",
-	"Config.Retry.MaxInterval":     "retry_on_failure::max_interval",
-	"Config.Retry.MaxElapsedTime":  "retry_on_failure::max_elapsed_time",
+	"Config.Retry.InitialInterval": "request_retry::initial_interval",
+	"Config.Retry.MaxInterval":     "request_retry::max_interval",
+	"Config.Retry.MaxElapsedTime":  "request_retry::max_elapsed_time",
 	"Mapping.DefaultAgentID":       "agent_id",
 	"Mapping.DefaultTrigger":       "trigger_type",
 	"Mapping.MinLevel":             "min_level",

@@ -1,7 +1,9 @@
 package agentosexporter
 
 import (
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +29,11 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	cfg := NewFactory().CreateDefaultConfig()
 	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
 	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(cfg))
+	// Typed settings (trigger_type, min_level, run_selector::mode) refuse
+	// a bad value while they are read.
+	if err := sub.Unmarshal(cfg); err != nil {
+		return cfg.(*Config), err
+	}
 	return cfg.(*Config), confmap.Validate(cfg)
 }
 
@@ -35,7 +41,7 @@ func TestLoadValidConfig(t *testing.T) {
 	cfg, err := loadConfig(t, "minimal")
 	require.NoError(t, err)
 	assert.Equal(t, "https://agentos-ai.dev", cfg.ClientConfig.Endpoint)
-	assert.Equal(t, "all", cfg.RunSelector.Mode)
+	assert.Equal(t, RunSelectorMode(mapping.SelectAll), cfg.RunSelector.Mode)
 	assert.Equal(t, 2*time.Second, cfg.Timing.GracePeriod)
 	assert.False(t, cfg.RemoteParentIsRoot)
 
@@ -52,7 +58,9 @@ func TestLoadValidConfig(t *testing.T) {
 	pc, err := cfg.pipelineConfig()
 	require.NoError(t, err)
 	assert.Equal(t, "aos_agent_default", pc.Ingest.DefaultKey)
-	assert.Equal(t, 20*time.Second, pc.Ingest.Retry.MaxInterval)
+	assert.Equal(t, 20*time.Second, pc.Ingest.Retry.MaxInterval, "request_retry drives the ingest client")
+	assert.Equal(t, time.Second, pc.Ingest.Retry.InitialInterval)
+	assert.Equal(t, 2*time.Second, cfg.RetryConfig.InitialInterval, "retry_on_failure stays exporterhelper's")
 	assert.Equal(t, 5*time.Second, pc.Tracker.Grace)
 	assert.True(t, pc.Mapping.Tasks)
 	assert.Len(t, pc.Mapping.Redaction.Patterns, 1)
@@ -80,15 +88,15 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"userinfo_endpoint", []string{"endpoint: ", "user info"}},
 		{"key_as_user_endpoint", []string{"endpoint: ", "https://[REDACTED]@agentos.example.com", "user info"}},
 		{"ingest_path_endpoint", []string{"endpoint: ", "use the base URL, here \"https://agentos.example.com\""}},
-		{"bad_selector", []string{"run_selector: ", "agents_only"}},
+		{"bad_selector", []string{"'run_selector.mode' ", `"agents_only" is not one of all, invoke_agent`}},
 		{"bad_selector_pattern", []string{"run_selector: ", "pattern", "(unclosed"}},
 		{"bad_agent_id", []string{"agent_id: ", "uuid"}},
 		{"bad_agent_keys", []string{`agent_keys: agent id "agent-7" is not a uuid`, "agent_keys: agent 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a has an empty key"}},
 		{"default_agent_without_key", []string{"api_key: required", "agent_id 3b241101-e2bb-4255-8caf-4136c566a962"}},
 		{"negative_limit", []string{"limits::max_held_spans: must not be negative", "timing::grace_period: must not be negative"}},
 		{"tiny_request_limit", []string{"limits::max_request_bytes: 100 is below"}},
-		{"bad_level", []string{"min_level: ", "verbose"}},
-		{"bad_trigger", []string{"trigger_type: ", "cron"}},
+		{"bad_level", []string{"'min_level' ", `"verbose" is not one of debug`}},
+		{"bad_trigger", []string{"'trigger_type' ", `"cron" is not one of manual`}},
 		{"bad_redaction_pattern", []string{"redaction::patterns: ", "[a-"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,11 +115,14 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	assert.Equal(t, "https://agentos-ai.dev", cfg.ClientConfig.Endpoint)
-	assert.Equal(t, "sdk", cfg.TriggerType)
-	assert.Equal(t, "all", cfg.RunSelector.Mode)
+	assert.Equal(t, TriggerType("sdk"), cfg.TriggerType)
+	assert.Equal(t, RunSelectorMode("all"), cfg.RunSelector.Mode)
+	assert.Equal(t, Level("debug"), cfg.MinLevel)
 	assert.False(t, cfg.RemoteParentIsRoot, "the Collector may see the remote parent, so it waits for it")
 	assert.False(t, cfg.Tasks)
 	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Equal(t, configretry.NewDefaultBackOffConfig(), cfg.RetryConfig, "retry_on_failure is exporterhelper's, with its defaults")
+	assert.True(t, cfg.RequestRetry.Enabled)
 	assert.True(t, cfg.QueueConfig.HasValue())
 	assert.Equal(t, runtracker.DefaultMaxWait, cfg.Timing.MaxWait)
 	assert.Equal(t, runtracker.DefaultMaxOpenRuns, cfg.Limits.MaxOpenRuns)
@@ -131,7 +142,7 @@ func TestDefaultConfig(t *testing.T) {
 	require.NoError(t, pc.Tracker.Validate())
 	assert.Equal(t, mapping.SelectAll, pc.Mapping.Selector.Mode)
 	assert.Equal(t, ingest.DefaultRetryPolicy().MaxElapsedTime, pc.Ingest.Retry.MaxElapsedTime,
-		"retry_on_failure's defaults carry over to the ingest client")
+		"request_retry's defaults are the ingest client's")
 }
 
 func TestKeysAreOpaque(t *testing.T) {
@@ -144,11 +155,12 @@ func TestKeysAreOpaque(t *testing.T) {
 
 func TestRetriesOffStayOff(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.RetryConfig = configretry.BackOffConfig{Enabled: false}
+	cfg.RequestRetry = configretry.BackOffConfig{Enabled: false}
 	pc, err := cfg.pipelineConfig()
 	require.NoError(t, err)
 	assert.False(t, pc.Ingest.Retry.Enabled)
 	assert.NotEqual(t, ingest.RetryPolicy{}, pc.Ingest.Retry, "an all-zero policy would mean the defaults, retries on")
+	assert.Equal(t, ingest.DefaultRetryPolicy().MaxElapsedTime, pc.Ingest.Retry.MaxElapsedTime, "unset fields keep the defaults")
 }
 
 // An endpoint refused for its query must not send the user to
@@ -178,4 +190,77 @@ func TestCoreErrorsNameYAMLKeys(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, yamlNames(err).Error(), "limits::max_request_bytes")
 	assert.NotContains(t, yamlNames(err).Error(), "Config.")
+}
+
+// Typed settings set in code skip UnmarshalText; Validate still refuses
+// them, through the core's checks, named with the YAML keys.
+func TestTypedSettingsSetInCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*Config)
+		want string
+	}{
+		{"trigger_type", func(c *Config) { c.TriggerType = "cron" }, `trigger_type: "cron" is not one of manual, scheduled, webhook, sdk`},
+		{"min_level", func(c *Config) { c.MinLevel = "loud" }, `min_level: "loud" is not one of debug, info, warn, error`},
+		{"run_selector", func(c *Config) { c.RunSelector.Mode = "agents_only" }, `run_selector: run selector mode "agents_only" is not one of`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			cfg.APIKey = "aos_agent_x"
+			cfg.AgentID = "3b241101-e2bb-4255-8caf-4136c566a962"
+			tc.set(cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestTypedSettingsUnmarshalText(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		into    interface{ UnmarshalText([]byte) error }
+		text    string
+		wantErr bool
+	}{
+		{"trigger", new(TriggerType), "webhook", false},
+		{"trigger empty", new(TriggerType), "", false},
+		{"trigger unknown", new(TriggerType), "cron", true},
+		{"level", new(Level), "warn", false},
+		{"level unknown", new(Level), "WARN", true},
+		{"mode", new(RunSelectorMode), "name_pattern", false},
+		{"mode unknown", new(RunSelectorMode), "roots", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.into.UnmarshalText([]byte(tc.text))
+			if tc.wantErr {
+				assert.ErrorContains(t, err, fmt.Sprintf("%q is not one of", tc.text))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.text, reflect.ValueOf(tc.into).Elem().String())
+		})
+	}
+}
+
+// Validate reports the exporter's own problems and the core's at once,
+// each named with its YAML key, and no check is made twice.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.AgentID = "agent-7"
+	cfg.Concurrency = -1
+	cfg.Timing.GracePeriod = -time.Second
+	cfg.Limits.MaxOpenRuns = -1
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		"api_key: required",
+		"concurrency: must not be negative",
+		`agent_id: "agent-7" is not a uuid`,
+		"timing::grace_period: must not be negative",
+		"limits::max_open_runs: must not be negative",
+	} {
+		assert.Equal(t, 1, strings.Count(err.Error(), want), "%q once in %q", want, err)
+	}
+	assert.NotContains(t, err.Error(), "Tracker.")
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -15,9 +17,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
-	"github.com/agentos-ai/agentos-otel/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
@@ -45,7 +47,10 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.warnSmallConnectionPool()
 	pc.Ingest.HTTPClient = client
-	pc.MeterProvider = e.set.TelemetrySettings.MeterProvider
+	pc.Ingest.UserAgent = userAgent(e.set.BuildInfo)
+	if pc.Instruments, err = instruments(e.set.TelemetrySettings); err != nil {
+		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
+	}
 	pc.Logger = slog.New(zapslog.NewHandler(e.set.TelemetrySettings.Logger.Core()))
 	pc.Ingest.Logger = pc.Logger
 	if e.cfg.Storage != nil {
@@ -80,6 +85,19 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	return err
 }
 
+// userAgent names the exporter and the Collector build it runs in, after
+// the ingest client's own product token:
+// "agentos-otel-go/0.1.0 agentosexporter (otelcol-agentos/0.1.0)".
+func userAgent(info component.BuildInfo) string {
+	const name = "agentosexporter"
+	build := info.Command + "/" + info.Version
+	if info.Command == "" || strings.ContainsFunc(build, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '(' || r == ')' }) {
+		// Not a plain product token: leave it out rather than fail Start.
+		return name
+	}
+	return name + " (" + build + ")"
+}
+
 // warnSmallConnectionPool says when fewer idle connections are kept per
 // host than runs are delivered at once: connections would be opened and
 // closed all the time.
@@ -108,9 +126,33 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	return err
 }
 
+// requestRetryPolicy is the ingest client's policy for request_retry:
+// unset (zero) fields keep the ingest client's defaults, and enabled is
+// taken as it is, so retries set off stay off.
+func requestRetryPolicy(r configretry.BackOffConfig) ingest.RetryPolicy {
+	p := ingest.DefaultRetryPolicy()
+	p.Enabled = r.Enabled
+	if r.InitialInterval != 0 {
+		p.InitialInterval = r.InitialInterval
+	}
+	if r.MaxInterval != 0 {
+		p.MaxInterval = r.MaxInterval
+	}
+	if r.Multiplier != 0 {
+		p.Multiplier = r.Multiplier
+	}
+	if r.RandomizationFactor != 0 {
+		p.RandomizationFactor = r.RandomizationFactor
+	}
+	if r.MaxElapsedTime != 0 {
+		p.MaxElapsedTime = r.MaxElapsedTime
+	}
+	return p
+}
+
 // pipelineConfig converts the validated Config to the core's.
 func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
-	sel, err := mapping.NewSelector(cfg.RunSelector.Mode, cfg.RunSelector.Pattern)
+	sel, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern)
 	if err != nil {
 		return pipeline.Config{}, fmt.Errorf("run_selector: %w", err)
 	}
@@ -126,20 +168,7 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 	for id, k := range cfg.AgentKeys {
 		keys[id] = string(k)
 	}
-	r := cfg.RetryConfig
-	retry := ingest.RetryPolicy{
-		Enabled:             r.Enabled,
-		InitialInterval:     r.InitialInterval,
-		MaxInterval:         r.MaxInterval,
-		Multiplier:          r.Multiplier,
-		RandomizationFactor: r.RandomizationFactor,
-		MaxElapsedTime:      r.MaxElapsedTime,
-	}
-	if retry == (ingest.RetryPolicy{}) {
-		// The ingest client reads an all-zero policy as "defaults", which
-		// would turn retries back on; any non-zero field keeps them off.
-		retry.Multiplier = 1
-	}
+	retry := requestRetryPolicy(cfg.RequestRetry)
 	return pipeline.Config{
 		Ingest: ingest.Config{
 			BaseURL:        cfg.ClientConfig.Endpoint,
@@ -149,15 +178,14 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 			MaxBodyBytes:   cfg.Limits.MaxRequestBytes,
 			MaxBatchEvents: cfg.Limits.MaxBatchEvents,
 			Retry:          retry,
-			UserAgent:      "collector-exporter",
 		},
 		Mapping: mapping.Options{
 			DefaultAgentID: cfg.AgentID,
-			DefaultTrigger: cfg.TriggerType,
+			DefaultTrigger: string(cfg.TriggerType),
 			Selector:       sel,
 			MaxStringLen:   cfg.MaxStringLength,
 			Redaction:      mapping.Redaction{Names: cfg.Redaction.Attributes, Patterns: patterns, Drop: cfg.Redaction.Drop},
-			MinLevel:       cfg.MinLevel,
+			MinLevel:       string(cfg.MinLevel),
 			Tasks:          cfg.Tasks,
 		},
 		Tracker: runtracker.Options{

@@ -113,8 +113,8 @@ func testConfig(url string) *Config {
 	cfg.APIKey = testKey
 	cfg.AgentID = testAgent
 	cfg.Timing.GracePeriod = 10 * time.Millisecond
-	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
+	cfg.RequestRetry.InitialInterval = 10 * time.Millisecond
+	cfg.RequestRetry.MaxInterval = 20 * time.Millisecond
 	return cfg
 }
 
@@ -163,7 +163,7 @@ func TestTelemetryReachesTheCollector(t *testing.T) {
 	o.assertNoKeyLogged(t, testKey)
 }
 
-// A 503 is retried by the ingest client under retry_on_failure, not by the
+// A 503 is retried by the ingest client under request_retry, not by the
 // Collector: the run is started once, not once per Collector retry, and
 // consuming never waits for AgentOS.
 func TestRetriesAreTheIngestClients(t *testing.T) {
@@ -181,7 +181,7 @@ func TestRetriesAreTheIngestClients(t *testing.T) {
 	assert.Zero(t, o.counter(t, "agentos.requests.failed"))
 }
 
-// With retry_on_failure disabled a failed run/start is given up at once:
+// With request_retry disabled a failed run/start is given up at once:
 // counted, logged once at error with the server's message, its events
 // dropped, reported by Shutdown, and never retried by the Collector either.
 func TestRetriesDisabled(t *testing.T) {
@@ -189,7 +189,7 @@ func TestRetriesDisabled(t *testing.T) {
 	srv.FailNext(1, 503, "")
 	o := newObserved(t)
 	cfg := testConfig(url)
-	cfg.RetryConfig.Enabled = false
+	cfg.RequestRetry.Enabled = false
 	err := runExporterErr(t, cfg, o.settings(), oneRun(1))
 	requireRunsNotDelivered(t, err, 1, "503 Service Unavailable")
 

@@ -2,7 +2,6 @@ package agentosexporter
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -31,7 +30,7 @@ func NewFactory() exporter.Factory {
 func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = agentosapi.DefaultBaseURL
-	client.Timeout = 30 * time.Second
+	client.Timeout = ingest.DefaultTimeout
 	// One idle connection per run in flight, so that connections are
 	// reused instead of opened for every request.
 	keepalive := confighttp.NewDefaultKeepaliveClientConfig()
@@ -41,10 +40,11 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ClientConfig:    client,
 		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:     defaultRetry(),
-		TriggerType:     agentosapi.TriggerSDK,
-		RunSelector:     RunSelectorConfig{Mode: string(mapping.SelectAll)},
-		MinLevel:        agentosapi.LevelDebug,
+		RetryConfig:     configretry.NewDefaultBackOffConfig(),
+		RequestRetry:    defaultRequestRetry(),
+		TriggerType:     TriggerType(agentosapi.TriggerSDK),
+		RunSelector:     RunSelectorConfig{Mode: RunSelectorMode(mapping.SelectAll)},
+		MinLevel:        Level(agentosapi.LevelDebug),
 		MaxStringLength: mapping.DefaultMaxStringLen,
 		Concurrency:     delivery.DefaultConcurrency,
 		Limits:          defaultLimits(),
@@ -60,20 +60,20 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// Consuming only hands spans to the run tracker, and fails only
-		// when the memory bound refuses a batch whole; the ingest client
-		// retries each request itself. So a retry here offers a refused
-		// batch again, and never re-sends spans already tracked.
+		// when a bound refuses a batch whole; the ingest client retries
+		// each request itself (request_retry). So a retry here offers a
+		// refused batch again, and never re-sends spans already tracked.
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
 }
 
-// defaultRetry is the SDK bridge's policy, so both front ends retry alike.
-// It starts at 500 ms rather than configretry's 5 s because it retries
-// single ingest requests: a 5 s pause after every 503 would leave runs
-// waiting far longer than AgentOS needs to recover.
-func defaultRetry() configretry.BackOffConfig {
+// defaultRequestRetry is the SDK bridge's policy, so both front ends retry
+// requests alike. It starts at 500 ms rather than configretry's 5 s: a 5 s
+// pause after every 503 would leave runs waiting far longer than AgentOS
+// needs to recover.
+func defaultRequestRetry() configretry.BackOffConfig {
 	p := ingest.DefaultRetryPolicy()
 	return configretry.BackOffConfig{
 		Enabled:             p.Enabled,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
+	"github.com/agentos-ai/agentos-otel/internal/localservertest"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
 
@@ -36,11 +36,7 @@ const (
 
 func newLocalServer(t *testing.T) (*localserver.Server, string) {
 	t.Helper()
-	srv := localserver.New(localserver.Options{})
-	srv.RegisterAgent(testAgent, testKey)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	return localservertest.Start(t, localserver.Options{}, localservertest.Agent{ID: testAgent, Key: testKey})
 }
 
 func freeAddr(t *testing.T) string {

@@ -102,7 +102,7 @@ func TestKeysNeverShownByEitherFrontEnd(t *testing.T) {
 		opts := []sdkbridge.Option{
 			sdkbridge.WithEndpoint(strings.TrimPrefix(hs.URL, "http://")), sdkbridge.WithAPIKey(tc.key), sdkbridge.WithAgentID(testAgent),
 			sdkbridge.WithLogger(logger), sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}),
-			sdkbridge.WithRetry(sdkbridge.Retry{InitialInterval: 5 * time.Millisecond, MaxElapsedTime: 600 * time.Millisecond}),
+			sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: 5 * time.Millisecond, MaxElapsedTime: 600 * time.Millisecond}),
 		}
 		if tc.client != nil {
 			opts = append(opts, sdkbridge.WithHTTPClient(tc.client))

@@ -20,7 +20,16 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Rename returns the FieldError in err's chain under the name that name
 // gives its field. It returns err unchanged when the chain holds no
 // FieldError or name gives "" (a field the front end has no setting for).
+// Errors joined with errors.Join are renamed one by one.
 func Rename(err error, name func(field string) string) error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := joined.Unwrap()
+		renamed := make([]error, len(errs))
+		for i, e := range errs {
+			renamed[i] = Rename(e, name)
+		}
+		return errors.Join(renamed...)
+	}
 	var fe *FieldError
 	if !errors.As(err, &fe) {
 		return err

@@ -18,6 +18,8 @@ func TestRename(t *testing.T) {
 		{"renamed", core, "WithLimits(Limits{MaxRequestBytes}): must be at least 256, got 100"},
 		{"no name for it", fmt.Errorf("ingest: %w", &FieldError{Field: "Config.UserAgent", Err: cause}), "ingest: Config.UserAgent: must be at least 256, got 100"},
 		{"not a field error", cause, cause.Error()},
+		{"joined", errors.Join(core, fmt.Errorf("ingest: %w", &FieldError{Field: "Config.UserAgent", Err: cause})),
+			"WithLimits(Limits{MaxRequestBytes}): must be at least 256, got 100\ningest: Config.UserAgent: must be at least 256, got 100"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Rename(tt.err, func(f string) string { return names[f] })

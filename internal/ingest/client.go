@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,7 @@ type Client struct {
 	maxBody        int
 	maxEvents      int
 	userAgent      string
+	headers        http.Header // the caller's, canonical
 	log            *slog.Logger
 	bufs           sync.Pool // *bytes.Buffer
 }
@@ -74,7 +77,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{base: base, keys: keys, retry: retry, log: cfg.Logger}
-	if c.http, c.timeout, err = attemptClient(cfg.HTTPClient, cfg.Timeout); err != nil {
+	if c.http, c.timeout, err = attemptClient(cfg); err != nil {
+		return nil, err
+	}
+	if c.headers, err = extraHeaders(cfg.Headers); err != nil {
 		return nil, err
 	}
 	authBackoff := cfg.AuthFailureBackoff
@@ -106,12 +112,17 @@ func New(cfg Config) (*Client, error) {
 // an attempt after an ambiguous failure can be given longer: a caller's
 // client is therefore used through a copy without its Timeout, which
 // becomes the first attempt's timeout unless timeout is set.
-func attemptClient(hc *http.Client, timeout time.Duration) (*http.Client, time.Duration, error) {
+func attemptClient(cfg Config) (*http.Client, time.Duration, error) {
+	hc, timeout := cfg.HTTPClient, cfg.Timeout
 	if timeout < 0 {
 		return nil, 0, fieldErrorf("Timeout", "must not be negative, got %s", timeout)
 	}
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = defaultHTTPClient(cfg.TLSConfig, cfg.Proxy)
+	} else if cfg.TLSConfig != nil {
+		return nil, 0, fieldErrorf("TLSConfig", "configures the default client; set it on HTTPClient's transport instead")
+	} else if cfg.Proxy != nil {
+		return nil, 0, fieldErrorf("Proxy", "configures the default client; set it on HTTPClient's transport instead")
 	}
 	if timeout == 0 {
 		timeout = hc.Timeout
@@ -119,12 +130,56 @@ func attemptClient(hc *http.Client, timeout time.Duration) (*http.Client, time.D
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	if hc.Timeout != 0 {
+	if hc.Timeout != 0 || hc.CheckRedirect == nil {
 		cp := *hc
 		cp.Timeout = 0
+		if cp.CheckRedirect == nil {
+			cp.CheckRedirect = refuseRedirects
+		}
 		hc = &cp
 	}
 	return hc, timeout, nil
+}
+
+// validHeaderName reports whether name is an HTTP token (RFC 9110).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reservedHeaders are set by the client on every request.
+var reservedHeaders = []string{"Authorization", "Content-Type", "Accept", "User-Agent"}
+
+// extraHeaders checks the caller's headers and returns them canonical.
+func extraHeaders(h map[string]string) (http.Header, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	out := make(http.Header, len(h))
+	for name, value := range h {
+		canon := http.CanonicalHeaderKey(name)
+		if slices.Contains(reservedHeaders, canon) {
+			return nil, fieldErrorf("Headers", "%s is set by the client", canon)
+		}
+		if !validHeaderName(name) {
+			return nil, fieldErrorf("Headers", "%q is not a valid header name", name)
+		}
+		if strings.ContainsFunc(value, func(r rune) bool { return r != '\t' && (r < ' ' || r == 0x7f) }) {
+			// The value may be a credential: name the header only.
+			return nil, fieldErrorf("Headers", "the value of %s has characters a header cannot carry", canon)
+		}
+		out.Set(canon, value)
+	}
+	return out, nil
 }
 
 func positiveOr(name string, v, def int) (int, error) {
@@ -274,10 +329,14 @@ func userAgent(custom string) (string, error) {
 // defaultHTTPClient refuses redirects (attempt timeouts are contexts): a redirect
 // could carry the key to another scheme or host, and AgentOS's ingest API
 // documents none.
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Client {
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
+			TLSClientConfig:       tlsConfig,
+			Proxy:                 proxy,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          100,
@@ -286,9 +345,12 @@ func defaultHTTPClient() *http.Client {
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: refuseRedirects,
 	}
 }
+
+// refuseRedirects hands the redirect response back as the answer.
+func refuseRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // String describes the client without its keys.
 func (c *Client) String() string {
@@ -529,6 +591,9 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 	req.Body = body.reader()
 	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	req.ContentLength = int64(len(body.data))
+	for name, values := range c.headers {
+		req.Header[name] = values
+	}
 	req.Header.Set("Authorization", "Bearer "+key.reveal())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")

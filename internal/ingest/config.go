@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,8 +42,18 @@ type Config struct {
 	// HTTPClient sends the requests; default a client that does not follow
 	// redirects. Its Timeout, if set, is the default of Timeout; the client
 	// is then used through a copy without it, since attempt timeouts are
-	// contexts.
+	// contexts. A client without a CheckRedirect of its own is used through
+	// a copy that does not follow redirects either: one could carry the key
+	// to another host.
 	HTTPClient *http.Client
+	// TLSConfig and Proxy configure the default client's transport (default
+	// Go's TLS settings and http.ProxyFromEnvironment); with HTTPClient
+	// they are an error, since that client's transport is the caller's.
+	TLSConfig *tls.Config
+	Proxy     func(*http.Request) (*url.URL, error)
+	// Headers are sent with every request. Authorization, Content-Type,
+	// Accept and User-Agent are the client's own and may not be set here.
+	Headers map[string]string
 	// Timeout bounds the first attempt of a call; default HTTPClient.Timeout
 	// if set, else 30s. After an attempt whose outcome is unknown (a
 	// timeout after sending, a reset, a 5xx other than 503) the next one

@@ -14,17 +14,79 @@ import (
 
 const meterName = "github.com/agentos-ai/agentos-otel"
 
+// Instruments are the self-telemetry instruments the pipeline records on.
+// The Collector exporter passes those of its mdatagen telemetry builder (its
+// component's scope); without them the pipeline makes the same instruments on
+// MeterProvider's meter named after this module, as the SDK bridge does.
+type Instruments struct {
+	// Meter made the observable instruments: the pipeline registers one
+	// callback on it for all of them.
+	Meter metric.Meter
+
+	RunsStarted    metric.Int64Counter
+	RunsCompleted  metric.Int64Counter
+	RunsFailed     metric.Int64Counter
+	EventsSent     metric.Int64Counter
+	RequestsFailed metric.Int64Counter
+	EventsDropped  metric.Int64Counter
+	SpansRefused   metric.Int64Counter
+
+	SpansDropped          metric.Int64ObservableCounter
+	RunsMayExist          metric.Int64ObservableCounter
+	RunsMaybeDuplicated   metric.Int64ObservableCounter
+	EventsMaybeDuplicated metric.Int64ObservableCounter
+	RequestsAuthFailFast  metric.Int64ObservableCounter
+	EventsTruncated       metric.Int64ObservableCounter
+	SpansHeld             metric.Int64ObservableGauge
+	TracesOpen            metric.Int64ObservableGauge
+}
+
+// newInstruments makes the instruments on mp's meter for this module. Names,
+// units and descriptions match the exporter's metadata.yaml.
+func newInstruments(mp metric.MeterProvider) (*Instruments, error) {
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	ins := &Instruments{Meter: mp.Meter(meterName)}
+	var errs []error
+	counter := func(c *metric.Int64Counter, name, desc, unit string) {
+		var err error
+		*c, err = ins.Meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+	}
+	observed := func(c *metric.Int64ObservableCounter, name, desc, unit string) {
+		var err error
+		*c, err = ins.Meter.Int64ObservableCounter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+	}
+	gauge := func(g *metric.Int64ObservableGauge, name, desc, unit string) {
+		var err error
+		*g, err = ins.Meter.Int64ObservableGauge(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+	}
+	counter(&ins.RunsStarted, "agentos.runs.started", "Runs started in AgentOS.", "{run}")
+	counter(&ins.RunsCompleted, "agentos.runs.completed", "Runs closed as completed.", "{run}")
+	counter(&ins.RunsFailed, "agentos.runs.failed", "Runs closed as failed.", "{run}")
+	counter(&ins.EventsSent, "agentos.events.sent", "Timeline events accepted by AgentOS.", "{event}")
+	counter(&ins.RequestsFailed, "agentos.requests.failed", "Ingest requests that failed after retries, by request.", "{request}")
+	counter(&ins.EventsDropped, "agentos.events.dropped", "Events not delivered, by reason.", "{event}")
+	counter(&ins.SpansRefused, "agentos.spans.refused", "Spans refused at the memory bound, for the sender to offer again.", "{span}")
+	observed(&ins.SpansDropped, "agentos.spans.dropped", "Spans not sent to AgentOS, by reason.", "{span}")
+	observed(&ins.RunsMayExist, "agentos.runs.may_exist", "Runs whose run/start may have opened a run in AgentOS whose id the bridge never learned; look them up by external_run_id.", "{run}")
+	observed(&ins.RunsMaybeDuplicated, "agentos.runs.maybe_duplicated", "Runs opened after an ambiguous run/start attempt: AgentOS may hold an earlier open run with the same external_run_id.", "{run}")
+	observed(&ins.EventsMaybeDuplicated, "agentos.events.maybe_duplicated", "Events sent again after an ambiguous failure: AgentOS may have recorded them twice.", "{event}")
+	observed(&ins.RequestsAuthFailFast, "agentos.requests.auth_fail_fast", "Requests refused without being sent because their key was just answered 401 or 403.", "{request}")
+	observed(&ins.EventsTruncated, "agentos.events.truncated", "Events and run fields cut because AgentOS answered 413 even to them alone.", "{event}")
+	gauge(&ins.SpansHeld, "agentos.spans.held", "Spans held waiting for their run root.", "{span}")
+	gauge(&ins.TracesOpen, "agentos.traces.open", "Traces being tracked.", "{trace}")
+	return ins, errors.Join(errs...)
+}
+
 // metrics is the bridge's self-telemetry: delivery outcomes counted as they
-// happen, tracker counters observed at collection time.
+// happen, tracker and ingest counters observed at collection time.
 type metrics struct {
-	runsStarted   metric.Int64Counter
-	runsCompleted metric.Int64Counter
-	runsFailed    metric.Int64Counter
-	eventsSent    metric.Int64Counter
-	requestErrors metric.Int64Counter
-	eventsDropped metric.Int64Counter
-	spansRefused  metric.Int64Counter
-	reg           metric.Registration
+	ins *Instruments
+	reg metric.Registration
 }
 
 var (
@@ -48,101 +110,69 @@ func init() {
 	}
 }
 
-// ingestCounters are the ingest client's counters reported as metrics: the
-// outcomes a user must be able to reconcile.
-var ingestCounters = []struct {
-	name, desc, unit string
-	value            func(ingest.Stats) int64
-}{
-	{"agentos.runs.may_exist", "Runs whose run/start may have opened a run in AgentOS whose id the bridge never learned; look them up by external_run_id.", "{run}",
-		func(s ingest.Stats) int64 { return s.RunsMayExist }},
-	{"agentos.runs.maybe_duplicated", "Runs opened after an ambiguous run/start attempt: AgentOS may hold an earlier open run with the same external_run_id.", "{run}",
-		func(s ingest.Stats) int64 { return s.StartsMaybeDuplicated }},
-	{"agentos.events.maybe_duplicated", "Events sent again after an ambiguous failure: AgentOS may have recorded them twice.", "{event}",
-		func(s ingest.Stats) int64 { return s.EventsMaybeDuplicated }},
-	{"agentos.requests.auth_fail_fast", "Requests refused without being sent because their key was just answered 401 or 403.", "{request}",
-		func(s ingest.Stats) int64 { return s.AuthFailFast }},
-	{"agentos.events.truncated", "Events and run fields cut because AgentOS answered 413 even to them alone.", "{event}",
-		func(s ingest.Stats) int64 { return s.EventsTruncated + s.FieldsTruncated }},
-}
-
-func newMetrics(mp metric.MeterProvider, stats func() runtracker.Stats, clientStats func() ingest.Stats) (*metrics, error) {
-	if mp == nil {
-		mp = noop.NewMeterProvider()
+// newMetrics records on ins, or on instruments of its own on mp when ins
+// is nil.
+func newMetrics(mp metric.MeterProvider, ins *Instruments, stats func() runtracker.Stats, clientStats func() ingest.Stats) (*metrics, error) {
+	if ins == nil {
+		var err error
+		if ins, err = newInstruments(mp); err != nil {
+			return nil, err
+		}
 	}
-	meter := mp.Meter(meterName)
-	m := &metrics{}
-	var errs []error
-	counter := func(name, desc, unit string) metric.Int64Counter {
-		c, err := meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
-		errs = append(errs, err)
-		return c
+	// The ingest client's counters: the outcomes a user must be able to
+	// reconcile.
+	ingestCounters := []struct {
+		inst  metric.Int64ObservableCounter
+		value func(ingest.Stats) int64
+	}{
+		{ins.RunsMayExist, func(s ingest.Stats) int64 { return s.RunsMayExist }},
+		{ins.RunsMaybeDuplicated, func(s ingest.Stats) int64 { return s.StartsMaybeDuplicated }},
+		{ins.EventsMaybeDuplicated, func(s ingest.Stats) int64 { return s.EventsMaybeDuplicated }},
+		{ins.RequestsAuthFailFast, func(s ingest.Stats) int64 { return s.AuthFailFast }},
+		{ins.EventsTruncated, func(s ingest.Stats) int64 { return s.EventsTruncated + s.FieldsTruncated }},
 	}
-	m.runsStarted = counter("agentos.runs.started", "Runs started in AgentOS.", "{run}")
-	m.runsCompleted = counter("agentos.runs.completed", "Runs closed as completed.", "{run}")
-	m.runsFailed = counter("agentos.runs.failed", "Runs closed as failed.", "{run}")
-	m.eventsSent = counter("agentos.events.sent", "Timeline events accepted by AgentOS.", "{event}")
-	m.requestErrors = counter("agentos.requests.failed", "Ingest requests that failed after retries, by request.", "{request}")
-	m.eventsDropped = counter("agentos.events.dropped", "Events not delivered, by reason.", "{event}")
-	m.spansRefused = counter("agentos.spans.refused", "Spans refused at the memory bound, for the sender to offer again.", "{span}")
-
-	spansDropped, err := meter.Int64ObservableCounter("agentos.spans.dropped",
-		metric.WithDescription("Spans not sent to AgentOS, by reason."), metric.WithUnit("{span}"))
-	errs = append(errs, err)
-	held, err := meter.Int64ObservableGauge("agentos.spans.held",
-		metric.WithDescription("Spans held waiting for their run root."), metric.WithUnit("{span}"))
-	errs = append(errs, err)
-	open, err := meter.Int64ObservableGauge("agentos.traces.open",
-		metric.WithDescription("Traces being tracked."), metric.WithUnit("{trace}"))
-	errs = append(errs, err)
-	observed := []metric.Observable{spansDropped, held, open}
-	ingestObs := make([]metric.Int64ObservableCounter, len(ingestCounters))
-	for i, c := range ingestCounters {
-		ingestObs[i], err = meter.Int64ObservableCounter(c.name, metric.WithDescription(c.desc), metric.WithUnit(c.unit))
-		errs = append(errs, err)
-		observed = append(observed, ingestObs[i])
+	observed := []metric.Observable{ins.SpansDropped, ins.SpansHeld, ins.TracesOpen}
+	for _, c := range ingestCounters {
+		observed = append(observed, c.inst)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	m.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	reg, err := ins.Meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := stats()
 		for _, d := range dropReasons {
-			o.ObserveInt64(spansDropped, d.value(s), metric.WithAttributes(attribute.String("reason", d.reason)))
+			o.ObserveInt64(ins.SpansDropped, d.value(s), metric.WithAttributes(attribute.String("reason", d.reason)))
 		}
-		o.ObserveInt64(held, int64(s.HeldSpans))
-		o.ObserveInt64(open, int64(s.OpenTraces))
+		o.ObserveInt64(ins.SpansHeld, int64(s.HeldSpans))
+		o.ObserveInt64(ins.TracesOpen, int64(s.OpenTraces))
 		cs := clientStats()
-		for i, c := range ingestCounters {
-			o.ObserveInt64(ingestObs[i], c.value(cs))
+		for _, c := range ingestCounters {
+			o.ObserveInt64(c.inst, c.value(cs))
 		}
 		return nil
 	}, observed...)
 	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	return &metrics{ins: ins, reg: reg}, nil
 }
 
 func (m *metrics) Delivered(op *runtracker.Op) {
 	ctx := context.Background()
 	switch op.Kind {
 	case runtracker.OpStart:
-		m.runsStarted.Add(ctx, 1)
+		m.ins.RunsStarted.Add(ctx, 1)
 	case runtracker.OpEvents:
-		m.eventsSent.Add(ctx, int64(len(op.Events)))
+		m.ins.EventsSent.Add(ctx, int64(len(op.Events)))
 	case runtracker.OpClose:
 		if op.Close.Fail {
-			m.runsFailed.Add(ctx, 1)
+			m.ins.RunsFailed.Add(ctx, 1)
 		} else {
-			m.runsCompleted.Add(ctx, 1)
+			m.ins.RunsCompleted.Add(ctx, 1)
 		}
 	}
 }
 
 func (m *metrics) Failed(op *runtracker.Op, err error) {
 	ctx := context.Background()
-	m.requestErrors.Add(ctx, 1, kindAttrs[op.Kind])
+	m.ins.RequestsFailed.Add(ctx, 1, kindAttrs[op.Kind])
 	if op.Kind != runtracker.OpEvents {
 		return
 	}
@@ -151,21 +181,21 @@ func (m *metrics) Failed(op *runtracker.Op, err error) {
 	var partial *ingest.SendEventsError
 	if errors.As(err, &partial) {
 		sent = partial.Sent
-		m.eventsSent.Add(ctx, int64(sent))
+		m.ins.EventsSent.Add(ctx, int64(sent))
 	}
-	m.eventsDropped.Add(ctx, int64(len(op.Events)-sent), attrFailed)
+	m.ins.EventsDropped.Add(ctx, int64(len(op.Events)-sent), attrFailed)
 }
 
 // Skipped counts the events of a run whose start failed; the start's own
 // failure was counted once.
 func (m *metrics) Skipped(op *runtracker.Op) {
 	if op.Kind == runtracker.OpEvents {
-		m.eventsDropped.Add(context.Background(), int64(len(op.Events)), attrSkipped)
+		m.ins.EventsDropped.Add(context.Background(), int64(len(op.Events)), attrSkipped)
 	}
 }
 
 func (m *metrics) refused(spans int) {
-	m.spansRefused.Add(context.Background(), int64(spans))
+	m.ins.SpansRefused.Add(context.Background(), int64(spans))
 }
 
 func (m *metrics) close() error {

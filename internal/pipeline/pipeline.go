@@ -46,6 +46,9 @@ type Config struct {
 	MeterProvider metric.MeterProvider
 	Logger        *slog.Logger
 
+	// Instruments, when set, are recorded on instead of MeterProvider's.
+	Instruments *Instruments
+
 	// Now and TickInterval exist for tests: a negative TickInterval starts
 	// no ticker, and the test calls Tick itself.
 	Now          func() time.Time
@@ -133,7 +136,7 @@ func New(cfg Config) (*Pipeline, error) {
 			return nil, err
 		}
 	}
-	p.metrics, err = newMetrics(cfg.MeterProvider, p.trackerStats, func() ingest.Stats {
+	p.metrics, err = newMetrics(cfg.MeterProvider, cfg.Instruments, p.trackerStats, func() ingest.Stats {
 		s := client.Stats()
 		if p.durable != nil {
 			// Starts found ambiguous at recovery are runs that may exist too.

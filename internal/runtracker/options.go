@@ -72,10 +72,11 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Validate reports the first invalid option as a *configerr.FieldError
-// naming the field ("Tracker.Grace"), for each front end to render with its
-// own name for the setting.
+// Validate reports every invalid option as a *configerr.FieldError naming
+// the field ("Tracker.Grace"), joined, for each front end to render with
+// its own name for the setting.
 func (o Options) Validate() error {
+	var errs []error
 	for _, f := range []struct {
 		name     string
 		negative bool
@@ -89,10 +90,10 @@ func (o Options) Validate() error {
 		{"MaxOpenRuns", o.MaxOpenRuns < 0},
 	} {
 		if f.negative {
-			return &configerr.FieldError{Field: "Tracker." + f.name, Err: errNegative}
+			errs = append(errs, &configerr.FieldError{Field: "Tracker." + f.name, Err: errNegative})
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 var errNegative = errors.New("must not be negative")

@@ -37,13 +37,13 @@ type Tracker struct {
 }
 
 type trace struct {
-	id          spans.TraceID
-	created     time.Time
-	nodes       map[spans.SpanID]node
-	held        []spans.Span
+	id      spans.TraceID
+	created time.Time
+	nodes   map[spans.SpanID]node
+	held    []spans.Span
 	// waitingOn counts held spans by the parent they wait for, so that only
 	// the arrival of such a parent sends the tracker through held spans.
-	waitingOn map[spans.SpanID]int
+	waitingOn   map[spans.SpanID]int
 	runs        []*run
 	waitExpired bool
 	prev, next  *trace

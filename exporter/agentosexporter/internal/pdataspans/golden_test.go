@@ -1,4 +1,4 @@
-package runtracker_test
+package pdataspans_test
 
 import (
 	"bytes"
@@ -14,9 +14,9 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
-	"github.com/agentos-ai/agentos-otel/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
@@ -73,7 +73,7 @@ func duration(t *testing.T, s string, def time.Duration) time.Duration {
 }
 
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/golden/*.otlp.json")
+	files, err := filepath.Glob("../../../../testdata/golden/*.otlp.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden inputs: %v", err)
 	}
