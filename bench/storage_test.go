@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -25,6 +26,8 @@ type boltStorage struct {
 	component.StartFunc
 	component.ShutdownFunc
 	dir string
+	// writes counts the write transactions of its clients.
+	writes atomic.Int64
 }
 
 var boltBucket = []byte("default")
@@ -40,10 +43,13 @@ func (s *boltStorage) GetClient(_ context.Context, _ component.Kind, id componen
 		_, err := tx.CreateBucketIfNotExists(boltBucket)
 		return err
 	})
-	return &boltClient{db: db}, err
+	return &boltClient{db: db, writes: &s.writes}, err
 }
 
-type boltClient struct{ db *bbolt.DB }
+type boltClient struct {
+	db     *bbolt.DB
+	writes *atomic.Int64
+}
 
 func (c *boltClient) Get(ctx context.Context, key string) ([]byte, error) {
 	op := storage.GetOperation(key)
@@ -87,6 +93,7 @@ func (c *boltClient) Batch(_ context.Context, ops ...*storage.Operation) error {
 		return nil
 	}
 	if write {
+		c.writes.Add(1)
 		return c.db.Update(apply)
 	}
 	return c.db.View(apply)
@@ -129,7 +136,8 @@ func BenchmarkCollectorStorage(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := exp.Start(ctx, benchHost{fileStorageID: &boltStorage{dir: b.TempDir()}}); err != nil {
+			store := &boltStorage{dir: b.TempDir()}
+			if err := exp.Start(ctx, benchHost{fileStorageID: store}); err != nil {
 				b.Fatal(err)
 			}
 			td := genAITraces(0)
@@ -146,6 +154,8 @@ func BenchmarkCollectorStorage(b *testing.B) {
 				b.Fatal(err)
 			}
 			c.reportWall(b, spans)
+			// Transactions are what storage costs most: each rewrites pages.
+			b.ReportMetric(float64(store.writes.Load())*8/float64(spans), "tx/run")
 		})
 	}
 }

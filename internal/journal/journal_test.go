@@ -44,7 +44,7 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	must(t, j.EventsDelivered(ctx, spans.TraceID{1}, 0, 2))
 	j.RunQueued(spans.TraceID{2})
 	must(t, j.RunStarting(ctx, spans.TraceID{2}, 1, "ext-2"))
-	if got, want := j.Bytes(), store.Bytes()-int64(len(keyHeader)+2); got != want {
+	if got, want := j.Bytes(), store.Bytes()-int64(len(keyHeader)+3); got != want {
 		t.Errorf("Bytes %d, store holds %d besides the header", got, want)
 	}
 
@@ -71,7 +71,7 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	if len(a.Runs) != 1 || a.Runs[0] != (Run{Index: 0, RunID: "run-1", Delivered: 5, ExternalRunID: "ext-1"}) {
 		t.Errorf("trace 1 runs %+v", a.Runs)
 	}
-	if len(b.Runs) != 1 || b.Runs[0] != (Run{Index: 1, ExternalRunID: "ext-2"}) {
+	if len(b.Runs) != 1 || b.Runs[0] != (Run{Index: 1, MayExist: true, ExternalRunID: "ext-2"}) {
 		t.Errorf("trace 2 runs %+v: want one that may have started", b.Runs)
 	}
 }
@@ -84,19 +84,19 @@ func TestDeleteWhenRetiredAndFinished(t *testing.T) {
 		wantOpen int
 	}{
 		{"finished then retired", func(j *Journal) {
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, false))
-			must(t, j.Retired(ctx, spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, false))
+			must(t, j.Retired(spans.TraceID{1}))
 		}, 0},
 		{"retired then finished", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, false))
+			must(t, j.Retired(spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, false))
 		}, 0},
 		{"retired, run pending", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
+			must(t, j.Retired(spans.TraceID{1}))
 		}, 1},
 		{"kept for the next start", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, true))
+			must(t, j.Retired(spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, true))
 		}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +108,7 @@ func TestDeleteWhenRetiredAndFinished(t *testing.T) {
 			must(t, j.RunStarting(ctx, spans.TraceID{1}, 0, "x"))
 			must(t, j.RunStarted(ctx, spans.TraceID{1}, 0, "r"))
 			tc.steps(j)
+			must(t, j.Sync(ctx))
 			if j.Open() != tc.wantOpen {
 				t.Fatalf("%d traces open, want %d", j.Open(), tc.wantOpen)
 			}
@@ -137,8 +138,9 @@ func TestIndexCompacts(t *testing.T) {
 		if i == 50 {
 			continue // stays open
 		}
-		must(t, j.Retired(ctx, id))
+		must(t, j.Retired(id))
 	}
+	must(t, j.Sync(ctx))
 	if j.lo != 50 || j.hi != 100 {
 		t.Errorf("index [%d, %d), want [50, 100)", j.lo, j.hi)
 	}
@@ -200,8 +202,8 @@ func TestConcurrentWrites(t *testing.T) {
 				err = j.RunStarted(ctx, id, 0, "run")
 			}
 			if err == nil && i%2 == 0 {
-				if err = j.Retired(ctx, id); err == nil {
-					err = j.RunFinished(ctx, id, false)
+				if err = j.Retired(id); err == nil {
+					err = j.RunFinished(id, false)
 				}
 			}
 			done <- err
@@ -210,6 +212,7 @@ func TestConcurrentWrites(t *testing.T) {
 	for range n {
 		must(t, <-done)
 	}
+	must(t, j.Sync(ctx))
 	j2, rec := open(t, store, Options{})
 	if len(rec.Traces) != n/2 || j2.Bytes() != j.Bytes() {
 		t.Fatalf("recovered %d traces (%d bytes), want %d (%d bytes)", len(rec.Traces), j2.Bytes(), n/2, j.Bytes())

@@ -260,7 +260,7 @@ func TestJournalBoundAndBrokenStore(t *testing.T) {
 	store := journal.NewMemStore()
 	c := &clock{now: time.Now()}
 	cfg := durableConfig(hs.URL, store, c, nil)
-	cfg.MaxJournalBytes = 400
+	cfg.MaxJournalBytes = 300
 	p := mustNew(t, cfg)
 	defer crash(t, p, hs)
 	must(t, p.ConsumeSpans(ctx, trace3(1, c.now)))

@@ -190,6 +190,9 @@ func (p *Pipeline) tickLoop(interval time.Duration) {
 			return
 		case <-ticker.C:
 			p.Tick()
+			if p.durable != nil {
+				p.durable.report(p.durable.sync(context.Background()))
+			}
 		}
 	}
 }
@@ -320,7 +323,11 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		close(p.stopTick)
 		<-p.tickDone
 	}
-	return errors.Join(err, p.sender.Shutdown(ctx), p.sender.Failures(), p.metrics.close())
+	err = errors.Join(err, p.sender.Shutdown(ctx), p.sender.Failures())
+	if p.durable != nil {
+		err = errors.Join(err, p.durable.sync(ctx))
+	}
+	return errors.Join(err, p.metrics.close())
 }
 
 // LiveSpan is a span the live span processor saw start or end.
