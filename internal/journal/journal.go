@@ -50,9 +50,7 @@ var (
 )
 
 // Journal is safe for concurrent use. Writes that touch the same record
-// are applied in the order their calls changed the journal's state: they
-// go through the same lane, or the later one is only made once the earlier
-// one is stored. Once a write fails the journal is broken: every later call
+// are applied in the order their calls changed the journal's state. Once a write fails the journal is broken: every later call
 // returns ErrStore.
 type Journal struct {
 	store Store
@@ -66,25 +64,29 @@ type Journal struct {
 	lo, hi uint64
 	live   map[uint64]bool
 
-	// Group commit: writes queue up in a lane while a Write is in flight
+	// Group commit: writes queue up in a lane while its Write is in flight
 	// and go together in the next, so concurrent callers share
-	// transactions. Runs' progress goes in the fast lane, which the next
-	// Write takes first: a run waits for its record, not behind the spans
-	// of the batches arriving meanwhile.
-	cond     *sync.Cond
-	fast     lane
-	bulk     lane
-	flushing bool
-	lastFast bool  // the last Write was the fast lane's
-	broken   error // sticky: once a write failed, what is stored is not known
+	// transactions. Runs' progress (start intents, run ids, events counts)
+	// has a lane of its own, whose Writes do not wait for the spans' lane:
+	// a run waits for its record only. The lanes never touch the same
+	// record at once: a trace is created (spans' lane) before its runs
+	// exist, and deleted once they are done.
+	cond   *sync.Cond
+	fast   lane
+	bulk   lane
+	broken error // sticky: once a write failed, what is stored is not known
 }
 
 // lane is a queue of writes; a caller's writes are stored once flushed
 // passes the number of the batch they were queued in.
 type lane struct {
-	queue   []Write
-	queued  uint64 // number of the batch being queued
-	flushed uint64 // batches written
+	queue    []Write
+	queued   uint64 // number of the batch being queued
+	flushed  uint64 // batches written
+	flushing bool
+	// linger: before taking its batch, a Write lets the goroutines ready
+	// to run queue theirs.
+	linger bool
 }
 
 type traceState struct {
@@ -151,7 +153,8 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, *Recovered,
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
-	j := &Journal{store: store, max: opts.MaxBytes, traces: map[spans.TraceID]*traceState{}, live: map[uint64]bool{}}
+	j := &Journal{store: store, max: opts.MaxBytes, traces: map[spans.TraceID]*traceState{}, live: map[uint64]bool{},
+		fast: lane{linger: true}}
 	j.cond = sync.NewCond(&j.mu)
 	rec, err := j.load(ctx)
 	if err != nil {
@@ -210,35 +213,30 @@ func (j *Journal) write(ctx context.Context, l *lane, ws []Write) error {
 	l.queue = append(l.queue, ws...)
 	mine := l.queued
 	for l.flushed <= mine && j.broken == nil {
-		if j.flushing {
+		if l.flushing {
 			j.cond.Wait()
 			continue
 		}
-		j.flush(ctx)
+		j.flush(ctx, l)
 	}
 	return j.broken
 }
 
-// flush writes one lane's queue: the fast lane's first, unless it had the
-// last turn and spans wait, so neither lane starves. Called with j.mu held
-// and no Write in flight.
-func (j *Journal) flush(ctx context.Context) {
-	l := &j.fast
-	if len(l.queue) == 0 || (j.lastFast && len(j.bulk.queue) > 0) {
-		l = &j.bulk
+// flush writes l's queue. Called with j.mu held and no Write of l in
+// flight.
+func (j *Journal) flush(ctx context.Context, l *lane) {
+	l.flushing = true
+	if l.linger {
+		// Progress records come from many runs at once, and a transaction
+		// costs about the same for one record as for dozens.
+		j.mu.Unlock()
+		runtime.Gosched()
+		j.mu.Lock()
 	}
-	j.lastFast = l == &j.fast
-	j.flushing = true
-	// Let the goroutines that are ready to run queue their writes first:
-	// progress records come from many runs at once, and a transaction
-	// costs the same for one record as for dozens.
-	j.mu.Unlock()
-	runtime.Gosched()
-	j.mu.Lock()
 	batch := l.queue
 	l.queue = nil
 	l.queued++
-	if len(batch) > 0 {
+	if len(batch) > 0 && j.broken == nil {
 		j.mu.Unlock()
 		err := j.store.Write(ctx, batch)
 		j.mu.Lock()
@@ -246,7 +244,7 @@ func (j *Journal) flush(ctx context.Context) {
 			j.broken = fmt.Errorf("%w: %w", ErrStore, err)
 		}
 	}
-	j.flushing = false
+	l.flushing = false
 	l.flushed = l.queued
 	j.cond.Broadcast()
 }

@@ -238,3 +238,83 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// gatedStore holds every Write that stores spans until release is closed.
+type gatedStore struct {
+	*MemStore
+	release chan struct{}
+	held    chan struct{} // receives once a Write is held
+}
+
+func (s *gatedStore) Write(ctx context.Context, ws []Write) error {
+	for _, w := range ws {
+		if len(w.Key) > 9 && w.Key[9] == sufChunk && w.Value != nil {
+			s.held <- struct{}{}
+			<-s.release
+			break
+		}
+	}
+	return s.MemStore.Write(ctx, ws)
+}
+
+// A run's progress is stored while a batch of spans is still being
+// written: it does not wait behind them.
+func TestRunProgressDoesNotWaitForSpans(t *testing.T) {
+	ctx := context.Background()
+	store := &gatedStore{MemStore: NewMemStore(), release: make(chan struct{}), held: make(chan struct{}, 1)}
+	j, _ := open(t, store, Options{})
+	appended := make(chan error, 1)
+	go func() { appended <- j.Append(ctx, time.Now(), []spans.Span{span(1, 1, 0)}) }()
+	<-store.held
+	close(store.release) // trace 1 is stored
+	must(t, <-appended)
+	store.release = make(chan struct{}) // trace 2's spans are held
+	go func() { appended <- j.Append(ctx, time.Now(), []spans.Span{span(2, 1, 0)}) }()
+	<-store.held
+	j.RunQueued(spans.TraceID{1})
+	must(t, j.RunStarting(ctx, spans.TraceID{1}, 0, "ext-1"))
+	must(t, j.RunStarted(ctx, spans.TraceID{1}, 0, "run-1"))
+	_, rec := open(t, store.MemStore.Clone(), Options{})
+	if len(rec.Traces) != 1 || len(rec.Traces[0].Runs) != 1 || rec.Traces[0].Runs[0].RunID != "run-1" {
+		t.Errorf("while spans were being written, stored %+v; want trace 1 with its run id", rec.Traces)
+	}
+	close(store.release)
+	must(t, <-appended)
+}
+
+// A start whose attempts all failed without effect is not one that may
+// exist; one attempt that may have taken effect makes it so for good.
+func TestStartIntent(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		steps func(j *Journal, id spans.TraceID)
+		want  Run
+	}{
+		{"attempt in flight", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+		}, Run{MayExist: true, ExternalRunID: "x"}},
+		{"attempt without effect", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+			must(t, j.RunUnsent(ctx, id, 0))
+		}, Run{ExternalRunID: "x"}},
+		{"started", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+			must(t, j.RunStarted(ctx, id, 0, "r"))
+			must(t, j.RunUnsent(ctx, id, 0))
+		}, Run{RunID: "r", ExternalRunID: "x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := NewMemStore()
+			j, _ := open(t, store, Options{})
+			id := spans.TraceID{9}
+			must(t, j.Append(ctx, time.Now(), []spans.Span{span(9, 1, 0)}))
+			j.RunQueued(id)
+			tc.steps(j, id)
+			_, rec := open(t, store, Options{})
+			if len(rec.Traces) != 1 || len(rec.Traces[0].Runs) != 1 || rec.Traces[0].Runs[0] != tc.want {
+				t.Errorf("recovered %+v, want run %+v", rec.Traces, tc.want)
+			}
+		})
+	}
+}

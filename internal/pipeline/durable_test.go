@@ -297,3 +297,50 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Starts that AgentOS refused without effect (503) before a crash are not
+// ambiguous: the next process starts those runs without counting them as
+// runs that may exist, and each exists once.
+func TestCrashAfterStartsWithoutEffect(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t)
+	srv.SetFaults(localserver.Faults{ErrorRate: 1})
+	hs1 := httptest.NewServer(srv)
+	store := journal.NewMemStore()
+	c := &clock{now: t0}
+	cfg := durableConfig(hs1.URL, store, c, nil)
+	cfg.Ingest.Retry.MaxElapsedTime = 30 * time.Millisecond
+	p1 := mustNew(t, cfg)
+	must(t, p1.ConsumeSpans(ctx, append(trace3(1, t0), trace3(2, t0)...)))
+	c.now = c.now.Add(2 * time.Second)
+	p1.Tick()
+	if err := p1.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded with AgentOS answering 503")
+	}
+	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n < 2 {
+		t.Fatalf("%d run/start requests before the crash, want every start tried", n)
+	}
+	disk := store.Clone()
+	crash(t, p1, hs1)
+
+	srv.SetFaults(localserver.Faults{})
+	hs2 := httptest.NewServer(srv)
+	defer hs2.Close()
+	reader := sdkmetric.NewManualReader()
+	p2 := mustNew(t, durableConfig(hs2.URL, disk, c, reader))
+	must(t, p2.Flush(ctx))
+	if got := sums(t, reader)["agentos.runs.may_exist"]; got != 0 {
+		t.Errorf("agentos.runs.may_exist = %d, want 0: every start failed without effect", got)
+	}
+	must(t, p2.Shutdown(ctx))
+	runs := srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs in AgentOS, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != localserver.StatusCompleted {
+			t.Errorf("run %s: %s", r.ExternalRunID, r.Status)
+		}
+	}
+}
