@@ -73,6 +73,7 @@ type Journal struct {
 	// exist, and deleted once they are done.
 	cond   *sync.Cond
 	fast   lane
+	ids    lane
 	bulk   lane
 	broken error // sticky: once a write failed, what is stored is not known
 }
@@ -232,6 +233,11 @@ func (j *Journal) flush(ctx context.Context, l *lane) {
 		j.mu.Unlock()
 		runtime.Gosched()
 		j.mu.Lock()
+	}
+	// Run ids go first: a store writes one transaction at a time, and
+	// every moment an id waits is one in which a crash leaves its run open.
+	for l != &j.ids && (j.ids.flushing || len(j.ids.queue) > 0) {
+		j.cond.Wait()
 	}
 	batch := l.queue
 	l.queue = nil
@@ -545,9 +551,11 @@ func (j *Journal) RunUnsent(ctx context.Context, id spans.TraceID, index int) er
 	})
 }
 
-// RunStarted records the run id AgentOS gave the run.
+// RunStarted records the run id AgentOS gave the run. Ids have a lane of
+// their own, which does not linger: until its id is stored, a crash leaves
+// the run open in AgentOS for good, since the next start cannot find it.
 func (j *Journal) RunStarted(ctx context.Context, id spans.TraceID, index int, runID string) error {
-	return j.setRun(ctx, id, index, func(r *runRecord) bool { r.runID = runID; return true })
+	return j.setRunIn(ctx, &j.ids, id, index, func(r *runRecord) bool { r.runID = runID; return true })
 }
 
 // EventsDelivered records that n more of the run's events were accepted.
@@ -558,6 +566,12 @@ func (j *Journal) EventsDelivered(ctx context.Context, id spans.TraceID, index, 
 // setRun changes a run's record and waits until it is stored, in the fast
 // lane. change reports whether it changed anything.
 func (j *Journal) setRun(ctx context.Context, id spans.TraceID, index int, change func(*runRecord) bool) error {
+	return j.setRunIn(ctx, &j.fast, id, index, change)
+}
+
+// setRunIn is setRun in lane l. A record that does not exist yet goes in
+// the fast lane, which orders the rewrites of its trace's record.
+func (j *Journal) setRunIn(ctx context.Context, l *lane, id spans.TraceID, index int, change func(*runRecord) bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.traces[id]
@@ -587,8 +601,9 @@ func (j *Journal) setRun(ctx context.Context, id spans.TraceID, index int, chang
 		rec := st.record()
 		j.bytes += int64(len(rec))
 		ws = append(ws, Write{Key: traceKey(st.seq), Value: rec})
+		l = &j.fast
 	}
-	return j.write(ctx, &j.fast, ws)
+	return j.write(ctx, l, ws)
 }
 
 // deletes are the writes that delete the trace's records.

@@ -42,14 +42,14 @@ func durableConfig(url string, store journal.Store, c *clock, reader *sdkmetric.
 	return cfg
 }
 
-func newServer(t *testing.T) *localserver.Server {
+func newServer(t testing.TB) *localserver.Server {
 	t.Helper()
 	srv := localserver.New(localserver.Options{})
 	srv.RegisterAgent(agent, key)
 	return srv
 }
 
-func mustNew(t *testing.T, cfg Config) *Pipeline {
+func mustNew(t testing.TB, cfg Config) *Pipeline {
 	t.Helper()
 	p, err := New(cfg)
 	if err != nil {
@@ -60,7 +60,7 @@ func mustNew(t *testing.T, cfg Config) *Pipeline {
 
 // crash stops p the way a kill would look from AgentOS: its HTTP front end
 // is gone first, so nothing p still does reaches the server.
-func crash(t *testing.T, p *Pipeline, hs *httptest.Server) {
+func crash(t testing.TB, p *Pipeline, hs *httptest.Server) {
 	t.Helper()
 	hs.Config.SetKeepAlivesEnabled(false)
 	_ = hs.Listener.Close()
@@ -291,7 +291,7 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
