@@ -344,3 +344,47 @@ func TestCrashAfterStartsWithoutEffect(t *testing.T) {
 		}
 	}
 }
+
+// With a journal, a graceful shutdown leaves open runs open and held spans
+// stored; the next start resumes them as after a crash.
+func TestShutdownWithJournalLeavesRunsToResume(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	streaming, held := trace3(7, t0), trace3(8, t0)
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	store := journal.NewMemStore()
+	c := &clock{now: t0}
+	p1 := mustNew(t, durableConfig(hs.URL, store, c, nil))
+	must(t, p1.ConsumeSpans(ctx, streaming[:2]))
+	c.now = c.now.Add(6 * time.Second)
+	p1.Tick() // max_wait: trace 7's run starts without its root
+	must(t, p1.ConsumeSpans(ctx, held[:2]))
+	must(t, p1.Shutdown(ctx))
+	runs := srv.Runs()
+	if len(runs) != 1 || runs[0].Status != localserver.StatusRunning {
+		t.Fatalf("after a graceful shutdown with a journal: %+v, want trace 7's run still running", runs)
+	}
+
+	p2 := mustNew(t, durableConfig(hs.URL, store, c, nil))
+	must(t, p2.ConsumeSpans(ctx, append(streaming[2:], held[2:]...)))
+	c.now = c.now.Add(2 * time.Second)
+	p2.Tick()
+	must(t, p2.Shutdown(ctx))
+	runs = srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != localserver.StatusCompleted {
+			t.Errorf("run %s: %s, want completed from its root", r.ExternalRunID, r.Status)
+		}
+	}
+	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n != 2 {
+		t.Errorf("%d run/start requests, want 2: the open run resumed", n)
+	}
+	if store.Len() != 1 {
+		t.Errorf("%d records left, want the header only", store.Len())
+	}
+}
