@@ -50,8 +50,8 @@ var (
 )
 
 // Journal is safe for concurrent use. Writes that touch the same record
-// are applied in the order their calls changed the journal's state. Once a write fails the journal is broken: every later call
-// returns ErrStore.
+// are applied in the order their calls changed the journal's state. Once
+// a write fails the journal is broken: every later call returns ErrStore.
 type Journal struct {
 	store Store
 	max   int64
@@ -66,11 +66,12 @@ type Journal struct {
 
 	// Group commit: writes queue up in a lane while its Write is in flight
 	// and go together in the next, so concurrent callers share
-	// transactions. Runs' progress (start intents, run ids, events counts)
-	// has a lane of its own, whose Writes do not wait for the spans' lane:
-	// a run waits for its record only. The lanes never touch the same
-	// record at once: a trace is created (spans' lane) before its runs
-	// exist, and deleted once they are done.
+	// transactions. Spans and deletions go in bulk, runs' progress (start
+	// intents, events counts) in fast, which does not wait for bulk, and
+	// run ids in ids, which goes before both. Two lanes never hold writes
+	// to the same record at once: a trace is created (bulk) before its
+	// runs exist and deleted once they are done, and a run's own records
+	// are written one at a time.
 	cond   *sync.Cond
 	fast   lane
 	ids    lane
