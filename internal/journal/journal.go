@@ -170,10 +170,12 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, *Recovered,
 // in a B-tree store (file_storage is bbolt) a batch's records land in a few
 // adjacent pages instead of one page per trace.
 const (
-	keyHeader = "h"
-	preTrace  = "t"
-	sufChunk  = 'c'
-	sufRun    = 'r'
+	keyHeader = "H"
+	// keyOldHeader is the header of the first layout, keyed by trace id.
+	keyOldHeader = "h"
+	preTrace     = "t"
+	sufChunk     = 'c'
+	sufRun       = 'r'
 )
 
 // headerVersion tells this layout from an older one.
@@ -274,6 +276,13 @@ func (j *Journal) load(ctx context.Context) (*Recovered, error) {
 	}
 	rec := &Recovered{}
 	if h == nil {
+		old, err := j.get(ctx, keyOldHeader)
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
+			return nil, fmt.Errorf("%w: stored by an earlier version of the exporter, in a layout this one does not read", ErrCorrupt)
+		}
 		return rec, nil
 	}
 	d := &decoder{b: h}

@@ -225,10 +225,21 @@ func TestConcurrentWrites(t *testing.T) {
 }
 
 func TestCorruptHeader(t *testing.T) {
-	store := NewMemStore()
-	must(t, store.Write(context.Background(), []Write{{Key: keyHeader, Value: []byte{0xff}}}))
-	if _, _, err := Open(context.Background(), store, Options{}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("error %v, want ErrCorrupt", err)
+	for _, tc := range []struct {
+		name string
+		w    Write
+	}{
+		{"unknown version", Write{Key: keyHeader, Value: []byte{0xff}}},
+		{"truncated", Write{Key: keyHeader, Value: []byte{headerVersion}}},
+		{"first layout", Write{Key: keyOldHeader, Value: []byte{0, 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := NewMemStore()
+			must(t, store.Write(context.Background(), []Write{tc.w}))
+			if _, _, err := Open(context.Background(), store, Options{}); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v, want ErrCorrupt", err)
+			}
+		})
 	}
 }
 

@@ -82,6 +82,8 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 	}
 	var ops []runtracker.Op
 	resumed, spansN := 0, 0
+	// The Collector samples repeated log lines: the summary names them too.
+	var mayExist []string
 	for _, tr := range rec.Traces {
 		for _, r := range tr.Runs {
 			if r.RunID == "" && !r.MayExist {
@@ -89,6 +91,9 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 			}
 			if r.RunID == "" {
 				d.mayExist.Add(1)
+				if len(mayExist) < maxNamedMayExist {
+					mayExist = append(mayExist, r.ExternalRunID)
+				}
 				d.log.Warn("AgentOS run/start may have been sent before the crash without its run id being stored; starting the run again, AgentOS may hold an open run with this external_run_id",
 					slog.String("external_run_id", r.ExternalRunID), slog.String("trace_id", tr.ID.String()))
 				continue
@@ -107,9 +112,12 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 	}
 	d.log.Info("AgentOS exporter resumed its stored state",
 		slog.Int("traces", len(rec.Traces)), slog.Int("spans", spansN), slog.Int("runs_resumed", resumed),
-		slog.Int64("runs_may_exist", d.mayExist.Load()))
+		slog.Int64("runs_may_exist", d.mayExist.Load()), slog.Any("may_exist_external_run_ids", mayExist))
 	return submit(ops)
 }
+
+// maxNamedMayExist bounds the external_run_ids the resume summary names.
+const maxNamedMayExist = 200
 
 // add stores a batch, then hands it to the tracker. Called with the
 // pipeline's mu held, so the journal's order is the tracker's.
