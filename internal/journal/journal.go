@@ -239,7 +239,7 @@ func (j *Journal) flush(ctx context.Context, l *lane) {
 	}
 	// Run ids go first: a store writes one transaction at a time, and
 	// every moment an id waits is one in which a crash leaves its run open.
-	for l != &j.ids && (j.ids.flushing || len(j.ids.queue) > 0) {
+	for l != &j.ids && j.broken == nil && (j.ids.flushing || len(j.ids.queue) > 0) {
 		j.cond.Wait()
 	}
 	batch := l.queue

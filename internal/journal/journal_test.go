@@ -179,6 +179,16 @@ func TestFullAndBroken(t *testing.T) {
 	if err := j.Append(ctx, time.Now(), []spans.Span{span(4, 1, 0)}); !errors.Is(err, ErrStore) {
 		t.Errorf("after a failed write: %v, want ErrStore", err)
 	}
+	j.RunQueued(spans.TraceID{1})
+	if err := j.RunStarted(ctx, spans.TraceID{1}, 0, "r"); !errors.Is(err, ErrStore) {
+		t.Errorf("RunStarted after a failed write: %v, want ErrStore", err)
+	}
+	if err := j.Retired(spans.TraceID{1}); !errors.Is(err, ErrStore) {
+		t.Errorf("Retired after a failed write: %v, want ErrStore", err)
+	}
+	if err := j.Sync(ctx); !errors.Is(err, ErrStore) {
+		t.Errorf("Sync after a failed write: %v, want ErrStore", err)
+	}
 }
 
 // Concurrent callers share writes and none is lost.
