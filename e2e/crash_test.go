@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +175,71 @@ func TestCrashSafeCollector(t *testing.T) {
 			checkCrashRuns(t, sent, runs)
 		})
 	}
+}
+
+// TestCrashWhileStartsAnswered measures the ambiguous-start window: the
+// collector is killed while AgentOS (100 ms away) is answering a burst of
+// run/start requests, half of them answered. A run whose answer arrived
+// but whose id was not stored yet is started again after the restart and
+// its first run stays open in AgentOS; the restarted collector must count
+// each such run as an ambiguous start. Every run still arrives closed.
+func TestCrashWhileStartsAnswered(t *testing.T) {
+	const runs = 150
+	srv := localserver.New(localserver.Options{})
+	srv.RegisterAgent(agentA, keyA)
+	srv.SetFaults(localserver.Faults{Latency: 100 * time.Millisecond})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	otlp, dir := freeAddr(t), t.TempDir()
+	env := []string{"OTLP_HTTP_ENDPOINT=" + otlp, "AGENTOS_ENDPOINT=" + hs.URL, "AGENTOS_API_KEY=" + keyA,
+		"AGENTOS_AGENT_ID=" + agentA, "STORAGE_DIR=" + dir}
+
+	first := startKillable(t, env...)
+	sent := sendLongRuns(t, otlp, 0, runs)
+	deadline := time.Now().Add(20 * time.Second)
+	var before []localserver.Run
+	for before = srv.Runs(); len(before) < runs/2; before = srv.Runs() {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d runs opened after 20s", runs/2)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	first.kill9()
+	// Runs opened after this point answered a collector already dead.
+	openedBefore := map[string]bool{}
+	for _, r := range before {
+		openedBefore[r.ID] = true
+	}
+	opened := len(srv.Runs())
+
+	srv.SetFaults(localserver.Faults{})
+	second := startKillable(t, env...)
+	all := waitAllClosed(t, srv, sent)
+	// The Collector samples repeated log lines, so the count is read from
+	// the summary the restarted exporter logs.
+	log, err := os.ReadFile(second.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"runs_may_exist": (\d+)`).FindSubmatch(log)
+	if m == nil {
+		t.Fatal("the restarted collector did not log what it resumed")
+	}
+	mayExist, _ := strconv.Atoi(string(m[1]))
+	open, openAnsweredBefore := 0, 0
+	for _, r := range all {
+		if r.Status == localserver.StatusRunning {
+			open++
+			if openedBefore[r.ID] {
+				openAnsweredBefore++
+			}
+		}
+	}
+	if open > mayExist {
+		t.Errorf("%d runs left open in AgentOS, %d counted as ambiguous starts: some were not counted", open, mayExist)
+	}
+	t.Logf("killed with %d runs opened in AgentOS (%d when the kill was sent) of %d: %d left open without a stored id (%d of those opened before the kill), %d counted as ambiguous starts",
+		opened, len(before), runs, open, openAnsweredBefore, mayExist)
 }
 
 // waitRequests waits until AgentOS has received n requests on path.

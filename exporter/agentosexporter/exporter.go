@@ -114,7 +114,8 @@ func (e *tracesExporter) warnSmallConnectionPool() {
 }
 
 // shutdown closes every run still open (as failed, saying why) and waits
-// for delivery until ctx ends.
+// for delivery until ctx ends; with storage, open runs and held spans stay
+// stored for the next start instead.
 func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil

@@ -35,8 +35,10 @@ type Observer interface {
 // durable. Calls come from the worker delivering the run, and the run's
 // next request is not sent before they return.
 type Progress interface {
-	// Starting is called before a run/start is sent.
-	Starting(op *runtracker.Op)
+	// Starting is called before a run/start is sent; the start is sent
+	// with the context it returns, through which the owner may hear each
+	// attempt (see ingest.WithStartObserver).
+	Starting(ctx context.Context, op *runtracker.Op) context.Context
 	// Done is called after each op: err is nil when AgentOS accepted it.
 	// runID is the run's id, empty if its start failed. An op skipped
 	// because its run's start failed gets an error matching
@@ -273,7 +275,7 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 			break
 		}
 		if s.opts.Progress != nil {
-			s.opts.Progress.Starting(op)
+			ctx = s.opts.Progress.Starting(ctx, op)
 		}
 		q.runID, err = s.client.StartRun(ctx, &op.Start)
 	case runtracker.OpEvents:

@@ -27,19 +27,22 @@ func TestStartRunAmbiguity(t *testing.T) {
 		wantRequests, wantRuns int
 		mayExist               bool // ends in *RunMayExistError
 		maybeDuplicated        int64
+		// attempts is what a StartObserver hears, when set: per attempt
+		// "+" for Sending, then "ok", "none" (no effect) or "maybe".
+		attempts string
 	}{
 		{name: "503 and 429 have no effect", faults: func(s *localserver.Server) {
 			s.FailNext(3, 503, "")
 			s.FailNext(2, 429, "0")
-		}, wantRequests: 6, wantRuns: 1},
+		}, wantRequests: 6, wantRuns: 1, attempts: "+none+none+none+none+none+ok"},
 		{name: "a 500 is ambiguous, the retry succeeds", faults: func(s *localserver.Server) { s.FailNext(1, 500, "") },
-			wantRequests: 2, wantRuns: 1, maybeDuplicated: 1},
+			wantRequests: 2, wantRuns: 1, maybeDuplicated: 1, attempts: "+maybe+ok"},
 		{name: "no-effect failures do not use up the two tries", faults: func(s *localserver.Server) {
 			s.FailNext(1, 502, "")
 			s.FailNext(4, 503, "")
 		}, wantRequests: 6, wantRuns: 1, maybeDuplicated: 1},
 		{name: "two 5xx give up", faults: func(s *localserver.Server) { s.FailNext(5, 500, "") },
-			wantRequests: 2, wantRuns: 0, mayExist: true},
+			wantRequests: 2, wantRuns: 0, mayExist: true, attempts: "+maybe+maybe"},
 		{name: "answer lost after the run opened, then success", faults: func(s *localserver.Server) { s.DropNext(1, true) },
 			wantRequests: 2, wantRuns: 2, maybeDuplicated: 1},
 		{name: "answer lost twice: two runs at most", faults: func(s *localserver.Server) { s.DropNext(5, true) },
@@ -59,7 +62,12 @@ func TestStartRunAmbiguity(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envOpts{cfg: tt.cfg})
 			tt.faults(e.srv)
-			id, err := e.client.StartRun(context.Background(), &agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: ext})
+			heard := &attemptLog{}
+			ctx := WithStartObserver(context.Background(), heard)
+			id, err := e.client.StartRun(ctx, &agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: ext})
+			if tt.attempts != "" && heard.String() != tt.attempts {
+				t.Errorf("StartObserver heard %q, want %q", heard, tt.attempts)
+			}
 			if n := e.requests(agentosapi.PathRunStart); n != tt.wantRequests {
 				t.Errorf("%d run/start requests, want %d", n, tt.wantRequests)
 			}
@@ -411,5 +419,21 @@ func TestSlowAgentOSIsLearned(t *testing.T) {
 	}
 	if got := e.client.firstTimeout(); got != 300*time.Millisecond {
 		t.Errorf("first-attempt timeout %s after fast answers, want back to 300ms", got)
+	}
+}
+
+// attemptLog is a StartObserver that writes down what it hears.
+type attemptLog struct{ strings.Builder }
+
+func (l *attemptLog) Sending() { l.WriteString("+") }
+
+func (l *attemptLog) Attempted(err error) {
+	switch {
+	case err == nil:
+		l.WriteString("ok")
+	case IsAmbiguous(err):
+		l.WriteString("maybe")
+	default:
+		l.WriteString("none")
 	}
 }

@@ -392,7 +392,7 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 		return "", err
 	}
 	var data agentosapi.StartRunResponse
-	rc := retryCall{endpoint: agentosapi.PathRunStart, maxAmbiguous: maxAmbiguousStarts}
+	rc := retryCall{endpoint: agentosapi.PathRunStart, maxAmbiguous: maxAmbiguousStarts, starts: startObserver(ctx)}
 	out, err := c.postJSON(ctx, rc, req.AgentID, key, req, &data)
 	err = c.shrinkTooLarge(ctx, err, rc.endpoint, len(req.Input), func(keep int) error {
 		cut := *req
@@ -418,6 +418,31 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 		return "", permanentf("ingest: POST %s: the answer's run_id %q is not a uuid", agentosapi.PathRunStart, data.RunID)
 	}
 	return data.RunID, nil
+}
+
+// StartObserver hears each attempt of a StartRun whose context carries it
+// (see WithStartObserver), so that the caller can record durably, before
+// a request may reach AgentOS, that the run may exist, and take that back
+// when the attempt provably had no effect (IsAmbiguous is false).
+type StartObserver interface {
+	// Sending is called before each attempt; the attempt waits for it.
+	Sending()
+	// Attempted is called after each attempt with its error, nil when it
+	// succeeded.
+	Attempted(err error)
+}
+
+type startObserverKey struct{}
+
+// WithStartObserver returns a context with which StartRun tells o about
+// its attempts.
+func WithStartObserver(ctx context.Context, o StartObserver) context.Context {
+	return context.WithValue(ctx, startObserverKey{}, o)
+}
+
+func startObserver(ctx context.Context) StartObserver {
+	o, _ := ctx.Value(startObserverKey{}).(StartObserver)
+	return o
 }
 
 // maxAmbiguousStarts bounds the run/start attempts that may each have

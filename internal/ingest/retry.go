@@ -33,6 +33,8 @@ type retryCall struct {
 	// events is how many events the body carries, counted as possibly
 	// duplicated when it is sent again after an ambiguous failure.
 	events int
+	// starts hears run/start's attempts; nil when nobody listens.
+	starts StartObserver
 }
 
 // outcome says what happened on the way to a call's result.
@@ -56,7 +58,7 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	p := c.retry
 	if !p.Enabled {
 		out.attempts = 1
-		err := c.timedAttempt(ctx, timeout, p.MaxElapsedTime, attempt)
+		err := c.try(ctx, rc, timeout, p.MaxElapsedTime, attempt)
 		if IsAmbiguous(err) {
 			out.ambiguous = 1
 			c.stats.ambiguousFailures.Add(1)
@@ -73,7 +75,7 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	var prev error // the previous attempt's failure
 	for n := 1; ; n++ {
 		out.attempts = n
-		err := c.timedAttempt(actx, timeout, p.MaxElapsedTime, attempt)
+		err := c.try(actx, rc, timeout, p.MaxElapsedTime, attempt)
 		if err == nil {
 			return out, nil
 		}
@@ -128,6 +130,18 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 			return out, gaveUp(err, false)
 		}
 	}
+}
+
+// try makes one attempt, telling rc.starts.
+func (c *Client) try(ctx context.Context, rc retryCall, timeout, limit time.Duration, attempt func(context.Context) error) error {
+	if rc.starts != nil {
+		rc.starts.Sending()
+	}
+	err := c.timedAttempt(ctx, timeout, limit, attempt)
+	if rc.starts != nil {
+		rc.starts.Attempted(err)
+	}
+	return err
 }
 
 // firstTimeout is the timeout of a call's first attempt: the configured

@@ -40,12 +40,12 @@ func encodeSpans(buf []byte, ss []spans.Span, pick []int) []byte {
 		}
 	}
 	buf = append(buf, codecVersion)
-	var res []*spans.Resource
-	index := map[*spans.Resource]uint64{}
+	// A chunk's spans share one resource or a few: a linear search beats a
+	// map, and the array keeps the usual case free of allocations.
+	var resArr [4]*spans.Resource
+	res := resArr[:0]
 	for _, i := range pick {
-		r := ss[i].Resource
-		if _, ok := index[r]; r != nil && !ok {
-			index[r] = uint64(len(res)) + 1
+		if r := ss[i].Resource; r != nil && resourceIndex(res, r) == 0 {
 			res = append(res, r)
 		}
 	}
@@ -86,9 +86,22 @@ func encodeSpans(buf []byte, ss []spans.Span, pick []int) []byte {
 			buf = appendTime(buf, e.Time)
 			buf = appendAttrs(buf, e.Attrs)
 		}
-		buf = binary.AppendUvarint(buf, index[s.Resource]) // 0: none
+		buf = binary.AppendUvarint(buf, resourceIndex(res, s.Resource)) // 0: none
 	}
 	return buf
+}
+
+// resourceIndex is r's position in res counted from 1, or 0 when absent.
+func resourceIndex(res []*spans.Resource, r *spans.Resource) uint64 {
+	if r == nil {
+		return 0
+	}
+	for i, x := range res {
+		if x == r {
+			return uint64(i) + 1
+		}
+	}
+	return 0
 }
 
 // zeroTime stands for the zero time.Time, whose UnixNano is undefined.

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -47,10 +49,9 @@ var (
 	ErrStore = errors.New("journal: storage failed")
 )
 
-// Journal is safe for concurrent use. Its writes are applied in the order
-// their calls changed its state, so records that several calls rewrite (a
-// trace's meta record, the header) end as the last call left them. Once a
-// write fails the journal is broken: every later call returns ErrStore.
+// Journal is safe for concurrent use. Writes that touch the same record
+// are applied in the order their calls changed the journal's state. Once
+// a write fails the journal is broken: every later call returns ErrStore.
 type Journal struct {
 	store Store
 	max   int64
@@ -58,23 +59,41 @@ type Journal struct {
 	mu     sync.Mutex
 	traces map[spans.TraceID]*traceState
 	bytes  int64
-	// lo and hi bound the sequence numbers of index records: every open
-	// trace has one in [lo, hi). live holds those still in use.
+	// lo and hi bound the sequence numbers of the traces: every open trace
+	// has one in [lo, hi). live holds those still in use.
 	lo, hi uint64
 	live   map[uint64]bool
 
-	// Group commit: writes queue up while a Write is in flight and go
-	// together in the next, so concurrent callers share transactions.
-	cond     *sync.Cond
+	// Group commit: writes queue up in a lane while its Write is in flight
+	// and go together in the next, so concurrent callers share
+	// transactions. Spans and deletions go in bulk, runs' progress (start
+	// intents, events counts) in fast, which does not wait for bulk, and
+	// run ids in ids, which goes before both. Two lanes never hold writes
+	// to the same record at once: a trace is created (bulk) before its
+	// runs exist and deleted once they are done, and a run's own records
+	// are written one at a time.
+	cond   *sync.Cond
+	fast   lane
+	ids    lane
+	bulk   lane
+	broken error // sticky: once a write failed, what is stored is not known
+}
+
+// lane is a queue of writes; a caller's writes are stored once flushed
+// passes the number of the batch they were queued in.
+type lane struct {
 	queue    []Write
 	queued   uint64 // number of the batch being queued
 	flushed  uint64 // batches written
 	flushing bool
-	broken   error // sticky: once a write failed, what is stored is not known
+	// linger: before taking its batch, a Write lets the goroutines ready
+	// to run queue theirs.
+	linger bool
 }
 
 type traceState struct {
-	seq       uint64 // of its index record
+	id        spans.TraceID
+	seq       uint64 // its place in arrival order, in its records' keys
 	firstSeen time.Time
 	chunks    uint64
 	// chunkBytes is the size of its chunk records.
@@ -90,6 +109,9 @@ type runRecord struct {
 	runID     string
 	delivered int
 	external  string
+	// sent: a run/start may have reached AgentOS (an attempt began and did
+	// not provably fail without effect).
+	sent bool
 }
 
 // Recovered is the state a journal held when it was opened.
@@ -117,9 +139,12 @@ type Chunk struct {
 type Run struct {
 	// Index is the run's position among its trace's runs.
 	Index int
-	// RunID is empty when its run/start may have been sent but its answer
-	// was not recorded: AgentOS may hold a run the journal does not know.
+	// RunID is empty when the run's id was not recorded.
 	RunID string
+	// MayExist, for a run without RunID, means a run/start may have
+	// reached AgentOS without its answer being recorded: AgentOS may hold
+	// a run the journal does not know.
+	MayExist bool
 	// Delivered is how many of its events AgentOS accepted.
 	Delivered     int
 	ExternalRunID string
@@ -130,7 +155,8 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, *Recovered,
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
-	j := &Journal{store: store, max: opts.MaxBytes, traces: map[spans.TraceID]*traceState{}, live: map[uint64]bool{}}
+	j := &Journal{store: store, max: opts.MaxBytes, traces: map[spans.TraceID]*traceState{}, live: map[uint64]bool{},
+		fast: lane{linger: true}}
 	j.cond = sync.NewCond(&j.mu)
 	rec, err := j.load(ctx)
 	if err != nil {
@@ -139,27 +165,39 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, *Recovered,
 	return j, rec, nil
 }
 
-// Record keys. Trace ids are raw bytes: keys are stored, so short.
+// Record keys. A trace's records share the prefix "t" and its sequence
+// number in big-endian, so they sit together and traces in arrival order:
+// in a B-tree store (file_storage is bbolt) a batch's records land in a few
+// adjacent pages instead of one page per trace.
 const (
-	keyHeader = "h"
-	preIndex  = "i"
-	preMeta   = "m"
-	preChunk  = "s"
-	preRun    = "r"
+	keyHeader = "H"
+	// keyOldHeader is the header of the first layout, keyed by trace id.
+	keyOldHeader = "h"
+	preTrace     = "t"
+	sufChunk     = 'c'
+	sufRun       = 'r'
 )
 
-func indexKey(seq uint64) string { return string(binary.AppendUvarint([]byte(preIndex), seq)) }
-func metaKey(id spans.TraceID) string {
-	return preMeta + string(id[:])
+// headerVersion tells this layout from an older one.
+const headerVersion = 2
+
+func traceKey(seq uint64) string {
+	var b [1 + 8]byte
+	b[0] = preTrace[0]
+	binary.BigEndian.PutUint64(b[1:], seq)
+	return string(b[:])
 }
 
-func chunkKey(id spans.TraceID, n uint64) string {
-	return string(binary.AppendUvarint(append([]byte(preChunk), id[:]...), n))
+func recordKey(seq uint64, kind byte, n uint64) string {
+	var b [1 + 8 + 1 + binary.MaxVarintLen64]byte
+	b[0] = preTrace[0]
+	binary.BigEndian.PutUint64(b[1:], seq)
+	b[9] = kind
+	return string(binary.AppendUvarint(b[:10], n))
 }
 
-func runKey(id spans.TraceID, index int) string {
-	return string(binary.AppendUvarint(append([]byte(preRun), id[:]...), uint64(index)))
-}
+func chunkKey(seq, n uint64) string       { return recordKey(seq, sufChunk, n) }
+func runKey(seq uint64, index int) string { return recordKey(seq, sufRun, uint64(index)) }
 
 func (j *Journal) get(ctx context.Context, key string) ([]byte, error) {
 	b, err := j.store.Get(ctx, key)
@@ -169,35 +207,66 @@ func (j *Journal) get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-// write queues ws and waits until they are stored. Called with j.mu held,
-// after the state was changed: j.mu is released while waiting, and other
-// callers' writes may join the same Write, in order after these.
-func (j *Journal) write(ctx context.Context, ws []Write) error {
+// write queues ws in l and waits until they are stored. Called with j.mu
+// held, after the state was changed: j.mu is released while waiting, and
+// other callers' writes may join the same Write, in order after these.
+func (j *Journal) write(ctx context.Context, l *lane, ws []Write) error {
 	if j.broken != nil {
 		return j.broken
 	}
-	j.queue = append(j.queue, ws...)
-	mine := j.queued
-	for j.flushed <= mine {
-		if j.flushing {
+	l.queue = append(l.queue, ws...)
+	mine := l.queued
+	for l.flushed <= mine && j.broken == nil {
+		if l.flushing {
 			j.cond.Wait()
 			continue
 		}
-		batch := j.queue
-		j.queue = nil
-		j.queued++
-		j.flushing = true
+		j.flush(ctx, l)
+	}
+	return j.broken
+}
+
+// flush writes l's queue. Called with j.mu held and no Write of l in
+// flight.
+func (j *Journal) flush(ctx context.Context, l *lane) {
+	l.flushing = true
+	if l.linger {
+		// Progress records come from many runs at once, and a transaction
+		// costs about the same for one record as for dozens.
+		j.mu.Unlock()
+		runtime.Gosched()
+		j.mu.Lock()
+	}
+	// Run ids go first: a store writes one transaction at a time, and
+	// every moment an id waits is one in which a crash leaves its run open.
+	for l != &j.ids && j.broken == nil && (j.ids.flushing || len(j.ids.queue) > 0) {
+		j.cond.Wait()
+	}
+	batch := l.queue
+	l.queue = nil
+	l.queued++
+	if len(batch) > 0 && j.broken == nil {
 		j.mu.Unlock()
 		err := j.store.Write(ctx, batch)
 		j.mu.Lock()
-		j.flushing = false
-		j.flushed = j.queued
 		if err != nil && j.broken == nil {
 			j.broken = fmt.Errorf("%w: %w", ErrStore, err)
 		}
-		j.cond.Broadcast()
 	}
-	return j.broken
+	l.flushing = false
+	l.flushed = l.queued
+	j.cond.Broadcast()
+}
+
+// Sync stores the writes queued without waiting (the deletion of finished
+// traces).
+func (j *Journal) Sync(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.bulk.queue) == 0 {
+		return j.broken
+	}
+	return j.write(ctx, &j.bulk, nil)
 }
 
 func (j *Journal) load(ctx context.Context) (*Recovered, error) {
@@ -207,49 +276,54 @@ func (j *Journal) load(ctx context.Context) (*Recovered, error) {
 	}
 	rec := &Recovered{}
 	if h == nil {
+		old, err := j.get(ctx, keyOldHeader)
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
+			return nil, fmt.Errorf("%w: stored by an earlier version of the exporter, in a layout this one does not read", ErrCorrupt)
+		}
 		return rec, nil
 	}
 	d := &decoder{b: h}
+	if v := d.byte(); d.err == nil && v != headerVersion {
+		return nil, fmt.Errorf("%w: header version %d, want %d", ErrCorrupt, v, headerVersion)
+	}
 	j.lo, j.hi = d.uvarint(), d.uvarint()
 	if d.err != nil || j.lo > j.hi {
 		return nil, fmt.Errorf("%w: header", ErrCorrupt)
 	}
 	for seq := j.lo; seq < j.hi; seq++ {
-		b, err := j.get(ctx, indexKey(seq))
+		tr, st, err := j.loadTrace(ctx, seq)
 		if err != nil {
 			return nil, err
 		}
-		if b == nil {
+		if st == nil {
+			continue // deleted
+		}
+		if j.traces[tr.ID] != nil {
+			// A finished trace whose deletion a crash lost, and late spans
+			// of the same trace stored after it: keep the first.
+			j.bulk.queue = append(j.bulk.queue, st.deletes()...)
 			continue
 		}
-		if len(b) != len(spans.TraceID{}) {
-			return nil, fmt.Errorf("%w: index record %d", ErrCorrupt, seq)
-		}
-		tr, st, err := j.loadTrace(ctx, spans.TraceID(b))
-		if err != nil {
-			return nil, err
-		}
-		if st == nil || j.traces[tr.ID] != nil {
-			continue // its meta record is gone: the trace was deleted
-		}
-		st.seq = seq
 		j.traces[tr.ID] = st
 		j.live[seq] = true
-		j.bytes += st.size(tr.ID)
+		j.bytes += st.size()
 		rec.Traces = append(rec.Traces, tr)
 	}
 	return rec, nil
 }
 
-func (j *Journal) loadTrace(ctx context.Context, id spans.TraceID) (Trace, *traceState, error) {
-	tr := Trace{ID: id}
-	mk := metaKey(id)
-	m, err := j.get(ctx, mk)
+func (j *Journal) loadTrace(ctx context.Context, seq uint64) (Trace, *traceState, error) {
+	var tr Trace
+	m, err := j.get(ctx, traceKey(seq))
 	if err != nil || m == nil {
 		return tr, nil, err
 	}
-	st := &traceState{runs: map[int]*runRecord{}}
+	st := &traceState{seq: seq, runs: map[int]*runRecord{}}
 	d := &decoder{b: m}
+	copy(st.id[:], d.bytes(len(st.id)))
 	st.firstSeen = d.time()
 	runs := d.count()
 	indices := make([]int, runs)
@@ -257,11 +331,12 @@ func (j *Journal) loadTrace(ctx context.Context, id spans.TraceID) (Trace, *trac
 		indices[i] = int(d.uvarint())
 	}
 	if d.err != nil {
-		return tr, nil, fmt.Errorf("%w: trace %s: %w", ErrCorrupt, id, d.err)
+		return tr, nil, fmt.Errorf("%w: trace record %d: %w", ErrCorrupt, seq, d.err)
 	}
-	tr.FirstSeen = st.firstSeen
+	id := st.id
+	tr.ID, tr.FirstSeen = id, st.firstSeen
 	for n := uint64(0); ; n++ {
-		k := chunkKey(id, n)
+		k := chunkKey(seq, n)
 		b, err := j.get(ctx, k)
 		if err != nil {
 			return tr, nil, err
@@ -283,8 +358,7 @@ func (j *Journal) loadTrace(ctx context.Context, id spans.TraceID) (Trace, *trac
 		tr.Chunks = append(tr.Chunks, Chunk{Time: at, Spans: ss})
 	}
 	for _, index := range indices {
-		k := runKey(id, index)
-		b, err := j.get(ctx, k)
+		b, err := j.get(ctx, runKey(seq, index))
 		if err != nil {
 			return tr, nil, err
 		}
@@ -292,12 +366,13 @@ func (j *Journal) loadTrace(ctx context.Context, id spans.TraceID) (Trace, *trac
 			continue
 		}
 		d := &decoder{b: b}
-		r := &runRecord{runID: d.string(), delivered: int(d.uvarint()), external: d.string()}
+		r := &runRecord{runID: d.string(), delivered: int(d.uvarint()), external: d.string(), sent: d.byte() == 1}
 		if d.err != nil {
 			return tr, nil, fmt.Errorf("%w: trace %s run %d", ErrCorrupt, id, index)
 		}
 		st.runs[index] = r
-		tr.Runs = append(tr.Runs, Run{Index: index, RunID: r.runID, Delivered: r.delivered, ExternalRunID: r.external})
+		tr.Runs = append(tr.Runs, Run{Index: index, RunID: r.runID, MayExist: r.runID == "" && r.sent,
+			Delivered: r.delivered, ExternalRunID: r.external})
 	}
 	return tr, st, nil
 }
@@ -316,37 +391,31 @@ func (j *Journal) Open() int {
 	return len(j.traces)
 }
 
-func (j *Journal) header() Write {
-	b := binary.AppendUvarint(nil, j.lo)
-	return Write{Key: keyHeader, Value: binary.AppendUvarint(b, j.hi)}
+func (j *Journal) header(lo, hi uint64) Write {
+	b := binary.AppendUvarint([]byte{headerVersion}, lo)
+	return Write{Key: keyHeader, Value: binary.AppendUvarint(b, hi)}
 }
 
-func (st *traceState) meta() []byte {
-	b := appendTime(nil, st.firstSeen)
+// record is the trace's own record: its id, when it was first seen and the
+// runs that have records.
+func (st *traceState) record() []byte {
+	b := make([]byte, 0, len(st.id)+binary.MaxVarintLen64+1+2*len(st.runs))
+	b = append(b, st.id[:]...)
+	b = appendTime(b, st.firstSeen)
 	b = binary.AppendUvarint(b, uint64(len(st.runs)))
-	for _, index := range slices.Sorted(mapsKeys(st.runs)) {
+	for _, index := range slices.Sorted(maps.Keys(st.runs)) {
 		b = binary.AppendUvarint(b, uint64(index))
 	}
 	return b
 }
 
 // size is what the trace's records occupy.
-func (st *traceState) size(id spans.TraceID) int64 {
-	n := int64(len(metaKey(id))+len(st.meta())+len(indexKey(st.seq))+len(id)) + st.chunkBytes
+func (st *traceState) size() int64 {
+	n := int64(len(traceKey(st.seq))+len(st.record())) + st.chunkBytes
 	for index, r := range st.runs {
-		n += int64(len(runKey(id, index)) + len(runValue(r)))
+		n += int64(len(runKey(st.seq, index)) + len(runValue(r)))
 	}
 	return n
-}
-
-func mapsKeys(m map[int]*runRecord) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func size(ws []Write) int64 {
@@ -358,80 +427,102 @@ func size(ws []Write) int64 {
 }
 
 // Append stores a batch of spans, in one write: a chunk for each trace,
-// and for a trace not stored yet its meta and index records. now is when
-// the batch arrived. At the MaxBytes bound nothing is stored and the error
-// matches ErrFull.
+// and for a trace not stored yet its own record. now is when the batch
+// arrived. At the MaxBytes bound nothing is stored and the error matches
+// ErrFull.
 func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// Group by trace, keeping the batch's order within each.
-	var order []spans.TraceID
-	groups := map[spans.TraceID][]int{}
+	// Group by trace, keeping the batch's order within each. Batches hold
+	// few traces, mostly in runs of spans: a linear search suffices.
+	type group struct {
+		id   spans.TraceID
+		pick []int
+	}
+	var groups []group
+	last := -1
 	for i := range batch {
 		id := batch[i].TraceID
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
+		if last < 0 || groups[last].id != id {
+			last = slices.IndexFunc(groups, func(g group) bool { return g.id == id })
+			if last < 0 {
+				groups = append(groups, group{id: id})
+				last = len(groups) - 1
+			}
 		}
-		groups[id] = append(groups[id], i)
+		groups[last].pick = append(groups[last].pick, i)
 	}
-	ws := make([]Write, 0, len(order)+3)
+	// Every chunk is encoded into one buffer, sliced once it stops growing.
+	buf := make([]byte, 0, encodedSizeHint(batch))
+	ends := make([]int, len(groups))
+	for i, g := range groups {
+		buf = appendTime(buf, now)
+		buf = encodeSpans(buf, batch, g.pick)
+		ends[i] = len(buf)
+	}
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.broken != nil {
+		return j.broken
+	}
+	ws := make([]Write, 0, 2*len(groups)+1)
 	type added struct {
-		id         spans.TraceID
 		st         *traceState
 		chunkBytes int64
 		fresh      bool
 	}
-	adds := make([]added, 0, len(order))
+	adds := make([]added, len(groups))
 	hi := j.hi
-	for _, id := range order {
-		st, fresh := j.traces[id], false
+	startAt := 0
+	for i, g := range groups {
+		st, fresh := j.traces[g.id], false
 		if st == nil {
-			st, fresh = &traceState{seq: hi, firstSeen: now, runs: map[int]*runRecord{}}, true
+			st, fresh = &traceState{id: g.id, seq: hi, firstSeen: now, runs: map[int]*runRecord{}}, true
 			hi++
-			ws = append(ws, Write{Key: metaKey(id), Value: st.meta()},
-				Write{Key: indexKey(st.seq), Value: append([]byte(nil), id[:]...)})
+			ws = append(ws, Write{Key: traceKey(st.seq), Value: st.record()})
 		}
 		n := st.chunks
 		if fresh {
 			n = 0
 		}
-		b := appendTime(nil, now)
-		b = encodeSpans(b, batch, groups[id])
-		k := chunkKey(id, n)
-		ws = append(ws, Write{Key: k, Value: b})
-		adds = append(adds, added{id: id, st: st, chunkBytes: int64(len(k) + len(b)), fresh: fresh})
+		v := buf[startAt:ends[i]:ends[i]]
+		startAt = ends[i]
+		k := chunkKey(st.seq, n)
+		ws = append(ws, Write{Key: k, Value: v})
+		adds[i] = added{st: st, chunkBytes: int64(len(k) + len(v)), fresh: fresh}
 	}
 	if hi != j.hi {
-		old := j.hi
-		j.hi = hi
-		ws = append(ws, j.header())
-		j.hi = old
+		ws = append(ws, j.header(j.lo, hi))
 	}
 	total := size(ws)
-	if j.broken != nil {
-		return j.broken
-	}
 	if j.bytes > 0 && j.bytes+total > j.max {
 		return fmt.Errorf("%w: %d MiB stored, limit %d MiB", ErrFull, j.bytes>>20, j.max>>20)
 	}
 	j.hi = hi
 	for _, a := range adds {
-		before := int64(0)
-		if !a.fresh {
-			before = a.st.size(a.id)
+		if a.fresh {
+			j.traces[a.st.id] = a.st
+			j.live[a.st.seq] = true
+			j.bytes += int64(len(traceKey(a.st.seq)) + len(a.st.record()))
 		}
 		a.st.chunks++
 		a.st.chunkBytes += a.chunkBytes
-		j.bytes += a.st.size(a.id) - before
-		if a.fresh {
-			j.traces[a.id] = a.st
-			j.live[a.st.seq] = true
-		}
+		j.bytes += a.chunkBytes
 	}
-	return j.write(ctx, ws)
+	return j.write(ctx, &j.bulk, ws)
+}
+
+// encodedSizeHint guesses the size of a batch's chunks, so that their
+// buffer rarely grows.
+func encodedSizeHint(batch []spans.Span) int {
+	n := 64
+	for i := range batch {
+		s := &batch[i]
+		n += 64 + len(s.Name) + len(s.StatusMessage) + 48*len(s.Attrs) + 64*len(s.Events)
+	}
+	return n
 }
 
 // RunQueued notes that a run of trace id was handed to delivery: the
@@ -444,105 +535,162 @@ func (j *Journal) RunQueued(id spans.TraceID) {
 	}
 }
 
-// RunStarting records, before its run/start is sent, that the run may
-// exist in AgentOS from now on.
+// RunStarting records, before an attempt of its run/start is sent, that
+// the run may exist in AgentOS from now on. It writes nothing when that is
+// already recorded.
 func (j *Journal) RunStarting(ctx context.Context, id spans.TraceID, index int, externalRunID string) error {
-	return j.setRun(ctx, id, index, func(r *runRecord) { *r = runRecord{external: externalRunID} })
+	return j.setRun(ctx, id, index, func(r *runRecord) bool {
+		if r.sent && r.external == externalRunID {
+			return false
+		}
+		r.sent, r.external = true, externalRunID
+		return true
+	})
 }
 
-// RunStarted records the run id AgentOS gave the run.
+// RunUnsent records that no attempt of the run's run/start took effect so
+// far (each failed provably without effect, as a 503 does): the run does
+// not exist in AgentOS.
+func (j *Journal) RunUnsent(ctx context.Context, id spans.TraceID, index int) error {
+	return j.setRun(ctx, id, index, func(r *runRecord) bool {
+		if !r.sent || r.runID != "" {
+			return false
+		}
+		r.sent = false
+		return true
+	})
+}
+
+// RunStarted records the run id AgentOS gave the run. Ids have a lane of
+// their own, which does not linger: until its id is stored, a crash leaves
+// the run open in AgentOS for good, since the next start cannot find it.
 func (j *Journal) RunStarted(ctx context.Context, id spans.TraceID, index int, runID string) error {
-	return j.setRun(ctx, id, index, func(r *runRecord) { r.runID = runID })
+	return j.setRunIn(ctx, &j.ids, id, index, func(r *runRecord) bool { r.runID = runID; return true })
 }
 
 // EventsDelivered records that n more of the run's events were accepted.
 func (j *Journal) EventsDelivered(ctx context.Context, id spans.TraceID, index, n int) error {
-	return j.setRun(ctx, id, index, func(r *runRecord) { r.delivered += n })
+	return j.setRun(ctx, id, index, func(r *runRecord) bool { r.delivered += n; return true })
 }
 
-func (j *Journal) setRun(ctx context.Context, id spans.TraceID, index int, change func(*runRecord)) error {
+// setRun changes a run's record and waits until it is stored, in the fast
+// lane. change reports whether it changed anything.
+func (j *Journal) setRun(ctx context.Context, id spans.TraceID, index int, change func(*runRecord) bool) error {
+	return j.setRunIn(ctx, &j.fast, id, index, change)
+}
+
+// setRunIn is setRun in lane l. A record that does not exist yet goes in
+// the fast lane, which orders the rewrites of its trace's record.
+func (j *Journal) setRunIn(ctx context.Context, l *lane, id spans.TraceID, index int, change func(*runRecord) bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.traces[id]
 	if st == nil {
-		return nil // not journaled: accepted before the journal, or deleted
+		return j.broken // not journaled: accepted before the journal, or deleted
 	}
-	before := st.size(id)
 	old, existed := st.runs[index]
 	next := runRecord{}
 	if existed {
 		next = *old
 	}
-	change(&next)
-	st.runs[index] = &next
-	ws := []Write{{Key: runKey(id, index), Value: runValue(&next)}}
-	if !existed {
-		// The meta record lists the runs to load.
-		ws = append(ws, Write{Key: metaKey(id), Value: st.meta()})
+	if !change(&next) {
+		return j.broken
 	}
-	j.bytes += st.size(id) - before
-	return j.write(ctx, ws)
+	k := runKey(st.seq, index)
+	v := runValue(&next)
+	ws := []Write{{Key: k, Value: v}}
+	if existed {
+		j.bytes -= int64(len(k) + len(runValue(old)))
+	} else {
+		// The trace's record lists the runs to load.
+		j.bytes -= int64(len(st.record()))
+	}
+	st.runs[index] = &next
+	j.bytes += int64(len(k) + len(v))
+	if !existed {
+		rec := st.record()
+		j.bytes += int64(len(rec))
+		ws = append(ws, Write{Key: traceKey(st.seq), Value: rec})
+		l = &j.fast
+	}
+	return j.write(ctx, l, ws)
+}
+
+// deletes are the writes that delete the trace's records.
+func (st *traceState) deletes() []Write {
+	ws := make([]Write, 0, 1+int(st.chunks)+len(st.runs))
+	ws = append(ws, Write{Key: traceKey(st.seq)})
+	for n := range st.chunks {
+		ws = append(ws, Write{Key: chunkKey(st.seq, n)})
+	}
+	for index := range st.runs {
+		ws = append(ws, Write{Key: runKey(st.seq, index)})
+	}
+	return ws
 }
 
 func runValue(r *runRecord) []byte {
-	b := appendString(nil, r.runID)
+	b := make([]byte, 0, len(r.runID)+len(r.external)+2*binary.MaxVarintLen64+1)
+	b = appendString(b, r.runID)
 	b = binary.AppendUvarint(b, uint64(r.delivered))
-	return appendString(b, r.external)
+	b = appendString(b, r.external)
+	if r.sent {
+		return append(b, 1)
+	}
+	return append(b, 0)
 }
 
 // RunFinished notes that a run queued with RunQueued is done with: closed
 // in AgentOS, or failed for good. With keep, it could not be delivered for
 // now and its trace stays stored for the next start.
-func (j *Journal) RunFinished(ctx context.Context, id spans.TraceID, keep bool) error {
+//
+// Deleting a finished trace does not wait: the deletion goes with the next
+// write (or Sync). A crash before it only makes the next start close the
+// trace's runs again, which AgentOS answers "already closed".
+func (j *Journal) RunFinished(id spans.TraceID, keep bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.traces[id]
 	if st == nil {
-		return nil
+		return j.broken
 	}
 	st.pending--
 	st.keep = st.keep || keep
-	return j.maybeDelete(ctx, id, st)
+	j.maybeDelete(st)
+	return j.broken
 }
 
 // Retired notes that the tracker is done with trace id: once its runs have
-// finished its records are deleted.
-func (j *Journal) Retired(ctx context.Context, id spans.TraceID) error {
+// finished its records are deleted, as RunFinished says.
+func (j *Journal) Retired(id spans.TraceID) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := j.traces[id]
 	if st == nil {
-		return nil
+		return j.broken
 	}
 	st.retired = true
-	return j.maybeDelete(ctx, id, st)
+	j.maybeDelete(st)
+	return j.broken
 }
 
-func (j *Journal) maybeDelete(ctx context.Context, id spans.TraceID, st *traceState) error {
-	if !st.retired || st.pending > 0 || st.keep {
-		return nil
+// maybeDelete queues the deletion of a trace that is done with, without
+// waiting for it.
+func (j *Journal) maybeDelete(st *traceState) {
+	if !st.retired || st.pending > 0 || st.keep || j.broken != nil {
+		return
 	}
-	ws := make([]Write, 0, st.chunks+uint64(len(st.runs))+3)
-	ws = append(ws, Write{Key: metaKey(id)}, Write{Key: indexKey(st.seq)})
-	for n := range st.chunks {
-		ws = append(ws, Write{Key: chunkKey(id, n)})
-	}
-	for index := range st.runs {
-		ws = append(ws, Write{Key: runKey(id, index)})
-	}
+	ws := append(j.bulk.queue, st.deletes()...)
 	lo := j.lo
 	delete(j.live, st.seq)
 	for lo < j.hi && !j.live[lo] {
 		lo++
 	}
 	if lo != j.lo {
-		old := j.lo
+		ws = append(ws, j.header(lo, j.hi))
 		j.lo = lo
-		ws = append(ws, j.header())
-		j.lo = old
 	}
-	j.lo = lo
-	j.bytes -= st.size(id)
-	delete(j.traces, id)
-	return j.write(ctx, ws)
+	j.bulk.queue = ws
+	j.bytes -= st.size()
+	delete(j.traces, st.id)
 }

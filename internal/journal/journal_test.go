@@ -44,7 +44,7 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	must(t, j.EventsDelivered(ctx, spans.TraceID{1}, 0, 2))
 	j.RunQueued(spans.TraceID{2})
 	must(t, j.RunStarting(ctx, spans.TraceID{2}, 1, "ext-2"))
-	if got, want := j.Bytes(), store.Bytes()-int64(len(keyHeader)+2); got != want {
+	if got, want := j.Bytes(), store.Bytes()-int64(len(keyHeader)+3); got != want {
 		t.Errorf("Bytes %d, store holds %d besides the header", got, want)
 	}
 
@@ -71,7 +71,7 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	if len(a.Runs) != 1 || a.Runs[0] != (Run{Index: 0, RunID: "run-1", Delivered: 5, ExternalRunID: "ext-1"}) {
 		t.Errorf("trace 1 runs %+v", a.Runs)
 	}
-	if len(b.Runs) != 1 || b.Runs[0] != (Run{Index: 1, ExternalRunID: "ext-2"}) {
+	if len(b.Runs) != 1 || b.Runs[0] != (Run{Index: 1, MayExist: true, ExternalRunID: "ext-2"}) {
 		t.Errorf("trace 2 runs %+v: want one that may have started", b.Runs)
 	}
 }
@@ -84,19 +84,19 @@ func TestDeleteWhenRetiredAndFinished(t *testing.T) {
 		wantOpen int
 	}{
 		{"finished then retired", func(j *Journal) {
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, false))
-			must(t, j.Retired(ctx, spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, false))
+			must(t, j.Retired(spans.TraceID{1}))
 		}, 0},
 		{"retired then finished", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, false))
+			must(t, j.Retired(spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, false))
 		}, 0},
 		{"retired, run pending", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
+			must(t, j.Retired(spans.TraceID{1}))
 		}, 1},
 		{"kept for the next start", func(j *Journal) {
-			must(t, j.Retired(ctx, spans.TraceID{1}))
-			must(t, j.RunFinished(ctx, spans.TraceID{1}, true))
+			must(t, j.Retired(spans.TraceID{1}))
+			must(t, j.RunFinished(spans.TraceID{1}, true))
 		}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +108,7 @@ func TestDeleteWhenRetiredAndFinished(t *testing.T) {
 			must(t, j.RunStarting(ctx, spans.TraceID{1}, 0, "x"))
 			must(t, j.RunStarted(ctx, spans.TraceID{1}, 0, "r"))
 			tc.steps(j)
+			must(t, j.Sync(ctx))
 			if j.Open() != tc.wantOpen {
 				t.Fatalf("%d traces open, want %d", j.Open(), tc.wantOpen)
 			}
@@ -137,8 +138,9 @@ func TestIndexCompacts(t *testing.T) {
 		if i == 50 {
 			continue // stays open
 		}
-		must(t, j.Retired(ctx, id))
+		must(t, j.Retired(id))
 	}
+	must(t, j.Sync(ctx))
 	if j.lo != 50 || j.hi != 100 {
 		t.Errorf("index [%d, %d), want [50, 100)", j.lo, j.hi)
 	}
@@ -177,6 +179,16 @@ func TestFullAndBroken(t *testing.T) {
 	if err := j.Append(ctx, time.Now(), []spans.Span{span(4, 1, 0)}); !errors.Is(err, ErrStore) {
 		t.Errorf("after a failed write: %v, want ErrStore", err)
 	}
+	j.RunQueued(spans.TraceID{1})
+	if err := j.RunStarted(ctx, spans.TraceID{1}, 0, "r"); !errors.Is(err, ErrStore) {
+		t.Errorf("RunStarted after a failed write: %v, want ErrStore", err)
+	}
+	if err := j.Retired(spans.TraceID{1}); !errors.Is(err, ErrStore) {
+		t.Errorf("Retired after a failed write: %v, want ErrStore", err)
+	}
+	if err := j.Sync(ctx); !errors.Is(err, ErrStore) {
+		t.Errorf("Sync after a failed write: %v, want ErrStore", err)
+	}
 }
 
 // Concurrent callers share writes and none is lost.
@@ -200,8 +212,8 @@ func TestConcurrentWrites(t *testing.T) {
 				err = j.RunStarted(ctx, id, 0, "run")
 			}
 			if err == nil && i%2 == 0 {
-				if err = j.Retired(ctx, id); err == nil {
-					err = j.RunFinished(ctx, id, false)
+				if err = j.Retired(id); err == nil {
+					err = j.RunFinished(id, false)
 				}
 			}
 			done <- err
@@ -210,6 +222,7 @@ func TestConcurrentWrites(t *testing.T) {
 	for range n {
 		must(t, <-done)
 	}
+	must(t, j.Sync(ctx))
 	j2, rec := open(t, store, Options{})
 	if len(rec.Traces) != n/2 || j2.Bytes() != j.Bytes() {
 		t.Fatalf("recovered %d traces (%d bytes), want %d (%d bytes)", len(rec.Traces), j2.Bytes(), n/2, j.Bytes())
@@ -222,10 +235,21 @@ func TestConcurrentWrites(t *testing.T) {
 }
 
 func TestCorruptHeader(t *testing.T) {
-	store := NewMemStore()
-	must(t, store.Write(context.Background(), []Write{{Key: keyHeader, Value: []byte{0xff}}}))
-	if _, _, err := Open(context.Background(), store, Options{}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("error %v, want ErrCorrupt", err)
+	for _, tc := range []struct {
+		name string
+		w    Write
+	}{
+		{"unknown version", Write{Key: keyHeader, Value: []byte{0xff}}},
+		{"truncated", Write{Key: keyHeader, Value: []byte{headerVersion}}},
+		{"first layout", Write{Key: keyOldHeader, Value: []byte{0, 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := NewMemStore()
+			must(t, store.Write(context.Background(), []Write{tc.w}))
+			if _, _, err := Open(context.Background(), store, Options{}); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v, want ErrCorrupt", err)
+			}
+		})
 	}
 }
 
@@ -233,5 +257,85 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// gatedStore holds every Write that stores spans until release is closed.
+type gatedStore struct {
+	*MemStore
+	release chan struct{}
+	held    chan struct{} // receives once a Write is held
+}
+
+func (s *gatedStore) Write(ctx context.Context, ws []Write) error {
+	for _, w := range ws {
+		if len(w.Key) > 9 && w.Key[9] == sufChunk && w.Value != nil {
+			s.held <- struct{}{}
+			<-s.release
+			break
+		}
+	}
+	return s.MemStore.Write(ctx, ws)
+}
+
+// A run's progress is stored while a batch of spans is still being
+// written: it does not wait behind them.
+func TestRunProgressDoesNotWaitForSpans(t *testing.T) {
+	ctx := context.Background()
+	store := &gatedStore{MemStore: NewMemStore(), release: make(chan struct{}), held: make(chan struct{}, 1)}
+	j, _ := open(t, store, Options{})
+	appended := make(chan error, 1)
+	go func() { appended <- j.Append(ctx, time.Now(), []spans.Span{span(1, 1, 0)}) }()
+	<-store.held
+	close(store.release) // trace 1 is stored
+	must(t, <-appended)
+	store.release = make(chan struct{}) // trace 2's spans are held
+	go func() { appended <- j.Append(ctx, time.Now(), []spans.Span{span(2, 1, 0)}) }()
+	<-store.held
+	j.RunQueued(spans.TraceID{1})
+	must(t, j.RunStarting(ctx, spans.TraceID{1}, 0, "ext-1"))
+	must(t, j.RunStarted(ctx, spans.TraceID{1}, 0, "run-1"))
+	_, rec := open(t, store.MemStore.Clone(), Options{})
+	if len(rec.Traces) != 1 || len(rec.Traces[0].Runs) != 1 || rec.Traces[0].Runs[0].RunID != "run-1" {
+		t.Errorf("while spans were being written, stored %+v; want trace 1 with its run id", rec.Traces)
+	}
+	close(store.release)
+	must(t, <-appended)
+}
+
+// A start whose attempts all failed without effect is not one that may
+// exist; one attempt that may have taken effect makes it so for good.
+func TestStartIntent(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		steps func(j *Journal, id spans.TraceID)
+		want  Run
+	}{
+		{"attempt in flight", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+		}, Run{MayExist: true, ExternalRunID: "x"}},
+		{"attempt without effect", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+			must(t, j.RunUnsent(ctx, id, 0))
+		}, Run{ExternalRunID: "x"}},
+		{"started", func(j *Journal, id spans.TraceID) {
+			must(t, j.RunStarting(ctx, id, 0, "x"))
+			must(t, j.RunStarted(ctx, id, 0, "r"))
+			must(t, j.RunUnsent(ctx, id, 0))
+		}, Run{RunID: "r", ExternalRunID: "x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := NewMemStore()
+			j, _ := open(t, store, Options{})
+			id := spans.TraceID{9}
+			must(t, j.Append(ctx, time.Now(), []spans.Span{span(9, 1, 0)}))
+			j.RunQueued(id)
+			tc.steps(j, id)
+			_, rec := open(t, store, Options{})
+			if len(rec.Traces) != 1 || len(rec.Traces[0].Runs) != 1 || rec.Traces[0].Runs[0] != tc.want {
+				t.Errorf("recovered %+v, want run %+v", rec.Traces, tc.want)
+			}
+		})
 	}
 }

@@ -33,8 +33,12 @@ var ErrStorage = errors.New("agentos: storage unusable")
 // spans in the same order give the same runs, indices and event order)
 // with their timers where they were. A run with a stored id is resumed:
 // no second run/start, and its first Delivered events are not sent again.
-// A run whose start may have been sent without its id being stored is an
-// ambiguous start: counted, logged, and started again.
+// A run whose start may have reached AgentOS without its id being stored
+// is an ambiguous start: counted, logged, and started again. Whether it may
+// have is recorded before each attempt of its run/start and taken back
+// after one that provably had no effect (a 503), so only real ambiguity
+// counts; the run id is stored, in the journal's fast lane, before the
+// run's next request.
 type durable struct {
 	j   *journal.Journal
 	log *slog.Logger
@@ -78,10 +82,18 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 	}
 	var ops []runtracker.Op
 	resumed, spansN := 0, 0
+	// The Collector samples repeated log lines: the summary names them too.
+	var mayExist []string
 	for _, tr := range rec.Traces {
 		for _, r := range tr.Runs {
+			if r.RunID == "" && !r.MayExist {
+				continue // its start never reached AgentOS: it starts as new
+			}
 			if r.RunID == "" {
 				d.mayExist.Add(1)
+				if len(mayExist) < maxNamedMayExist {
+					mayExist = append(mayExist, r.ExternalRunID)
+				}
 				d.log.Warn("AgentOS run/start may have been sent before the crash without its run id being stored; starting the run again, AgentOS may hold an open run with this external_run_id",
 					slog.String("external_run_id", r.ExternalRunID), slog.String("trace_id", tr.ID.String()))
 				continue
@@ -100,9 +112,12 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 	}
 	d.log.Info("AgentOS exporter resumed its stored state",
 		slog.Int("traces", len(rec.Traces)), slog.Int("spans", spansN), slog.Int("runs_resumed", resumed),
-		slog.Int64("runs_may_exist", d.mayExist.Load()))
+		slog.Int64("runs_may_exist", d.mayExist.Load()), slog.Any("may_exist_external_run_ids", mayExist))
 	return submit(ops)
 }
+
+// maxNamedMayExist bounds the external_run_ids the resume summary names.
+const maxNamedMayExist = 200
 
 // add stores a batch, then hands it to the tracker. Called with the
 // pipeline's mu held, so the journal's order is the tracker's.
@@ -172,7 +187,7 @@ func (d *durable) prepare(tracker *runtracker.Tracker, ops []runtracker.Op) []ru
 }
 
 func (d *durable) retired(id spans.TraceID) {
-	d.report(d.j.Retired(context.Background(), id))
+	d.report(d.j.Retired(id))
 }
 
 func (d *durable) ref(key runtracker.RunKey) (runRef, bool) {
@@ -182,10 +197,37 @@ func (d *durable) ref(key runtracker.RunKey) (runRef, bool) {
 	return r, ok
 }
 
-// Starting implements delivery.Progress.
-func (d *durable) Starting(op *runtracker.Op) {
-	if ref, ok := d.ref(op.Run); ok {
-		d.report(d.j.RunStarting(context.Background(), ref.trace, ref.index, op.Start.ExternalRunID))
+// Starting implements delivery.Progress: the start's attempts are
+// recorded as they are made.
+func (d *durable) Starting(ctx context.Context, op *runtracker.Op) context.Context {
+	ref, ok := d.ref(op.Run)
+	if !ok {
+		return ctx
+	}
+	return ingest.WithStartObserver(ctx, &startAttempts{d: d, ref: ref, external: op.Start.ExternalRunID})
+}
+
+// startAttempts records, before each attempt of a run/start, that the run
+// may exist, and takes it back while every attempt failed without effect.
+type startAttempts struct {
+	d         *durable
+	ref       runRef
+	external  string
+	ambiguous bool // an attempt may have taken effect
+}
+
+func (a *startAttempts) Sending() {
+	a.d.report(a.d.j.RunStarting(context.Background(), a.ref.trace, a.ref.index, a.external))
+}
+
+func (a *startAttempts) Attempted(err error) {
+	switch {
+	case err == nil:
+		// Done stores the run id.
+	case ingest.IsAmbiguous(err):
+		a.ambiguous = true
+	case !a.ambiguous:
+		a.d.report(a.d.j.RunUnsent(context.Background(), a.ref.trace, a.ref.index))
 	}
 }
 
@@ -209,8 +251,17 @@ func (d *durable) Done(op *runtracker.Op, runID string, err error) {
 		// retries, or the shutdown's deadline) stays stored, for the next
 		// start to deliver; one that never can be is let go.
 		keep := err != nil && !ingest.IsPermanent(err)
-		d.report(d.j.RunFinished(ctx, ref.trace, keep))
+		d.report(d.j.RunFinished(ref.trace, keep))
 	}
+}
+
+// sync stores the deletions of finished traces that wait for the next
+// write.
+func (d *durable) sync(ctx context.Context) error {
+	if err := d.j.Sync(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
 }
 
 // report logs a storage error, at most every 10 s: the state is then not

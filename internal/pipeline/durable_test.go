@@ -42,14 +42,14 @@ func durableConfig(url string, store journal.Store, c *clock, reader *sdkmetric.
 	return cfg
 }
 
-func newServer(t *testing.T) *localserver.Server {
+func newServer(t testing.TB) *localserver.Server {
 	t.Helper()
 	srv := localserver.New(localserver.Options{})
 	srv.RegisterAgent(agent, key)
 	return srv
 }
 
-func mustNew(t *testing.T, cfg Config) *Pipeline {
+func mustNew(t testing.TB, cfg Config) *Pipeline {
 	t.Helper()
 	p, err := New(cfg)
 	if err != nil {
@@ -60,7 +60,7 @@ func mustNew(t *testing.T, cfg Config) *Pipeline {
 
 // crash stops p the way a kill would look from AgentOS: its HTTP front end
 // is gone first, so nothing p still does reaches the server.
-func crash(t *testing.T, p *Pipeline, hs *httptest.Server) {
+func crash(t testing.TB, p *Pipeline, hs *httptest.Server) {
 	t.Helper()
 	hs.Config.SetKeepAlivesEnabled(false)
 	_ = hs.Listener.Close()
@@ -260,7 +260,7 @@ func TestJournalBoundAndBrokenStore(t *testing.T) {
 	store := journal.NewMemStore()
 	c := &clock{now: time.Now()}
 	cfg := durableConfig(hs.URL, store, c, nil)
-	cfg.MaxJournalBytes = 400
+	cfg.MaxJournalBytes = 300
 	p := mustNew(t, cfg)
 	defer crash(t, p, hs)
 	must(t, p.ConsumeSpans(ctx, trace3(1, c.now)))
@@ -291,9 +291,102 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Starts that AgentOS refused without effect (503) before a crash are not
+// ambiguous: the next process starts those runs without counting them as
+// runs that may exist, and each exists once.
+func TestCrashAfterStartsWithoutEffect(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t)
+	srv.SetFaults(localserver.Faults{ErrorRate: 1})
+	hs1 := httptest.NewServer(srv)
+	store := journal.NewMemStore()
+	c := &clock{now: t0}
+	cfg := durableConfig(hs1.URL, store, c, nil)
+	// One attempt per start: the next could only begin past the budget, so
+	// no attempt is cut short by it (which would be ambiguous).
+	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
+	p1 := mustNew(t, cfg)
+	must(t, p1.ConsumeSpans(ctx, append(trace3(1, t0), trace3(2, t0)...)))
+	c.now = c.now.Add(2 * time.Second)
+	p1.Tick()
+	if err := p1.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded with AgentOS answering 503")
+	}
+	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n < 2 {
+		t.Fatalf("%d run/start requests before the crash, want every start tried", n)
+	}
+	disk := store.Clone()
+	crash(t, p1, hs1)
+
+	srv.SetFaults(localserver.Faults{})
+	hs2 := httptest.NewServer(srv)
+	defer hs2.Close()
+	reader := sdkmetric.NewManualReader()
+	p2 := mustNew(t, durableConfig(hs2.URL, disk, c, reader))
+	must(t, p2.Flush(ctx))
+	if got := sums(t, reader)["agentos.runs.may_exist"]; got != 0 {
+		t.Errorf("agentos.runs.may_exist = %d, want 0: every start failed without effect", got)
+	}
+	must(t, p2.Shutdown(ctx))
+	runs := srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs in AgentOS, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != localserver.StatusCompleted {
+			t.Errorf("run %s: %s", r.ExternalRunID, r.Status)
+		}
+	}
+}
+
+// With a journal, a graceful shutdown leaves open runs open and held spans
+// stored; the next start resumes them as after a crash.
+func TestShutdownWithJournalLeavesRunsToResume(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	streaming, held := trace3(7, t0), trace3(8, t0)
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	store := journal.NewMemStore()
+	c := &clock{now: t0}
+	p1 := mustNew(t, durableConfig(hs.URL, store, c, nil))
+	must(t, p1.ConsumeSpans(ctx, streaming[:2]))
+	c.now = c.now.Add(6 * time.Second)
+	p1.Tick() // max_wait: trace 7's run starts without its root
+	must(t, p1.ConsumeSpans(ctx, held[:2]))
+	must(t, p1.Shutdown(ctx))
+	runs := srv.Runs()
+	if len(runs) != 1 || runs[0].Status != localserver.StatusRunning {
+		t.Fatalf("after a graceful shutdown with a journal: %+v, want trace 7's run still running", runs)
+	}
+
+	p2 := mustNew(t, durableConfig(hs.URL, store, c, nil))
+	must(t, p2.ConsumeSpans(ctx, append(streaming[2:], held[2:]...)))
+	c.now = c.now.Add(2 * time.Second)
+	p2.Tick()
+	must(t, p2.Shutdown(ctx))
+	runs = srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != localserver.StatusCompleted {
+			t.Errorf("run %s: %s, want completed from its root", r.ExternalRunID, r.Status)
+		}
+	}
+	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n != 2 {
+		t.Errorf("%d run/start requests, want 2: the open run resumed", n)
+	}
+	if store.Len() != 1 {
+		t.Errorf("%d records left, want the header only", store.Len())
 	}
 }

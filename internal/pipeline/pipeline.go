@@ -193,6 +193,9 @@ func (p *Pipeline) tickLoop(interval time.Duration) {
 			return
 		case <-ticker.C:
 			p.Tick()
+			if p.durable != nil {
+				p.durable.report(p.durable.sync(context.Background()))
+			}
 		}
 	}
 }
@@ -307,8 +310,10 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	return errors.Join(p.sender.Wait(ctx, mark), p.sender.Failures())
 }
 
-// Shutdown flushes, closes every run still open (saying why), delivers, and
-// stops, reporting the runs that failed as Flush does. Later calls return
+// Shutdown closes every run still open (saying why), delivers, and stops,
+// reporting the runs that failed as Flush does. With a Journal it closes
+// nothing: it delivers what was queued and leaves open runs and held spans
+// in the journal for the next New to resume. Later calls return
 // ErrShutdown.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
@@ -317,7 +322,13 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		return ErrShutdown
 	}
 	p.shutdown = true
-	err := p.submit(p.tracker.Shutdown(p.now()))
+	var err error
+	if p.durable == nil {
+		err = p.submit(p.tracker.Shutdown(p.now()))
+	}
+	// With a journal, open runs and held spans stay stored, for the next
+	// start to resume: closing them as failed would end runs whose spans
+	// are still coming.
 	p.mu.Unlock()
 	if p.stopTick != nil {
 		close(p.stopTick)
@@ -325,7 +336,11 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	}
 	deliver, cancel := beforeDeadline(ctx)
 	defer cancel()
-	return errors.Join(err, p.sender.Shutdown(deliver), p.sender.Failures(), p.metrics.close())
+	err = errors.Join(err, p.sender.Shutdown(deliver), p.sender.Failures())
+	if p.durable != nil {
+		err = errors.Join(err, p.durable.sync(ctx))
+	}
+	return errors.Join(err, p.metrics.close())
 }
 
 // beforeDeadline keeps a moment of ctx's time back, so that Shutdown can
