@@ -33,6 +33,13 @@ const hexDigits = "0123456789abcdef"
 // escaped so that the text is also valid JavaScript.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends the inside of AppendString's JSON string, without
+// the quotes, for a writer that adds to it before closing it.
+func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
@@ -76,6 +83,5 @@ func AppendString(dst []byte, s string) []byte {
 		i += n
 		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
