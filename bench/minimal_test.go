@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 )
 
 // minimalClient is the practical limit for the AgentOS API's shape: per
@@ -78,19 +79,41 @@ func (c *minimalClient) sendRun(run []sdktrace.ReadOnlySpan) error {
 	if err != nil {
 		return err
 	}
-	buf = append(buf[:0], `{"run_id":`...)
-	buf = appendJSONString(buf, runID)
-	buf = append(buf, `,"events":[`...)
+	// Every event first, then requests of at most maxEvents events and
+	// maxBody bytes, as the API allows.
+	events := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(events)
+	ev := eventList{buf: (*events)[:0], ends: make([]int, 0, 3*len(run))}
 	var sum summary
-	for i, s := range run[:len(run)-1] {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendEvents(buf, s, &sum)
+	for _, s := range run[:len(run)-1] {
+		appendEvents(&ev, s, &sum)
 	}
-	buf = append(buf, "]}"...)
-	if _, err := c.post(agentosapi.PathEvents, buf, false); err != nil {
-		return err
+	*events = ev.buf
+	for first := 0; first < len(ev.ends); {
+		buf = append(buf[:0], `{"run_id":`...)
+		buf = appendJSONString(buf, runID)
+		buf = append(buf, `,"events":[`...)
+		last := first
+		for last < len(ev.ends) && last-first < ingest.DefaultMaxBatchEvents {
+			lo := 0
+			if last > 0 {
+				lo = ev.ends[last-1]
+			}
+			one := ev.buf[lo:ev.ends[last]]
+			if last > first && len(buf)+1+len(one)+2 > ingest.DefaultMaxBodyBytes {
+				break
+			}
+			if last > first {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, one...)
+			last++
+		}
+		buf = append(buf, "]}"...)
+		if _, err := c.post(agentosapi.PathEvents, buf, false); err != nil {
+			return err
+		}
+		first = last
 	}
 	buf = append(buf[:0], `{"run_id":`...)
 	buf = appendJSONString(buf, runID)
@@ -186,7 +209,9 @@ func appendStart(buf []byte, root sdktrace.ReadOnlySpan) []byte {
 // appendEvents writes the events of one child span, as ours maps them:
 // a chat is llm.request and llm.response, a tool call tool.called, its
 // span events, then tool.returned.
-func appendEvents(buf []byte, s sdktrace.ReadOnlySpan, sum *summary) []byte {
+func appendEvents(ev *eventList, s sdktrace.ReadOnlySpan, sum *summary) {
+	buf := ev.buf
+	defer func() { ev.buf = buf }()
 	var op, model, respModel, provider, prompt, answer, tool, callID, args, result string
 	var in, out int64
 	var finish []string
@@ -230,15 +255,13 @@ func appendEvents(buf []byte, s sdktrace.ReadOnlySpan, sum *summary) []byte {
 		buf = append(buf, args...)
 		buf = append(buf, `,"call_id":`...)
 		buf = appendJSONString(buf, callID)
-		buf = appendEventTail(buf, s.StartTime())
-		for _, ev := range s.Events() {
+		buf = ev.end(appendEventTail(buf, s.StartTime()))
+		for _, e := range s.Events() {
+			buf = appendEventHead(buf, e.Name, s)
 			buf = append(buf, ',')
-			buf = appendEventHead(buf, ev.Name, s)
-			buf = append(buf, ',')
-			buf = appendAttrs(buf, ev.Attributes)
-			buf = appendEventTail(buf, ev.Time)
+			buf = appendAttrs(buf, e.Attributes)
+			buf = ev.end(appendEventTail(buf, e.Time))
 		}
-		buf = append(buf, ',')
 		buf = appendEventHead(buf, "tool.returned", s)
 		buf = append(buf, `,"tool":`...)
 		buf = appendJSONString(buf, tool)
@@ -246,7 +269,8 @@ func appendEvents(buf []byte, s sdktrace.ReadOnlySpan, sum *summary) []byte {
 		buf = append(buf, result...)
 		buf = append(buf, `,"duration_ms":`...)
 		buf = strconv.AppendInt(buf, dur, 10)
-		return appendEventTail(buf, s.EndTime())
+		buf = ev.end(appendEventTail(buf, s.EndTime()))
+		return
 	}
 	sum.llm++
 	sum.in += in
@@ -258,8 +282,7 @@ func appendEvents(buf []byte, s sdktrace.ReadOnlySpan, sum *summary) []byte {
 	buf = appendJSONString(buf, provider)
 	buf = append(buf, `,"prompt":`...)
 	buf = append(buf, prompt...)
-	buf = appendEventTail(buf, s.StartTime())
-	buf = append(buf, ',')
+	buf = ev.end(appendEventTail(buf, s.StartTime()))
 	buf = appendEventHead(buf, "llm.response", s)
 	buf = append(buf, `,"model":`...)
 	buf = appendJSONString(buf, respModel)
@@ -282,7 +305,19 @@ func appendEvents(buf []byte, s sdktrace.ReadOnlySpan, sum *summary) []byte {
 	}
 	buf = append(buf, `],"duration_ms":`...)
 	buf = strconv.AppendInt(buf, dur, 10)
-	return appendEventTail(buf, s.EndTime())
+	buf = ev.end(appendEventTail(buf, s.EndTime()))
+}
+
+// eventList is encoded events back to back; ends[i] is where event i ends.
+type eventList struct {
+	buf  []byte
+	ends []int
+}
+
+// end marks the end of an event written into buf (ev.buf grown).
+func (ev *eventList) end(buf []byte) []byte {
+	ev.ends = append(ev.ends, len(buf))
+	return buf
 }
 
 func appendEventHead(buf []byte, typ string, s sdktrace.ReadOnlySpan) []byte {
