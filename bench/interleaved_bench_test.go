@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
@@ -167,7 +170,10 @@ func BenchmarkScalingSDKExport(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			sink := startChildSink(b, "agentos")
-			ours, err := sdkbridge.NewExporter(ctx, bridgeOpts(sink.URL)...)
+			// 10,000 open runs hold 70,000 spans: more than the default
+			// 64 MiB bound on held spans allows.
+			ours, err := sdkbridge.NewExporter(ctx, append(bridgeOpts(sink.URL),
+				sdkbridge.WithLimits(sdkbridge.Limits{MaxBufferedBytes: 1 << 30}))...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -214,4 +220,73 @@ func openRunsRound(seq uint64, runs, open int, sh shape) [][]sdktrace.ReadOnlySp
 		batches = append(batches, order[lo:min(lo+512, len(order))])
 	}
 	return batches
+}
+
+// BenchmarkInterleavedProcessor traces whole runs through a span processor
+// on one tracer provider each: ours (the live processor) against
+// BatchSpanProcessor with otlptracehttp. A round starts and ends the spans
+// of 512/spans-per-run runs on the caller's goroutine, then ForceFlush
+// waits until all of it is delivered, so queues never fill: dropped/span
+// must be 0 on both sides for the figures to count.
+func BenchmarkInterleavedProcessor(b *testing.B) {
+	ctx := context.Background()
+	for _, spansPerRun := range []int{8, 50, 200} {
+		b.Run(fmt.Sprintf("spans=%d/prompt=100B/peer=batchspanprocessor", spansPerRun), func(b *testing.B) {
+			agentos, otlp := startChildSink(b, "agentos"), startChildSink(b, "otlp")
+			live, err := sdkbridge.NewSpanProcessor(ctx, append(bridgeOpts(agentos.URL),
+				sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}))...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ourTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(live))
+			defer ourTP.Shutdown(ctx)
+			otlpExp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(otlp.URL+"/v1/traces"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			counted := &countingExporter{SpanExporter: otlpExp}
+			peerTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(counted)))
+			defer peerTP.Shutdown(ctx)
+
+			runs := runsPerRound(spansPerRun)
+			in, out := messagesJSON("user", 100), messagesJSON("assistant", 100)
+			trace := func(tp *sdktrace.TracerProvider) int {
+				tr := tp.Tracer("bench")
+				chat := oteltrace.WithAttributes(semconv.GenAIOperationNameChat, semconv.GenAIRequestModel("gpt-4o"),
+					semconv.GenAIInputMessagesKey.String(in), semconv.GenAIOutputMessagesKey.String(out),
+					semconv.GenAIUsageInputTokens(120), semconv.GenAIUsageOutputTokens(42))
+				tool := oteltrace.WithAttributes(semconv.GenAIOperationNameExecuteTool, semconv.GenAIToolName("get_weather"),
+					semconv.GenAIToolCallArgumentsKey.String(`{"city":"Paris"}`), semconv.GenAIToolCallResultKey.String(`{"temp_c":21}`))
+				for range runs {
+					rctx, root := tr.Start(ctx, "invoke_agent weather", oteltrace.WithAttributes(semconv.GenAIOperationNameInvokeAgent))
+					for c := range spansPerRun - 1 {
+						opts := chat
+						name := "chat gpt-4o"
+						if c%2 == 1 {
+							opts, name = tool, "execute_tool get_weather"
+						}
+						_, s := tr.Start(rctx, name, opts)
+						s.End()
+					}
+					root.End()
+				}
+				if err := tp.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				return runs * spansPerRun
+			}
+			none := func(int) any { return nil }
+			var oursSpans, peerSpans int
+			interleave(b,
+				side{"ours", none, func(any) int { n := trace(ourTP); oursSpans += n; return n }},
+				side{"peer", none, func(any) int { n := trace(peerTP); peerSpans += n; return n }},
+			)
+			if oursSpans > 0 {
+				b.ReportMetric(float64(live.DroppedSpans())/float64(oursSpans), "ours-dropped/span")
+			}
+			if peerSpans > 0 {
+				b.ReportMetric(float64(int64(peerSpans)-counted.spans.Load())/float64(peerSpans), "peer-dropped/span")
+			}
+		})
+	}
 }

@@ -156,6 +156,12 @@ func printInterleaved(w io.Writer, rs []*result) {
 				triple(r, "ns/span"), ratio(r, "ours-ns/span", "peer-ns/span"),
 				triple(r, "B/span"), ratio(r, "ours-B/span", "peer-B/span"), triple(r, "allocs/span"))
 		}
+		if hasMetric(rows[0], "ours-dropped/span") {
+			fmt.Fprintf(w, "  dropped/span (ours / peer; the figures count only if both are 0):\n")
+			for _, r := range rows {
+				fmt.Fprintf(w, "  %-50s %22s\n", caseName(r), triple(r, "dropped/span"))
+			}
+		}
 	}
 }
 
