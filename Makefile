@@ -54,7 +54,7 @@ generate:
 # Our costs next to the peers' (otlptracehttp, BatchSpanProcessor, otlphttp)
 # and a minimal client's, in alternating rounds of one process (process CPU
 # per span first), the SDK exporter's scaling, then the tracker's own
-# figures. About 5 minutes on 2 cores.
+# figures. About 3 minutes on 2 cores.
 BENCHTIME ?= 2s
 bench:
 	@mkdir -p .e2e

@@ -142,7 +142,11 @@ func printInterleaved(w io.Writer, rs []*result) {
 			printScaling(w, g, rows)
 			continue
 		}
-		fmt.Fprintf(w, "\n%s: process CPU per span, ours and peer (and limit: a minimal client) in alternating rounds\n", strings.TrimPrefix(g, "Benchmark"))
+		sides := "ours and peer"
+		if hasMetric(rows[0], "limit-cpu-ns/span") {
+			sides = "ours, peer and limit (a minimal client)"
+		}
+		fmt.Fprintf(w, "\n%s: process CPU per span, %s in alternating rounds\n", strings.TrimPrefix(g, "Benchmark"), sides)
 		fmt.Fprintf(w, "  %-50s %10s %10s %9s %10s %10s\n", "case", "ours", "peer", "ours/peer", "limit", "ours/limit")
 		for _, r := range rows {
 			fmt.Fprintf(w, "  %-50s %10s %10s %9s %10s %10s\n", caseName(r),
@@ -166,22 +170,21 @@ func printInterleaved(w io.Writer, rs []*result) {
 }
 
 // printScaling shows whether cost per span stays flat: each row's CPU per
-// span against the first row of the same kind (the text before "=").
+// span against the previous row of the same kind (the text before "="),
+// so growth from one size to the next stands out.
 func printScaling(w io.Writer, g string, rows []*result) {
 	fmt.Fprintf(w, "\n%s: cost per span as runs grow and as more runs are open at once\n", strings.TrimPrefix(g, "Benchmark"))
-	fmt.Fprintf(w, "  %-24s %12s %10s %12s %10s %12s\n", "case", "cpu-ns/span", "vs first", "wall ns/span", "B/span", "allocs/span")
-	first := map[string]float64{}
+	fmt.Fprintf(w, "  %-24s %12s %10s %12s %10s %12s\n", "case", "cpu-ns/span", "vs prev", "wall ns/span", "B/span", "allocs/span")
+	prev := map[string]float64{}
 	for _, r := range rows {
 		c := caseName(r)
 		kind, _, _ := strings.Cut(c, "=")
 		cpu := r.metrics["ours-cpu-ns/span"]
-		if _, ok := first[kind]; !ok {
-			first[kind] = cpu
-		}
 		rel := "-"
-		if first[kind] != 0 {
-			rel = fmt.Sprintf("%.2fx", cpu/first[kind])
+		if p := prev[kind]; p != 0 {
+			rel = fmt.Sprintf("%.2fx", cpu/p)
 		}
+		prev[kind] = cpu
 		fmt.Fprintf(w, "  %-24s %12s %10s %12s %10s %12s\n", c, metric(r, "ours-cpu-ns/span"), rel,
 			metric(r, "ours-ns/span"), metric(r, "ours-B/span"), metric(r, "ours-allocs/span"))
 	}
