@@ -51,8 +51,10 @@ collector:
 generate:
 	cd exporter/agentosexporter && $(GO) generate ./...
 
-# Our costs next to the peers' (otlptracehttp, BatchSpanProcessor, otlphttp),
-# measured side by side in one run, then the tracker's own figures.
+# Our costs next to the peers' (otlptracehttp, BatchSpanProcessor, otlphttp)
+# and a minimal client's, in alternating rounds of one process (process CPU
+# per span first), the SDK exporter's scaling, then the tracker's own
+# figures. About 3 minutes on 2 cores.
 BENCHTIME ?= 2s
 bench:
 	@mkdir -p .e2e

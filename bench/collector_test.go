@@ -9,9 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -20,7 +18,8 @@ import (
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
 )
 
-// genAITraces is genAIBatch as pdata: 512 spans, 64 runs.
+// genAITraces is 512 spans as pdata: 64 runs of 8, GenAI attributes and
+// span events; seq makes the trace ids unique.
 func genAITraces(seq uint64) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -93,59 +92,6 @@ func startExporter(b *testing.B, f exporter.Factory, cfg component.Config) expor
 		b.Fatal(err)
 	}
 	return exp
-}
-
-// BenchmarkCollectorExporter pushes 512-span batches through each exporter
-// component (exporterhelper included, queue off so the call is the work)
-// to a discarding sink. Ours is shut down inside the timing, so every run
-// it tracked is delivered and closed.
-func BenchmarkCollectorExporter(b *testing.B) {
-	ctx := context.Background()
-	b.Run("peer=otlphttp", func(b *testing.B) {
-		f := otlphttpexporter.NewFactory()
-		cfg := f.CreateDefaultConfig().(*otlphttpexporter.Config)
-		cfg.ClientConfig.Endpoint = otlpSink(b)
-		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-		exp := startExporter(b, f, cfg)
-		td := genAITraces(0)
-		c := startCost()
-		spans := 0
-		for b.Loop() {
-			if err := exp.ConsumeTraces(ctx, td); err != nil {
-				b.Fatal(err)
-			}
-			spans += batchSize
-		}
-		if err := exp.Shutdown(ctx); err != nil {
-			b.Fatal(err)
-		}
-		c.reportWall(b, spans)
-	})
-	b.Run("ours=agentos", func(b *testing.B) {
-		f := agentosexporter.NewFactory()
-		cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
-		cfg.ClientConfig.Endpoint = agentosSink(b)
-		cfg.APIKey = benchKey
-		cfg.AgentID = benchAgent
-		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-		exp := startExporter(b, f, cfg)
-		td := genAITraces(0)
-		c := startCost()
-		spans := 0
-		for i := 0; b.Loop(); i++ {
-			// New trace ids each time (a closed run's spans are late); the
-			// exporter copies what it keeps, so reusing td is safe.
-			renumber(td, uint64(i))
-			if err := exp.ConsumeTraces(ctx, td); err != nil {
-				b.Fatal(err)
-			}
-			spans += batchSize
-		}
-		if err := exp.Shutdown(ctx); err != nil {
-			b.Fatal(err)
-		}
-		c.reportWall(b, spans)
-	})
 }
 
 // sinkLatency is a hosted API's round trip, for BenchmarkCollectorExporterLatency.

@@ -27,58 +27,6 @@ func bridgeOpts(url string) []sdkbridge.Option {
 	}
 }
 
-// BenchmarkSDKExport exports identical 512-span batches: ours (ExportSpans
-// then ForceFlush, so every run is started, filled and closed over HTTP)
-// against otlptracehttp's ExportSpans to a discarding OTLP sink.
-func BenchmarkSDKExport(b *testing.B) {
-	ctx := context.Background()
-	batches := make([][]sdktrace.ReadOnlySpan, 64)
-	for i := range batches {
-		batches[i] = genAIBatch(uint64(i))
-	}
-	b.Run("peer=otlptracehttp", func(b *testing.B) {
-		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(otlpSink(b)+"/v1/traces"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer exp.Shutdown(ctx)
-		c := startCost()
-		spans := 0
-		for i := 0; b.Loop(); i++ {
-			if err := exp.ExportSpans(ctx, batches[i%len(batches)]); err != nil {
-				b.Fatal(err)
-			}
-			spans += batchSize
-		}
-		c.report(b, spans)
-	})
-	b.Run("ours=agentos", func(b *testing.B) {
-		exp, err := sdkbridge.NewExporter(ctx, bridgeOpts(agentosSink(b))...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer exp.Shutdown(ctx)
-		c := startCost()
-		spans := 0
-		for i := 0; b.Loop(); i++ {
-			// Trace ids must be new each time: a closed run's spans are late.
-			b.StopTimer()
-			c.pause()
-			batch := genAIBatch(uint64(1000 + i))
-			c.resume()
-			b.StartTimer()
-			if err := exp.ExportSpans(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			if err := exp.ForceFlush(ctx); err != nil {
-				b.Fatal(err)
-			}
-			spans += batchSize
-		}
-		c.report(b, spans)
-	})
-}
-
 // BenchmarkProcessorOnStartOnEnd is the whole cost of tracing agent runs
 // through a span processor: Start and End on the caller's goroutine, then
 // everything they cause in the background (our conversion, mapping and

@@ -1,76 +1,15 @@
 package bench
 
 import (
-	"encoding/binary"
-	"fmt"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
-	"go.opentelemetry.io/otel/trace"
 )
 
 const batchSize = 512 // spans per export: 64 runs of 8 spans
 
 var prompt = `[{"role":"user","parts":[{"type":"text","content":"What is the weather in Paris today, and should I take an umbrella?"}]}]`
-
-// genAIBatch builds 512 ended spans with GenAI attributes and a few span
-// events; seq makes the trace ids unique per batch.
-func genAIBatch(seq uint64) []sdktrace.ReadOnlySpan {
-	stubs := make(tracetest.SpanStubs, 0, batchSize)
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for r := range uint64(batchSize / 8) {
-		var tid trace.TraceID
-		binary.BigEndian.PutUint64(tid[:8], seq+1)
-		binary.BigEndian.PutUint64(tid[8:], r+1)
-		rootID := trace.SpanID{0xff, byte(r)}
-		root := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: rootID, TraceFlags: trace.FlagsSampled})
-		for c := range uint64(7) {
-			sid := trace.SpanID{byte(c + 1), byte(r)}
-			start := t0.Add(time.Duration(c) * 10 * time.Millisecond)
-			stub := tracetest.SpanStub{
-				Name:        "chat gpt-4o",
-				SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
-				Parent:      root,
-				SpanKind:    trace.SpanKindClient,
-				StartTime:   start,
-				EndTime:     start.Add(9 * time.Millisecond),
-				Attributes: []attribute.KeyValue{
-					semconv.GenAIOperationNameChat, semconv.GenAIProviderNameOpenAI,
-					semconv.GenAIRequestModel("gpt-4o"), semconv.GenAIResponseModel("gpt-4o-2024-08-06"),
-					semconv.GenAIInputMessagesKey.String(prompt),
-					semconv.GenAIUsageInputTokens(120), semconv.GenAIUsageOutputTokens(42),
-					semconv.GenAIResponseFinishReasons("stop"),
-				},
-			}
-			if c%2 == 1 {
-				stub.Name = "execute_tool get_weather"
-				stub.Attributes = []attribute.KeyValue{
-					semconv.GenAIOperationNameExecuteTool, semconv.GenAIToolName("get_weather"),
-					semconv.GenAIToolCallID(fmt.Sprintf("call_%d", c)),
-					semconv.GenAIToolCallArgumentsKey.String(`{"city":"Paris"}`),
-					semconv.GenAIToolCallResultKey.String(`{"temp_c":21,"sky":"rain"}`),
-				}
-				stub.Events = []sdktrace.Event{{Name: "cache.miss", Time: start.Add(time.Millisecond),
-					Attributes: []attribute.KeyValue{attribute.String("cache.key", "weather:paris")}}}
-			}
-			stubs = append(stubs, stub)
-		}
-		stubs = append(stubs, tracetest.SpanStub{
-			Name: "invoke_agent weather", SpanContext: root, StartTime: t0, EndTime: t0.Add(80 * time.Millisecond),
-			Attributes: []attribute.KeyValue{semconv.GenAIOperationNameInvokeAgent, semconv.GenAIAgentName("weather"),
-				semconv.GenAIInputMessagesKey.String(prompt)},
-			Status: sdktrace.Status{Code: codes.Ok},
-		})
-	}
-	return stubs.Snapshots()
-}
 
 // cost measures allocation across the whole process (delivery goroutines
 // included) and reports it per span.
@@ -102,9 +41,6 @@ func startCost() *cost {
 	c.cpu = processCPU()
 	return c
 }
-
-// report uses the benchmark's own timer.
-func (c *cost) report(b *testing.B, spans int) { c.reportTime(b, spans, b.Elapsed()) }
 
 // reportWall uses the wall time since startCost, for work that ends after
 // the timed loop (delivery finished by Shutdown).

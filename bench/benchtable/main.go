@@ -1,7 +1,13 @@
-// Command benchtable reads `go test -bench` output on stdin and prints, for
-// each benchmark with an "ours=" and a "peer=" sub-benchmark, our figure,
-// the peer's and their ratio, metric by metric. Other benchmark lines are
-// printed as they are.
+// Command benchtable reads `go test -bench` output on stdin and prints:
+//   - for interleaved benchmarks (metrics prefixed ours-, peer-, limit-),
+//     CPU per span of each side with ours/peer and ours/limit, then wall
+//     time, bytes and allocations per span;
+//   - for scaling benchmarks (ours- metrics only), one row per case with
+//     its CPU per span relative to the first case of its kind;
+//   - for each benchmark with an "ours=" and a "peer=" sub-benchmark, our
+//     figure, the peer's and their ratio, metric by metric.
+//
+// Other benchmark lines are printed as they are.
 package main
 
 import (
@@ -22,7 +28,7 @@ type result struct {
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
-func parse(r io.Reader) (pairs map[string][2]*result, order []string, others []*result) {
+func parse(r io.Reader) (pairs map[string][2]*result, order []string, interleaved, others []*result) {
 	pairs = map[string][2]*result{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -42,6 +48,8 @@ func parse(r io.Reader) (pairs map[string][2]*result, order []string, others []*
 		}
 		parent, sub, ok := strings.Cut(res.name, "/")
 		switch {
+		case hasMetric(res, "ours-cpu-ns/span"):
+			interleaved = append(interleaved, res)
 		case ok && strings.HasPrefix(sub, "ours="):
 			p := pairs[parent]
 			if p[0] == nil && p[1] == nil {
@@ -60,12 +68,15 @@ func parse(r io.Reader) (pairs map[string][2]*result, order []string, others []*
 			others = append(others, res)
 		}
 	}
-	return pairs, order, others
+	return pairs, order, interleaved, others
 }
 
+func hasMetric(r *result, m string) bool { _, ok := r.metrics[m]; return ok }
+
 func main() {
-	pairs, order, others := parse(os.Stdin)
+	pairs, order, interleaved, others := parse(os.Stdin)
 	w := os.Stdout
+	printInterleaved(w, interleaved)
 	for _, name := range order {
 		p := pairs[name]
 		if p[0] == nil || p[1] == nil {
@@ -111,4 +122,101 @@ func num(v float64, ok bool) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// printInterleaved prints the interleaved benchmarks, grouped by their
+// top-level name, then the scaling ones (no peer).
+func printInterleaved(w io.Writer, rs []*result) {
+	var groups []string
+	byGroup := map[string][]*result{}
+	for _, r := range rs {
+		g, _, _ := strings.Cut(r.name, "/")
+		if byGroup[g] == nil {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], r)
+	}
+	for _, g := range groups {
+		rows := byGroup[g]
+		if !hasMetric(rows[0], "peer-cpu-ns/span") {
+			printScaling(w, g, rows)
+			continue
+		}
+		sides := "ours and peer"
+		if hasMetric(rows[0], "limit-cpu-ns/span") {
+			sides = "ours, peer and limit (a minimal client)"
+		}
+		fmt.Fprintf(w, "\n%s: process CPU per span, %s in alternating rounds\n", strings.TrimPrefix(g, "Benchmark"), sides)
+		fmt.Fprintf(w, "  %-50s %10s %10s %9s %10s %10s\n", "case", "ours", "peer", "ours/peer", "limit", "ours/limit")
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %-50s %10s %10s %9s %10s %10s\n", caseName(r),
+				metric(r, "ours-cpu-ns/span"), metric(r, "peer-cpu-ns/span"), ratio(r, "ours-cpu-ns/span", "peer-cpu-ns/span"),
+				metric(r, "limit-cpu-ns/span"), ratio(r, "ours-cpu-ns/span", "limit-cpu-ns/span"))
+		}
+		fmt.Fprintf(w, "  same rounds, wall ns/span, B/span and allocs/span (ours / peer / limit):\n")
+		fmt.Fprintf(w, "  %-50s %22s %9s %22s %9s %20s\n", "case", "wall ns", "ours/peer", "B", "ours/peer", "allocs")
+		for _, r := range rows {
+			fmt.Fprintf(w, "  %-50s %22s %9s %22s %9s %20s\n", caseName(r),
+				triple(r, "ns/span"), ratio(r, "ours-ns/span", "peer-ns/span"),
+				triple(r, "B/span"), ratio(r, "ours-B/span", "peer-B/span"), triple(r, "allocs/span"))
+		}
+		if hasMetric(rows[0], "ours-dropped/span") {
+			fmt.Fprintf(w, "  dropped/span (ours / peer; the figures count only if both are 0):\n")
+			for _, r := range rows {
+				fmt.Fprintf(w, "  %-50s %22s\n", caseName(r), triple(r, "dropped/span"))
+			}
+		}
+	}
+}
+
+// printScaling shows whether cost per span stays flat: each row's CPU per
+// span against the previous row of the same kind (the text before "="),
+// so growth from one size to the next stands out.
+func printScaling(w io.Writer, g string, rows []*result) {
+	fmt.Fprintf(w, "\n%s: cost per span as runs grow and as more runs are open at once\n", strings.TrimPrefix(g, "Benchmark"))
+	fmt.Fprintf(w, "  %-24s %12s %10s %12s %10s %12s\n", "case", "cpu-ns/span", "vs prev", "wall ns/span", "B/span", "allocs/span")
+	prev := map[string]float64{}
+	for _, r := range rows {
+		c := caseName(r)
+		kind, _, _ := strings.Cut(c, "=")
+		cpu := r.metrics["ours-cpu-ns/span"]
+		rel := "-"
+		if p := prev[kind]; p != 0 {
+			rel = fmt.Sprintf("%.2fx", cpu/p)
+		}
+		prev[kind] = cpu
+		fmt.Fprintf(w, "  %-24s %12s %10s %12s %10s %12s\n", c, metric(r, "ours-cpu-ns/span"), rel,
+			metric(r, "ours-ns/span"), metric(r, "ours-B/span"), metric(r, "ours-allocs/span"))
+	}
+}
+
+func caseName(r *result) string {
+	_, c, ok := strings.Cut(r.name, "/")
+	if !ok {
+		return r.name
+	}
+	return c
+}
+
+func metric(r *result, m string) string {
+	v, ok := r.metrics[m]
+	return num(v, ok)
+}
+
+func ratio(r *result, a, b string) string {
+	x, okA := r.metrics[a]
+	y, okB := r.metrics[b]
+	if !okA || !okB || y == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", x/y)
+}
+
+// triple is a metric for ours, peer and limit: "o / p / l".
+func triple(r *result, m string) string {
+	parts := []string{metric(r, "ours-"+m), metric(r, "peer-"+m)}
+	if hasMetric(r, "limit-"+m) {
+		parts = append(parts, metric(r, "limit-"+m))
+	}
+	return strings.Join(parts, " / ")
 }

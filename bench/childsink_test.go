@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+)
+
+// sinkModeEnv makes the test binary a sink process instead of running
+// benchmarks: its CPU is then not charged to the process measured.
+const sinkModeEnv = "AGENTOS_BENCH_SINK"
+
+// waitPath answers once a child sink has received at least n (query
+// parameter) closed runs (AgentOS) or spans (OTLP): the waiting happens in
+// the sink's process, not in the one measured.
+const waitPath = "/bench/wait"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(sinkModeEnv); mode != "" {
+		serveSink(mode)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveSink prints its address, then serves until stdin closes.
+func serveSink(mode string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var count atomic.Int64
+	h := agentosHandler(&count)
+	if mode == "otlp" {
+		h = otlpHandler(&count)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(waitPath, func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for count.Load() < n {
+			time.Sleep(100 * time.Microsecond)
+		}
+		_, _ = io.WriteString(w, strconv.FormatInt(count.Load(), 10))
+	})
+	mux.Handle("/", h)
+	fmt.Println(ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }()
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+func agentosHandler(closed *atomic.Int64) http.Handler {
+	start := []byte(`{"data":{"run_id":"5b3d1f0e-8a2c-4e6b-9d7f-1a2b3c4d5e6f"},"error":null}`)
+	ok := []byte(`{"data":{},"error":null}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case agentosapi.PathRunStart:
+			_, _ = w.Write(start)
+			return
+		case agentosapi.PathRunComplete, agentosapi.PathRunFail:
+			closed.Add(1)
+		}
+		_, _ = w.Write(ok)
+	})
+}
+
+// otlpHandler decodes what it gets (gzip or not), so a span counted is a
+// span that arrived whole.
+func otlpHandler(spans *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
+		}
+		raw, err := io.ReadAll(body)
+		req := ptraceotlp.NewExportRequest()
+		if err == nil {
+			err = req.UnmarshalProto(raw)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		spans.Add(int64(req.Traces().SpanCount()))
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// childSink is a sink running in a process of its own.
+type childSink struct {
+	URL    string
+	client *http.Client
+}
+
+// startChildSink starts this test binary as a sink ("agentos" or "otlp")
+// and stops it at cleanup.
+func startChildSink(tb testing.TB, mode string) *childSink {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sinkModeEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("sink %s: %v", mode, err)
+	}
+	return &childSink{URL: "http://" + strings.TrimSpace(addr), client: &http.Client{}}
+}
+
+// waitFor returns once the sink has received at least n.
+func (s *childSink) waitFor(tb testing.TB, n int64) {
+	resp, err := s.client.Get(s.URL + waitPath + "?n=" + strconv.FormatInt(n, 10))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("sink wait: status %d", resp.StatusCode)
+	}
+}
