@@ -39,7 +39,7 @@ func (s *eventSender) send(ctx context.Context, first, end int) error {
 	case !isTooLarge(err):
 		return err
 	case end-first == 1:
-		return s.sendTruncated(ctx, s.enc.index[first], err)
+		return s.sendTruncated(ctx, s.enc.index[first])
 	}
 	s.c.stats.tooLargeSplits.Add(1)
 	s.c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS refused an events request as too large; splitting it",
@@ -62,7 +62,7 @@ func (s *eventSender) post(ctx context.Context, n int) error {
 
 // sendTruncated sends the caller's event i alone with its payload cut,
 // halving what is kept until AgentOS takes it.
-func (s *eventSender) sendTruncated(ctx context.Context, i int, tooLarge error) error {
+func (s *eventSender) sendTruncated(ctx context.Context, i int) error {
 	ev := s.events[i]
 	for keep := len(ev.Payload) / 2; ; keep /= 2 {
 		cut := truncateEvent(ev, keep)
@@ -70,12 +70,7 @@ func (s *eventSender) sendTruncated(ctx context.Context, i int, tooLarge error) 
 		s.body.WriteString(eventsPrefix)
 		s.body.WriteString(s.runID)
 		s.body.WriteString(eventsMid)
-		enc := json.NewEncoder(s.body)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(&cut); err != nil {
-			return &EventError{Index: i, Type: ev.Type, Err: fmt.Errorf("%w: %w", agentosapi.ErrInvalid, err)}
-		}
-		s.body.Truncate(s.body.Len() - 1) // Encode's newline
+		s.body.Write(agentosapi.AppendEvent(s.body.AvailableBuffer(), &cut))
 		s.body.WriteString(eventsSuffix)
 		err := s.post(ctx, 1)
 		switch {
@@ -92,7 +87,6 @@ func (s *eventSender) sendTruncated(ctx context.Context, i int, tooLarge error) 
 			// Even the bare marker is refused: the server's limit is absurd.
 			return &EventError{Index: i, Type: ev.Type, Err: fmt.Errorf("%w: refused even when cut to its span fields: %w", ErrEventTooLarge, err)}
 		}
-		tooLarge = err
 	}
 }
 

@@ -20,7 +20,7 @@ func FuzzMapping(f *testing.F) {
 	f.Add("invoke_agent", "gen_ai.operation.name", "chat", int64(3), 1.5, []byte{0xff, 0}, "exception", "error", true, uint8(3))
 	f.Add("", "", "", int64(0), math.NaN(), []byte(nil), "", "", false, uint8(0))
 	f.Add("\xff\xfe", "agentos.run.input", `{"a":[1,2,{"b":"\u0000"}]}`, int64(-1), math.Inf(1), []byte("x"), "\x00", "warn", true, uint8(1))
-	f.Add("ai.generateText.doGenerate", "gen_ai.input.messages", `[{"role":"user"}`, int64(math.MaxInt64), -0.0, []byte{}, "span_id", "bogus", false, uint8(2))
+	f.Add("ai.generateText.doGenerate", "gen_ai.input.messages", `[{"role":"user"}`, int64(math.MaxInt64), math.Copysign(0, -1), []byte{}, "span_id", "bogus", false, uint8(2))
 	f.Add("x", "agentos.run.output", `{"summary":1}`, int64(1), 1e308, []byte{1}, "exception", "debug", true, uint8(4))
 	f.Add("x", "agentos.agent_id", "not-a-uuid", int64(1), 0.1, []byte{1}, "e", "info", false, uint8(5))
 	f.Add("x", "agentos.trigger_type", "cron", int64(1), 0.1, []byte{1}, "e", "info", false, uint8(6))
