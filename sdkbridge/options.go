@@ -1,6 +1,7 @@
 package sdkbridge
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/configerr"
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
@@ -192,7 +194,9 @@ func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure
 // CheckRedirect is nil, redirects are not followed, as with the default
 // client: one could carry the key to another host. WithTLSClientConfig and
 // WithProxy configure the default client only; with this option, set them
-// on your client's transport.
+// on your client's transport, and keep as many idle connections per host
+// (MaxIdleConnsPerHost) as runs are delivered at once (WithConcurrency), or
+// connections are closed after each burst and dialed again.
 func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.httpClient = client })
 }
@@ -343,6 +347,7 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	warnSmallConnectionPool(log, c.httpClient, cmp.Or(c.concurrency, delivery.DefaultConcurrency))
 	retry := ingest.DefaultRetryPolicy()
 	if r := c.retry; r != nil {
 		retry.Enabled = r.Enabled
@@ -397,6 +402,29 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 		MeterProvider:    c.meterProvider,
 		Logger:           log,
 	}, nil
+}
+
+// warnSmallConnectionPool says when the caller's client keeps fewer idle
+// connections than runs are delivered at once: the rest would be closed
+// after each burst, and dialed (and handshaken) again for the next.
+func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency int) {
+	if client == nil {
+		return // the default client's pool is sized to concurrency
+	}
+	var tr *http.Transport
+	switch t := client.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport)
+	case *http.Transport:
+		tr = t
+	default:
+		return // not ours to inspect
+	}
+	perHost := cmp.Or(tr.MaxIdleConnsPerHost, http.DefaultMaxIdleConnsPerHost)
+	if perHost < concurrency || (tr.MaxIdleConns > 0 && tr.MaxIdleConns < concurrency) {
+		log.Warn("agentos: WithHTTPClient's transport keeps fewer idle connections than runs are delivered at once (WithConcurrency); set MaxIdleConnsPerHost and MaxIdleConns to at least that, or connections are reopened all the time",
+			slog.Int("max_idle_conns_per_host", perHost), slog.Int("max_idle_conns", tr.MaxIdleConns), slog.Int("concurrency", concurrency))
+	}
 }
 
 func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {

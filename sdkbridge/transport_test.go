@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,6 +123,89 @@ func TestTransportOptionErrors(t *testing.T) {
 			_, err := sdkbridge.NewExporter(context.Background(), opts...)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Many runs delivered at once keep their connections between bursts: the
+// default client's pool holds one per run in flight, so a second burst as
+// large as the first dials nothing new. A smaller pool closes most of them
+// after each burst, and over TLS every new one is a handshake.
+func TestBurstsReuseConnections(t *testing.T) {
+	srv := localserver.New(localserver.Options{})
+	srv.RegisterAgent(agentID, apiKey)
+	var dialed atomic.Int64
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			dialed.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	const runs = 64
+	ctx := context.Background()
+	exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(ts.URL, sdkbridge.WithConcurrency(runs))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exp.Shutdown(ctx) })
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(runs*8)))
+	burst := func() int64 {
+		before := dialed.Load()
+		var wg sync.WaitGroup
+		for range runs {
+			wg.Go(func() { agentTurn(ctx, tp.Tracer("test"), false) })
+		}
+		wg.Wait()
+		// The batcher hands the spans over; the exporter then delivers
+		// them without waiting for the grace period.
+		if err := tp.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return dialed.Load() - before
+	}
+	first := burst()
+	second := burst()
+	if n := len(srv.Runs()); n != 2*runs {
+		t.Fatalf("%d runs arrived, want %d", n, 2*runs)
+	}
+	if first < 2 {
+		t.Fatalf("the first burst dialed %d connections: runs were not delivered in parallel, so the test proves nothing", first)
+	}
+	if second != 0 {
+		t.Errorf("the second burst dialed %d new connections (the first %d): the pool dropped them between bursts", second, first)
+	}
+}
+
+// A caller's client whose pool is smaller than the concurrency is named in
+// a warning; one sized to it is not.
+func TestSmallConnectionPoolWarns(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+		warns  bool
+	}{
+		{"default transport", &http.Client{}, true},
+		{"16 per host", &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, true},
+		{"sized", &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			exp, err := sdkbridge.NewExporter(context.Background(), bridgeOptions("http://127.0.0.1:1",
+				sdkbridge.WithHTTPClient(tc.client),
+				sdkbridge.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = exp.Shutdown(context.Background())
+			if got := strings.Contains(logs.String(), "MaxIdleConnsPerHost"); got != tc.warns {
+				t.Errorf("warned = %t, want %t; logs:\n%s", got, tc.warns, logs.String())
 			}
 		})
 	}

@@ -42,11 +42,10 @@ func AppendString(dst []byte, s string) []byte {
 func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		if i = SkipPlain(s, i); i == len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '"', '\\':
@@ -85,3 +84,41 @@ func AppendEscaped(dst []byte, s string) []byte {
 	}
 	return append(dst, s[start:]...)
 }
+
+// SkipPlain returns the index of the first byte of s at or after i that a
+// JSON string cannot hold as it is (a quote, a backslash, a control
+// character) or that starts a multi-byte rune, or len(s). It reads eight
+// bytes at a time: prompts are mostly plain ASCII, and this loop is where
+// their bytes are spent.
+func SkipPlain(s string, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8] // one bounds check; the loads merge into one
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// A byte's high bit is set in special when it is 0x80 or above,
+		// below 0x20, '"' or '\\'. Borrows may flag a later byte of a word
+		// that has a real match too, never a word that has none.
+		special := x | ((x - ones*0x20) &^ x) | ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash)
+		if special&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
+}
+
+// plainByte marks the bytes a JSON string holds as they are: printable
+// ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()

@@ -3,6 +3,7 @@ package agentosapi
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -34,4 +35,42 @@ func FuzzAppendEvent(f *testing.F) {
 			t.Fatalf("AppendEvent = %s\nencoding/json = %s", got[1:], want.Bytes())
 		}
 	})
+}
+
+// SkipPlain stops at every byte a JSON string cannot hold as it is, at
+// every offset of its eight-byte words and in the tail after them, and at
+// no other.
+func TestSkipPlainStopsAtEverySpecialByte(t *testing.T) {
+	for b := range 256 {
+		special := b < 0x20 || b == '"' || b == '\\' || b >= 0x80
+		for pos := range 19 {
+			s := []byte(strings.Repeat("a", 19))
+			s[pos] = byte(b)
+			for from := 0; from <= pos; from++ {
+				want := len(s)
+				if special {
+					want = pos
+				}
+				if got := SkipPlain(string(s), from); got != want {
+					t.Fatalf("byte %#x at %d, from %d: got %d, want %d", b, pos, from, got, want)
+				}
+			}
+		}
+	}
+	// Borrows between bytes: neighbours of every value around a special one.
+	for lo := range 256 {
+		for _, hi := range []byte{0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80} {
+			s := string([]byte{'a', 'a', 'a', byte(lo), hi, 'a', 'a', 'a'})
+			want := 8
+			for i := range len(s) {
+				if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+					want = i
+					break
+				}
+			}
+			if got := SkipPlain(s, 0); got != want {
+				t.Fatalf("%q: got %d, want %d", s, got, want)
+			}
+		}
+	}
 }

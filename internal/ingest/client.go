@@ -118,7 +118,13 @@ func attemptClient(cfg Config) (*http.Client, time.Duration, error) {
 		return nil, 0, fieldErrorf("Timeout", "must not be negative, got %s", timeout)
 	}
 	if hc == nil {
-		hc = defaultHTTPClient(cfg.TLSConfig, cfg.Proxy)
+		conns, err := positiveOr("Conns", cfg.Conns, DefaultConns)
+		if err != nil {
+			return nil, 0, err
+		}
+		hc = defaultHTTPClient(cfg.TLSConfig, cfg.Proxy, conns)
+	} else if cfg.Conns != 0 {
+		return nil, 0, fieldErrorf("Conns", "configures the default client; set MaxIdleConnsPerHost on HTTPClient's transport instead")
 	} else if cfg.TLSConfig != nil {
 		return nil, 0, fieldErrorf("TLSConfig", "configures the default client; set it on HTTPClient's transport instead")
 	} else if cfg.Proxy != nil {
@@ -329,7 +335,7 @@ func userAgent(custom string) (string, error) {
 // defaultHTTPClient refuses redirects (attempt timeouts are contexts): a redirect
 // could carry the key to another scheme or host, and AgentOS's ingest API
 // documents none.
-func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Client {
+func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error), conns int) *http.Client {
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
 	}
@@ -339,8 +345,8 @@ func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.UR
 			Proxy:                 proxy,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   16,
+			MaxIdleConns:          conns,
+			MaxIdleConnsPerHost:   conns,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,

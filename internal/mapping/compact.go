@@ -2,6 +2,8 @@ package mapping
 
 import (
 	"unicode/utf8"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 )
 
 // maxJSONDepth bounds nesting in compactJSON; deeper text is not embedded
@@ -149,10 +151,7 @@ func (c *compactor) string() bool {
 	start := c.i
 	i := c.i + 1
 	for i < len(src) {
-		for i < len(src) && plainStringByte[src[i]] {
-			i++
-		}
-		if i >= len(src) {
+		if i = agentosapi.SkipPlain(src, i); i >= len(src) {
 			break
 		}
 		b := src[i]
@@ -188,15 +187,6 @@ func (c *compactor) string() bool {
 	}
 	return false
 }
-
-// plainStringByte marks the bytes a JSON string may hold as they are:
-// printable ASCII other than the quote and the backslash.
-var plainStringByte = func() (t [256]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\'
-	}
-	return t
-}()
 
 func isHex4(s string) bool {
 	for i := range 4 {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,10 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.Ingest.Logger == nil {
 		cfg.Ingest.Logger = log
+	}
+	if cfg.Ingest.HTTPClient == nil && cfg.Ingest.Conns == 0 {
+		// One connection per run in flight, kept between bursts.
+		cfg.Ingest.Conns = cmp.Or(cfg.Concurrency, delivery.DefaultConcurrency)
 	}
 	client, err := ingest.New(cfg.Ingest)
 	if err != nil {
