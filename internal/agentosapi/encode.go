@@ -122,3 +122,50 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// AppendJSON appends r as encoding/json would write it (HTML escaping
+// off), without reflection. Input must be compact, valid JSON, as the
+// mapping writes it; it is copied as it is.
+func (r *StartRunRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"agent_id":`...)
+	dst = AppendString(dst, r.AgentID)
+	if r.TriggerType != "" {
+		dst = append(dst, `,"trigger_type":`...)
+		dst = AppendString(dst, r.TriggerType)
+	}
+	if len(r.Input) > 0 {
+		dst = append(dst, `,"input":`...)
+		dst = append(dst, r.Input...)
+	}
+	if r.ExternalRunID != "" {
+		dst = append(dst, `,"external_run_id":`...)
+		dst = AppendString(dst, r.ExternalRunID)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends r as encoding/json would write it; Output must be
+// compact, valid JSON.
+func (r *CompleteRunRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"run_id":`...)
+	dst = AppendString(dst, r.RunID)
+	if len(r.Output) > 0 {
+		dst = append(dst, `,"output":`...)
+		dst = append(dst, r.Output...)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends r as encoding/json would write it; ErrorDetail must
+// be compact, valid JSON.
+func (r *FailRunRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"run_id":`...)
+	dst = AppendString(dst, r.RunID)
+	dst = append(dst, `,"error_message":`...)
+	dst = AppendString(dst, r.ErrorMessage)
+	if len(r.ErrorDetail) > 0 {
+		dst = append(dst, `,"error_detail":`...)
+		dst = append(dst, r.ErrorDetail...)
+	}
+	return append(dst, '}')
+}

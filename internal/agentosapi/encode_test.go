@@ -74,3 +74,34 @@ func TestSkipPlainStopsAtEverySpecialByte(t *testing.T) {
 		}
 	}
 }
+
+// The request appenders write what encoding/json writes (HTML escaping
+// off) for any strings, given compact JSON objects.
+func FuzzAppendRequests(f *testing.F) {
+	f.Add("3b241101-e2bb-4255-8caf-4136c566a962", "sdk", "0123abcd", `{"name":"a <b> & \"c\""}`)
+	f.Add("", "", "", "")
+	f.Add("\x00\u2028 \xff", "\t", "é", `{"a":[1,{"b":null}]}`)
+	f.Fuzz(func(t *testing.T, a, b, c, raw string) {
+		var compact bytes.Buffer
+		if raw != "" && json.Compact(&compact, []byte(raw)) != nil {
+			return // raw fields are the mapping's compact JSON, never anything else
+		}
+		obj := json.RawMessage(compact.Bytes())
+		for _, req := range []interface{ AppendJSON([]byte) []byte }{
+			&StartRunRequest{AgentID: a, TriggerType: b, ExternalRunID: c, Input: obj},
+			&CompleteRunRequest{RunID: a, Output: obj},
+			&FailRunRequest{RunID: a, ErrorMessage: b, ErrorDetail: obj},
+		} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(req); err != nil {
+				t.Fatal(err)
+			}
+			got := req.AppendJSON([]byte("x"))
+			if string(got[1:]) != strings.TrimSuffix(want.String(), "\n") {
+				t.Fatalf("%T.AppendJSON = %s\nencoding/json = %s", req, got[1:], want.Bytes())
+			}
+		}
+	})
+}

@@ -4,17 +4,33 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 )
 
 // ErrInvalid marks a request that breaks the documented API.
 var ErrInvalid = errors.New("invalid request")
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsUUID reports whether s is a UUID in its canonical textual form.
-func IsUUID(s string) bool { return uuidPattern.MatchString(s) }
+// IsUUID reports whether s is a UUID in its canonical textual form,
+// 8-4-4-4-12 hex digits of either case. Every request checks one or two.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // ValidTrigger reports whether t is a documented trigger type.
 func ValidTrigger(t string) bool {
@@ -109,11 +125,60 @@ func (e *Event) Validate() error {
 		return invalid("payload must be an object")
 	}
 	if e.OccurredAt != "" {
-		if _, err := time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
+		if !ValidTimestamp(e.OccurredAt) {
 			return invalid("occurred_at %q is not an ISO 8601 timestamp", e.OccurredAt)
 		}
 	}
 	return nil
+}
+
+// ValidTimestamp reports whether s is an RFC 3339 timestamp, as
+// time.Parse(time.RFC3339Nano) accepts them. Every event carries one, so
+// the layout the mapping writes (UTC, nanoseconds) is checked by hand and
+// only other layouts are parsed.
+func ValidTimestamp(s string) bool {
+	const layout = "0000-00-00T00:00:00.000000000Z"
+	if len(s) != len(layout) {
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
+	}
+	n := 0 // the digits read since the last separator, as a number
+	var fields [6]int
+	field := 0
+	for i := range len(layout) {
+		c := s[i]
+		if layout[i] != '0' {
+			if c != layout[i] {
+				_, err := time.Parse(time.RFC3339Nano, s)
+				return err == nil
+			}
+			if field < len(fields) {
+				fields[field], n = n, 0
+				field++
+			}
+			continue
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	year, month, day, hour, minute, sec := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
+	return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month, year) &&
+		hour <= 23 && minute <= 59 && sec <= 59
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // Validate checks a run/complete body.

@@ -20,73 +20,78 @@ func eventsOverhead(runID string) int {
 	return len(eventsPrefix) + len(runID) + len(eventsMid) + len(eventsSuffix)
 }
 
-// encodedEvents holds the sendable events of one SendEvents call, each
-// encoded once and followed by a comma, back to back in buf, so a batch of
-// consecutive events is one slice of buf.
-type encodedEvents struct {
-	buf   []byte
-	ends  []int // ends[i]: offset just past sendable event i, before its comma
+// sendableEvents are the events of one SendEvents call that may be sent,
+// with the exact size each encodes to, so that batches are cut without
+// encoding anything twice: each batch is encoded once, straight into the
+// body it is sent in.
+type sendableEvents struct {
+	sizes []int // sizes[i]: encoded size of sendable event i
 	index []int // index[i]: its index in the caller's slice
 	bad   []*EventError
 }
 
-func (e *encodedEvents) size(i int) int { return e.ends[i] - e.start(i) }
+func (e *sendableEvents) size(i int) int { return e.sizes[i] }
 
-func (e *encodedEvents) start(i int) int {
-	if i == 0 {
-		return 0
+// writeBody replaces body with the events request for sendable events
+// [first, end) of events.
+func (e *sendableEvents) writeBody(body *bytes.Buffer, events []agentosapi.Event, runID string, first, end int) {
+	total := eventsOverhead(runID) + end - first - 1
+	for i := first; i < end; i++ {
+		total += e.sizes[i]
 	}
-	return e.ends[i-1] + 1
-}
-
-// writeBody replaces body with the events request for events [first, end).
-func (e *encodedEvents) writeBody(body *bytes.Buffer, runID string, first, end int) {
 	body.Reset()
-	body.WriteString(eventsPrefix)
-	body.WriteString(runID)
-	body.WriteString(eventsMid)
-	body.Write(e.buf[e.start(first):e.ends[end-1]])
-	body.WriteString(eventsSuffix)
+	body.Grow(total)
+	b := body.AvailableBuffer()
+	b = append(b, eventsPrefix...)
+	b = append(b, runID...)
+	b = append(b, eventsMid...)
+	for i := first; i < end; i++ {
+		if i > first {
+			b = append(b, ',')
+		}
+		b = agentosapi.AppendEvent(b, &events[e.index[i]])
+	}
+	b = append(b, eventsSuffix...)
+	body.Write(b) // in place: Grow made room for all of it
 }
 
-// encodeEvents validates and encodes events into buf, leaving out each
-// event that is invalid or that alone would not fit in maxBytes, with an
-// *EventError for it.
+// checkEvents validates events and sizes them, leaving out each event that
+// is invalid or that alone would not fit in maxBytes, with an *EventError
+// for it.
 //
-// Payloads are copied as they are: the mapping wrote them as compact JSON
-// objects, and Validate checks they are objects; scanning them again would
-// cost more than everything else a span costs here.
-func encodeEvents(buf *bytes.Buffer, events []agentosapi.Event, overhead, maxBytes int) *encodedEvents {
-	out := &encodedEvents{ends: make([]int, 0, len(events)), index: make([]int, 0, len(events))}
+// Payloads are not scanned: the mapping wrote them as compact JSON objects,
+// and Validate checks they are objects; scanning them again would cost
+// more than everything else a span costs here. The rest of an event is
+// encoded into scratch to be measured; it is small.
+func checkEvents(scratch []byte, events []agentosapi.Event, overhead, maxBytes int) (*sendableEvents, []byte) {
+	out := &sendableEvents{sizes: make([]int, 0, len(events)), index: make([]int, 0, len(events))}
 	for i := range events {
 		ev := &events[i]
 		if err := ev.Validate(); err != nil {
 			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: err})
 			continue
 		}
-		mark := buf.Len()
-		// Appending to the buffer's free space writes in place. Each event
-		// is followed by a comma, overwritten where a batch ends.
-		buf.Write(append(agentosapi.AppendEvent(buf.AvailableBuffer(), ev), ','))
-		end := buf.Len() - 1
-		if size := end - mark; overhead+size > maxBytes {
-			buf.Truncate(mark)
+		scratch = agentosapi.AppendEvent(scratch[:0], &agentosapi.Event{Type: ev.Type, Level: ev.Level, OccurredAt: ev.OccurredAt})
+		size := len(scratch)
+		if len(ev.Payload) > 0 {
+			size += len(`,"payload":`) + len(ev.Payload)
+		}
+		if overhead+size > maxBytes {
 			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: fmt.Errorf(
 				"%w: encodes to %d bytes, and with the request envelope (%d bytes) that exceeds MaxBodyBytes %d",
 				ErrEventTooLarge, size, overhead, maxBytes)})
 			continue
 		}
-		out.ends = append(out.ends, end)
+		out.sizes = append(out.sizes, size)
 		out.index = append(out.index, i)
 	}
-	out.buf = buf.Bytes()
-	return out
+	return out, scratch
 }
 
 // nextBatch returns the end (exclusive) of the batch that starts at first:
 // as many events as fit in maxBytes, counting overhead and one comma between
 // events, and at most maxEvents. The event at first always goes, as
-// encodeEvents has checked that it fits alone.
+// checkEvents has checked that it fits alone.
 func nextBatch(size func(int) int, n, first, overhead, maxBytes, maxEvents int) int {
 	total := overhead + size(first)
 	end := first + 1

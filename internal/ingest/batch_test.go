@@ -25,21 +25,29 @@ func event(i, n int) agentosapi.Event {
 	}
 }
 
-// split runs encodeEvents and nextBatch as SendEvents does and returns the
-// request bodies.
-func split(events []agentosapi.Event, maxBody, maxEvents int) ([][]byte, *encodedEvents) {
+// split runs checkEvents and nextBatch as SendEvents does and returns the
+// request bodies, each checked to be as long as the sizes said.
+func split(t *testing.T, events []agentosapi.Event, maxBody, maxEvents int) ([][]byte, *sendableEvents) {
+	t.Helper()
 	overhead := eventsOverhead(testRunID)
-	enc := encodeEvents(new(bytes.Buffer), events, overhead, maxBody)
+	ok, _ := checkEvents(nil, events, overhead, maxBody)
 	var bodies [][]byte
-	n := len(enc.ends)
+	n := len(ok.sizes)
 	for first := 0; first < n; {
-		end := nextBatch(enc.size, n, first, overhead, maxBody, maxEvents)
+		end := nextBatch(ok.size, n, first, overhead, maxBody, maxEvents)
 		var body bytes.Buffer
-		enc.writeBody(&body, testRunID, first, end)
+		ok.writeBody(&body, events, testRunID, first, end)
+		want := overhead + end - first - 1
+		for i := first; i < end; i++ {
+			want += ok.size(i)
+		}
+		if body.Len() != want {
+			t.Fatalf("body of events [%d, %d) is %d bytes, sizes said %d:\n%s", first, end, body.Len(), want, body.Bytes())
+		}
 		bodies = append(bodies, body.Bytes())
 		first = end
 	}
-	return bodies, enc
+	return bodies, ok
 }
 
 func TestSplitEvents(t *testing.T) {
@@ -76,11 +84,18 @@ func TestSplitEvents(t *testing.T) {
 			agentosapi.Event{Type: "x", Level: "fatal"}), maxBody: 1024, maxEvents: 3, wantRejects: []int{0}, rejectIs: agentosapi.ErrInvalid},
 		{name: "broken payload left out", events: withBad(many(10, func(int) int { return 1 }), 9,
 			agentosapi.Event{Type: "x", Payload: json.RawMessage(`{"a":`)}), maxBody: 1024, maxEvents: 3, wantRejects: []int{9}, rejectIs: agentosapi.ErrInvalid},
+		{name: "types that need escaping", events: func() []agentosapi.Event {
+			evs := many(30, func(i int) int { return 25 * i })
+			for i := range evs {
+				evs[i].Type = fmt.Sprintf("a\"b\\c\u2028\x01é.%d", i)
+			}
+			return evs
+		}(), maxBody: 1024, maxEvents: 4},
 		{name: "all rejected", events: many(3, func(int) int { return 2000 }), maxBody: 1024, maxEvents: 3, wantBatches: 0, wantRejects: []int{0, 1, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bodies, enc := split(tt.events, tt.maxBody, tt.maxEvents)
+			bodies, enc := split(t, tt.events, tt.maxBody, tt.maxEvents)
 			if tt.wantBatches > 0 && len(bodies) != tt.wantBatches {
 				t.Errorf("got %d requests, want %d", len(bodies), tt.wantBatches)
 			}
@@ -148,7 +163,7 @@ func TestSplitEvents(t *testing.T) {
 
 func TestEncodeEventsKeepsHTML(t *testing.T) {
 	ev := agentosapi.Event{Type: "llm.response", Payload: json.RawMessage(`{"response": "<b>a & b</b>"}`)}
-	bodies, _ := split([]agentosapi.Event{ev}, 1024, 10)
+	bodies, _ := split(t, []agentosapi.Event{ev}, 1024, 10)
 	if len(bodies) != 1 || !bytes.Contains(bodies[0], []byte(`"<b>a & b</b>"`)) {
 		t.Fatalf("body %s: want the payload's text unescaped and compacted", bodies)
 	}
@@ -162,7 +177,7 @@ func TestEventThatExactlyFits(t *testing.T) {
 		limit   int
 		rejects int
 	}{{limit, 0}, {limit - 1, 1}} {
-		bodies, enc := split([]agentosapi.Event{ev}, tt.limit, 10)
+		bodies, enc := split(t, []agentosapi.Event{ev}, tt.limit, 10)
 		if len(enc.bad) != tt.rejects {
 			t.Fatalf("limit %d: %d rejects, want %d", tt.limit, len(enc.bad), tt.rejects)
 		}

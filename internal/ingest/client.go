@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -41,8 +42,12 @@ type Client struct {
 	maxEvents      int
 	userAgent      string
 	headers        http.Header // the caller's, canonical
-	log            *slog.Logger
-	bufs           sync.Pool // *bytes.Buffer
+	// urls and keyHeaders are built once: parsing a URL and canonicalising
+	// headers for every request showed in profiles.
+	urls       map[string]*url.URL    // by endpoint path
+	keyHeaders map[secret]http.Header // every request's headers, by key
+	log        *slog.Logger
+	bufs       sync.Pool // *bytes.Buffer
 }
 
 // keyring sits behind a pointer in Client, so even printing a Client value
@@ -50,6 +55,18 @@ type Client struct {
 type keyring struct {
 	byAgent  map[string]secret
 	fallback secret
+}
+
+// all returns every key, the fallback first.
+func (k *keyring) all() []secret {
+	keys := make([]secret, 0, len(k.byAgent)+1)
+	if k.fallback.set() {
+		keys = append(keys, k.fallback)
+	}
+	for _, key := range k.byAgent {
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 func (k *keyring) key(agentID string) (secret, error) {
@@ -103,8 +120,45 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	if c.urls, err = endpointURLs(base); err != nil {
+		return nil, err
+	}
+	c.keyHeaders = make(map[secret]http.Header, len(keys.byAgent)+1)
+	for _, key := range keys.all() {
+		c.keyHeaders[key] = c.requestHeaders(key)
+	}
 	keys.warnWorkspaceKeys(c.log)
 	return c, nil
+}
+
+// endpoints are the paths requests are sent to.
+var endpoints = []string{agentosapi.PathRunStart, agentosapi.PathEvents, agentosapi.PathRunComplete, agentosapi.PathRunFail, agentosapi.PathTasks}
+
+func endpointURLs(base string) (map[string]*url.URL, error) {
+	urls := make(map[string]*url.URL, len(endpoints))
+	for _, path := range endpoints {
+		u, err := url.Parse(base + path)
+		if err != nil {
+			return nil, fieldErrorf("BaseURL", "not a valid URL with %s: %v", path, err)
+		}
+		urls[path] = u
+	}
+	return urls, nil
+}
+
+// requestHeaders are the headers of every request made with key. Requests
+// share the template's values, which nothing modifies: RoundTrippers must
+// not change a request.
+func (c *Client) requestHeaders(key secret) http.Header {
+	h := make(http.Header, len(c.headers)+4)
+	for name, values := range c.headers {
+		h[name] = values
+	}
+	h["Authorization"] = []string{"Bearer " + key.reveal()}
+	h["Content-Type"] = []string{"application/json"}
+	h["Accept"] = []string{"application/json"}
+	h["User-Agent"] = []string{c.userAgent}
+	return h
 }
 
 // attemptClient returns the client that sends requests and the timeout of
@@ -477,16 +531,17 @@ func (c *Client) SendEvents(ctx context.Context, agentID, runID string, events [
 	if err != nil {
 		return err
 	}
-	encBuf := c.getBuf()
-	defer c.putBuf(encBuf)
 	overhead := eventsOverhead(runID)
-	enc := encodeEvents(encBuf, events, overhead, c.maxBody)
+	scratch := c.getBuf()
+	ok, b := checkEvents(scratch.AvailableBuffer(), events, overhead, c.maxBody)
+	scratch.Write(b[:0]) // keeps what grew
+	c.putBuf(scratch)
 
-	s := &eventSender{c: c, agentID: agentID, runID: runID, key: key, events: events, enc: enc, body: c.getBuf()}
-	n := len(enc.ends)
+	s := &eventSender{c: c, agentID: agentID, runID: runID, key: key, events: events, ok: ok, body: c.getBuf()}
+	n := len(ok.sizes)
 	var failed error
 	for first := 0; first < n; {
-		end := nextBatch(enc.size, n, first, overhead, c.maxBody, c.maxEvents)
+		end := nextBatch(ok.size, n, first, overhead, c.maxBody, c.maxEvents)
 		if failed = s.send(ctx, first, end); failed != nil {
 			break
 		}
@@ -495,12 +550,12 @@ func (c *Client) SendEvents(ctx context.Context, agentID, runID string, events [
 	c.putBuf(s.body)
 	sent := s.sent
 	switch {
-	case failed == nil && len(enc.bad) == 0:
+	case failed == nil && len(ok.bad) == 0:
 		return nil
-	case sent == 0 && len(enc.bad) == 0:
+	case sent == 0 && len(ok.bad) == 0:
 		return failed // nothing to add: none was sent
 	}
-	return &SendEventsError{Total: len(events), Sent: sent, Err: failed, Rejected: enc.bad}
+	return &SendEventsError{Total: len(events), Sent: sent, Err: failed, Rejected: ok.bad}
 }
 
 // CompleteRun closes a run as completed. A 409, the run being closed
@@ -569,16 +624,21 @@ func (c *Client) PutTask(ctx context.Context, agentID string, req *agentosapi.Ta
 	return err
 }
 
-// postJSON encodes req and posts it.
+// postJSON encodes req and posts it: with its own appender when it has one
+// (run/start and the closes, sent for every run), else with encoding/json.
 func (c *Client) postJSON(ctx context.Context, rc retryCall, agentID string, key secret, req, out any) (outcome, error) {
 	buf := c.getBuf()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(req); err != nil {
-		c.putBuf(buf)
-		return outcome{}, fmt.Errorf("ingest: POST %s: %w: %w", rc.endpoint, agentosapi.ErrInvalid, err)
+	if a, ok := req.(interface{ AppendJSON([]byte) []byte }); ok {
+		buf.Write(a.AppendJSON(buf.AvailableBuffer()))
+	} else {
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(req); err != nil {
+			c.putBuf(buf)
+			return outcome{}, fmt.Errorf("ingest: POST %s: %w: %w", rc.endpoint, agentosapi.ErrInvalid, err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
 	released, o, err := c.post(ctx, rc, agentID, key, buf.Bytes(), out)
 	if released {
 		c.putBuf(buf)
@@ -615,21 +675,18 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) { sent.Store(info.Err == nil) },
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+endpoint, nil)
-	if err != nil {
-		return &permanentError{fmt.Errorf("ingest: POST %s: %w", endpoint, err)}
+	u, header := c.urls[endpoint], c.keyHeaders[key]
+	if u == nil || header == nil {
+		return &permanentError{fmt.Errorf("ingest: POST %s: no such endpoint or key", endpoint)}
 	}
-	req.Body = body.reader()
-	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
-	req.ContentLength = int64(len(body.data))
-	for name, values := range c.headers {
-		req.Header[name] = values
-	}
-	req.Header.Set("Authorization", "Bearer "+key.reveal())
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-
+	req := (&http.Request{
+		Method: http.MethodPost, URL: u, Host: u.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        maps.Clone(header), // a client may add to its own copy
+		Body:          body.reader(),
+		GetBody:       func() (io.ReadCloser, error) { return body.reader(), nil },
+		ContentLength: int64(len(body.data)),
+	}).WithContext(ctx)
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -653,6 +710,15 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 		slog.Int("request_bytes", len(body.data)), slog.Duration("duration", time.Since(start)))
 
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		if data, ok := successData(answer.Bytes()); ok {
+			if out == nil {
+				return nil
+			}
+			if err := decodeData(data, out); err != nil {
+				return permanentf("ingest: POST %s: %d answer has unreadable data: %v", endpoint, resp.StatusCode, err)
+			}
+			return nil
+		}
 		var env agentosapi.Envelope
 		if err := json.Unmarshal(answer.Bytes(), &env); err != nil {
 			if out == nil {
@@ -673,6 +739,33 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 		return nil
 	}
 	return newAPIError(endpoint, agentID, resp, answer.Bytes(), key, time.Now())
+}
+
+// successData returns the data of an answer that is exactly
+// {"data":<valid JSON>,"error":null}, as AgentOS writes a success, without
+// reflection; any other answer is left to encoding/json.
+func successData(answer []byte) ([]byte, bool) {
+	const head, tail = `{"data":`, `,"error":null}`
+	answer = bytes.TrimSpace(answer)
+	if !bytes.HasPrefix(answer, []byte(head)) || !bytes.HasSuffix(answer, []byte(tail)) || len(answer) < len(head)+len(tail) {
+		return nil, false
+	}
+	data := answer[len(head) : len(answer)-len(tail)]
+	return data, json.Valid(data)
+}
+
+// decodeData reads a success's data into out; run/start's answer, the one
+// read on every run, is read without reflection when it has the usual form.
+func decodeData(data []byte, out any) error {
+	const head, tail = `{"run_id":"`, `"}`
+	if r, ok := out.(*agentosapi.StartRunResponse); ok && len(data) == len(head)+36+len(tail) &&
+		bytes.HasPrefix(data, []byte(head)) && bytes.HasSuffix(data, []byte(tail)) {
+		if id := string(data[len(head) : len(head)+36]); agentosapi.IsUUID(id) {
+			r.RunID = id
+			return nil
+		}
+	}
+	return json.Unmarshal(data, out)
 }
 
 // attemptCause replaces the bare "context deadline exceeded" of an attempt

@@ -44,11 +44,12 @@ type outcome struct {
 }
 
 // retrying runs attempt until it succeeds, fails permanently, the caller's
-// ctx ends or the policy's MaxElapsedTime is spent. attempt gets a context
-// that ends at that deadline, so a hanging request cannot outlast it, and
-// at its per-attempt timeout, which doubles after each ambiguous failure:
-// an answer that was merely slow then gets the time it needs instead of
-// being sent (and perhaps applied) again and again.
+// ctx ends or the policy's MaxElapsedTime is spent. Each attempt gets one
+// context that ends at that deadline or at its per-attempt timeout,
+// whichever is first, so a hanging request cannot outlast the budget. The
+// timeout doubles after each ambiguous failure: an answer that was merely
+// slow then gets the time it needs instead of being sent (and perhaps
+// applied) again and again.
 func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(context.Context) error) (outcome, error) {
 	var out outcome
 	if err := ctx.Err(); err != nil {
@@ -58,7 +59,7 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	p := c.retry
 	if !p.Enabled {
 		out.attempts = 1
-		err := c.try(ctx, rc, timeout, p.MaxElapsedTime, attempt)
+		err := c.try(ctx, rc, timeout, time.Time{}, p.MaxElapsedTime, attempt)
 		if IsAmbiguous(err) {
 			out.ambiguous = 1
 			c.stats.ambiguousFailures.Add(1)
@@ -70,12 +71,10 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 	}
 	start := time.Now()
 	deadline := start.Add(p.MaxElapsedTime)
-	actx, cancel := context.WithDeadlineCause(ctx, deadline, errBudgetSpent)
-	defer cancel()
 	var prev error // the previous attempt's failure
 	for n := 1; ; n++ {
 		out.attempts = n
-		err := c.try(actx, rc, timeout, p.MaxElapsedTime, attempt)
+		err := c.try(ctx, rc, timeout, deadline, p.MaxElapsedTime, attempt)
 		if err == nil {
 			return out, nil
 		}
@@ -92,7 +91,7 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 			return out, canceled(ctx, rc.endpoint, n, err, out.ambiguous > 0)
 		case !IsRetryable(err):
 			return out, err // permanent, even if it came just as the budget ran out
-		case actx.Err() != nil:
+		case !time.Now().Before(deadline):
 			// The budget ended this attempt. Report the previous failure,
 			// if any: it is why the call kept retrying.
 			if prev != nil {
@@ -123,21 +122,19 @@ func (c *Client) retrying(ctx context.Context, rc retryCall, attempt func(contex
 		c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS request failed; retrying",
 			slog.String("endpoint", rc.endpoint), slog.Int("attempt", n), slog.Bool("outcome_unknown", ambiguous),
 			slog.Duration("wait", wait), slog.Duration("next_attempt_timeout", timeout), slog.String("error", err.Error()))
-		if sleep(actx, wait) != nil {
-			if ctx.Err() != nil {
-				return out, &canceledError{endpoint: rc.endpoint, attempts: n, cause: ctx.Err(), last: err, anyAmbiguous: out.ambiguous > 0}
-			}
-			return out, gaveUp(err, false)
+		if sleep(ctx, wait) != nil {
+			return out, &canceledError{endpoint: rc.endpoint, attempts: n, cause: ctx.Err(), last: err, anyAmbiguous: out.ambiguous > 0}
 		}
 	}
 }
 
 // try makes one attempt, telling rc.starts.
-func (c *Client) try(ctx context.Context, rc retryCall, timeout, limit time.Duration, attempt func(context.Context) error) error {
+func (c *Client) try(ctx context.Context, rc retryCall, timeout time.Duration, deadline time.Time, limit time.Duration,
+	attempt func(context.Context) error) error {
 	if rc.starts != nil {
 		rc.starts.Sending()
 	}
-	err := c.timedAttempt(ctx, timeout, limit, attempt)
+	err := c.timedAttempt(ctx, timeout, deadline, limit, attempt)
 	if rc.starts != nil {
 		rc.starts.Attempted(err)
 	}
@@ -155,9 +152,10 @@ func (c *Client) firstTimeout() time.Duration {
 // well have been applied: sending the next calls with the same timeout
 // would apply each of them twice too. So later calls start with twice that
 // timeout (at most limit), until answers come well within it again.
-func (c *Client) timedAttempt(ctx context.Context, timeout, limit time.Duration, attempt func(context.Context) error) error {
+func (c *Client) timedAttempt(ctx context.Context, timeout time.Duration, deadline time.Time, limit time.Duration,
+	attempt func(context.Context) error) error {
 	start := time.Now()
-	err := c.attemptWithin(ctx, timeout, attempt)
+	err := c.attemptWithin(ctx, start, timeout, deadline, attempt)
 	learned := time.Duration(c.learnedTimeout.Load())
 	var timedOut *attemptTimeoutError
 	switch {
@@ -184,16 +182,23 @@ func (c *Client) learnTimeout(d time.Duration) {
 	}
 }
 
-// attemptWithin runs one attempt bounded by timeout (none when zero). An
-// attempt that runs out of its own time fails with an *attemptTimeoutError
-// that says how long it waited.
-func (c *Client) attemptWithin(ctx context.Context, timeout time.Duration, attempt func(context.Context) error) error {
-	if timeout <= 0 {
+// attemptWithin runs one attempt that ends at its timeout (none when zero)
+// or at the call's deadline (none when zero), whichever is first: one
+// context, one timer. An attempt that runs out of its own time fails with
+// an *attemptTimeoutError that says how long it waited; one cut by the
+// deadline has errBudgetSpent as its context's cause.
+func (c *Client) attemptWithin(ctx context.Context, now time.Time, timeout time.Duration, deadline time.Time,
+	attempt func(context.Context) error) error {
+	end, cause := deadline, error(errBudgetSpent)
+	if timeout > 0 && (deadline.IsZero() || now.Add(timeout).Before(deadline)) {
+		end, cause = now.Add(timeout), &attemptTimeoutError{timeout: timeout}
+	}
+	if end.IsZero() {
 		return attempt(ctx)
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, timeout, &attemptTimeoutError{timeout: timeout})
+	actx, cancel := context.WithDeadlineCause(ctx, end, cause)
 	defer cancel()
-	return attempt(tctx)
+	return attempt(actx)
 }
 
 // canceled reports a call its caller stopped. The attempt's own error is

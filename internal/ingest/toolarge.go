@@ -22,15 +22,15 @@ type eventSender struct {
 	agentID string
 	runID   string
 	key     secret
-	events  []agentosapi.Event // the caller's, for truncation
-	enc     *encodedEvents
+	events  []agentosapi.Event // the caller's
+	ok      *sendableEvents
 	body    *bytes.Buffer
 	sent    int
 }
 
-// send posts the encoded events [first, end), in halves after a 413.
+// send posts the sendable events [first, end), in halves after a 413.
 func (s *eventSender) send(ctx context.Context, first, end int) error {
-	s.enc.writeBody(s.body, s.runID, first, end)
+	s.ok.writeBody(s.body, s.events, s.runID, first, end)
 	err := s.post(ctx, end-first)
 	switch {
 	case err == nil:
@@ -39,7 +39,7 @@ func (s *eventSender) send(ctx context.Context, first, end int) error {
 	case !isTooLarge(err):
 		return err
 	case end-first == 1:
-		return s.sendTruncated(ctx, s.enc.index[first])
+		return s.sendTruncated(ctx, s.ok.index[first])
 	}
 	s.c.stats.tooLargeSplits.Add(1)
 	s.c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS refused an events request as too large; splitting it",
