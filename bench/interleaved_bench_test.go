@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,7 +228,9 @@ func openRunsRound(seq uint64, runs, open int, sh shape) [][]sdktrace.ReadOnlySp
 // BatchSpanProcessor with otlptracehttp. A round starts and ends the spans
 // of 512/spans-per-run runs on the caller's goroutine, then ForceFlush
 // waits until all of it is delivered, so queues never fill: dropped/span
-// must be 0 on both sides for the figures to count.
+// must be 0 on both sides for the figures to count. The limit traces the
+// same runs into a slice and sends them with the minimal client: what
+// tracing with the SDK and reporting to AgentOS costs at the least.
 func BenchmarkInterleavedProcessor(b *testing.B) {
 	ctx := context.Background()
 	for _, spansPerRun := range []int{8, 50, 200} {
@@ -247,6 +250,11 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 			counted := &countingExporter{SpanExporter: otlpExp}
 			peerTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(counted)))
 			defer peerTP.Shutdown(ctx)
+
+			collected := &collectingProcessor{}
+			limitTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(collected))
+			defer limitTP.Shutdown(ctx)
+			limit := newMinimalClient(agentos.URL)
 
 			runs := runsPerRound(spansPerRun)
 			in, out := messagesJSON("user", 100), messagesJSON("assistant", 100)
@@ -270,7 +278,13 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 					}
 					root.End()
 				}
-				if err := tp.ForceFlush(ctx); err != nil {
+				if tp == limitTP {
+					// Each run's spans ended children first, root last, as
+					// the minimal client wants them.
+					if err := limit.sendRuns(collected.take()); err != nil {
+						b.Fatal(err)
+					}
+				} else if err := tp.ForceFlush(ctx); err != nil {
 					b.Fatal(err)
 				}
 				return runs * spansPerRun
@@ -280,6 +294,7 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 			interleave(b,
 				side{"ours", none, func(any) int { n := trace(ourTP); oursSpans += n; return n }},
 				side{"peer", none, func(any) int { n := trace(peerTP); peerSpans += n; return n }},
+				side{"limit", none, func(any) int { return trace(limitTP) }},
 			)
 			if oursSpans > 0 {
 				b.ReportMetric(float64(live.DroppedSpans())/float64(oursSpans), "ours-dropped/span")
@@ -289,4 +304,28 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// collectingProcessor keeps the spans that ended, in order.
+type collectingProcessor struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+}
+
+func (p *collectingProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (p *collectingProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	p.mu.Lock()
+	p.spans = append(p.spans, s)
+	p.mu.Unlock()
+}
+func (p *collectingProcessor) Shutdown(context.Context) error   { return nil }
+func (p *collectingProcessor) ForceFlush(context.Context) error { return nil }
+
+// take returns the spans ended so far and forgets them.
+func (p *collectingProcessor) take() []sdktrace.ReadOnlySpan {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.spans
+	p.spans = nil
+	return out
 }
