@@ -33,7 +33,9 @@ type minimalClient struct {
 const minimalInFlight = 256 // ours' default delivery concurrency
 
 func newMinimalClient(base string) *minimalClient {
-	tr := &http.Transport{MaxIdleConns: minimalInFlight, MaxIdleConnsPerHost: minimalInFlight, IdleConnTimeout: time.Minute}
+	// The same transport settings as ours: bodies up to 32 KB in one write.
+	tr := &http.Transport{MaxIdleConns: minimalInFlight, MaxIdleConnsPerHost: minimalInFlight, IdleConnTimeout: time.Minute,
+		WriteBufferSize: 32 << 10}
 	return &minimalClient{
 		base: base, auth: "Bearer " + benchKey,
 		client:   &http.Client{Transport: tr, Timeout: 30 * time.Second},

@@ -404,6 +404,10 @@ func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.UR
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
+			// A request that fits goes out in one write; a larger one is
+			// flushed and the rest copied through a buffer of its size.
+			// Typical events bodies are 5 to 30 KB.
+			WriteBufferSize: 32 << 10,
 		},
 		CheckRedirect: refuseRedirects,
 	}
@@ -660,7 +664,7 @@ func (c *Client) post(ctx context.Context, rc retryCall, agentID string, key sec
 		return c.once(ctx, rc.endpoint, agentID, key, b, out)
 	})
 	c.auth.note(key, agentID, err)
-	return b.open.Load() == 0, o, err
+	return b.released(), o, err
 }
 
 // maxAnswerBytes bounds how much of an answer is read: answers are small
@@ -673,7 +677,10 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 	// happens to the answer: a failure from then on is ambiguous.
 	var sent atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) { sent.Store(info.Err == nil) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			sent.Store(info.Err == nil)
+			body.wrote.Add(1)
+		},
 	})
 	u, header := c.urls[endpoint], c.keyHeaders[key]
 	if u == nil || header == nil {
@@ -818,30 +825,28 @@ func oneLine(s string, limit int) string {
 	return s[:cut] + "…"
 }
 
-// bodyReaders hands out readers over one request body and counts those the
-// transport has not closed yet. A RoundTripper may read a body until it
-// closes it, even after returning, so the bytes are reused only once every
-// reader is closed.
+// bodyReaders hands out readers over one request body and counts the
+// writes the transport reports as finished (httptrace's WroteRequest, which
+// HTTP/1 and HTTP/2 call once a request's body is no longer read, whether
+// the write succeeded or not). A RoundTripper may read a body after it
+// returns, so the bytes are reused only once every reader handed out has
+// been written through.
+//
+// The readers are io.NopCloser(*bytes.Reader): net/http sends such a body
+// in the same write as the headers; any other type makes it flush the
+// headers first, one more write per request.
 type bodyReaders struct {
-	data []byte
-	open atomic.Int64
+	data          []byte
+	handed, wrote atomic.Int64
 }
 
 func (b *bodyReaders) reader() io.ReadCloser {
-	b.open.Add(1)
-	return &bodyReader{Reader: bytes.NewReader(b.data), owner: b}
+	b.handed.Add(1)
+	return io.NopCloser(bytes.NewReader(b.data))
 }
 
-type bodyReader struct {
-	*bytes.Reader
-	owner *bodyReaders
-	once  sync.Once
-}
-
-func (r *bodyReader) Close() error {
-	r.once.Do(func() { r.owner.open.Add(-1) })
-	return nil
-}
+// released reports whether the transport is done with every reader.
+func (b *bodyReaders) released() bool { return b.wrote.Load() >= b.handed.Load() }
 
 // maxPooledBuffer keeps one huge call from pinning its memory in the pool.
 const maxPooledBuffer = 4 << 20

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -187,4 +188,41 @@ func TestCallersClientRedirects(t *testing.T) {
 	if policyCalls.Load() != 1 {
 		t.Errorf("the caller's redirect policy was called %d times, want 1", policyCalls.Load())
 	}
+}
+
+// A request goes out in one write, headers and body together, when it fits
+// the transport's buffer: a body type net/http does not know to be in
+// memory makes it flush the headers first, one more write (and packet) per
+// request.
+func TestRequestIsOneWrite(t *testing.T) {
+	var writes atomic.Int64
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countingConn{Conn: conn, writes: &writes}, nil
+		},
+	}}
+	e := newEnv(t, envOpts{cfg: Config{HTTPClient: client}})
+	id := e.start(t)
+	before := writes.Load()
+	if err := e.client.SendEvents(context.Background(), agentA, id, manyEvents(3, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if n := writes.Load() - before; n != 1 {
+		t.Errorf("an events request took %d writes, want 1", n)
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
