@@ -80,6 +80,7 @@ type Sender struct {
 	mu        sync.Mutex
 	cond      *sync.Cond // signals workers: a run is ready, or stop
 	runs      map[runtracker.RunKey]*runQueue
+	spare     []*runQueue // queues of closed runs, for the next runs
 	ready     []*runQueue // runs with ops and no worker, in arrival order
 	bytes     int64       // estimated size of ops not yet done
 	submitted uint64      // ops ever submitted; an op's seq is its number
@@ -97,7 +98,8 @@ type runQueue struct {
 	runID      string
 	externalID string
 	traceID    spans.TraceID
-	ops        []queuedOp
+	ops        []queuedOp // ops[head:] are still to send
+	head       int
 	active     bool // owned by a worker or waiting in ready
 	dead       bool // start failed: later ops are skipped
 	startErr   error
@@ -105,7 +107,7 @@ type runQueue struct {
 }
 
 type queuedOp struct {
-	op   runtracker.Op
+	op   *runtracker.Op // in the slice Submit was given
 	seq  uint64
 	size int64
 }
@@ -135,7 +137,9 @@ func New(client Ingest, opts Options) *Sender {
 // ErrStopped is returned by Submit after Shutdown.
 var ErrStopped = errors.New("delivery: sender is shut down")
 
-// Submit queues ops for delivery, in order per run. Callers that need a
+// Submit queues ops for delivery, in order per run, and takes ownership of
+// the slice: each op is cleared once delivered, so that its events can be
+// collected before the rest of the batch is done. Callers that need a
 // run's ops in the order they were emitted submit them under the same lock
 // that serialised their emission.
 func (s *Sender) Submit(ops []runtracker.Op) error {
@@ -151,11 +155,11 @@ func (s *Sender) Submit(ops []runtracker.Op) error {
 		op := &ops[i]
 		q := s.runs[op.Run]
 		if q == nil {
-			q = &runQueue{key: op.Run}
+			q = s.newQueue(op.Run)
 			s.runs[op.Run] = q
 		}
 		s.submitted++
-		qo := queuedOp{op: *op, seq: s.submitted, size: op.Size()}
+		qo := queuedOp{op: op, seq: s.submitted, size: op.Size()}
 		s.bytes += qo.size
 		s.pending++
 		q.ops = append(q.ops, qo)
@@ -167,6 +171,24 @@ func (s *Sender) Submit(ops []runtracker.Op) error {
 	}
 	return nil
 }
+
+// newQueue returns an empty queue for run, reusing a closed run's (and its
+// slice) when there is one: a queue per run was a good part of what each
+// run allocated here. The caller holds s.mu.
+func (s *Sender) newQueue(run runtracker.RunKey) *runQueue {
+	n := len(s.spare)
+	if n == 0 {
+		return &runQueue{key: run, ops: make([]queuedOp, 0, 4)}
+	}
+	q := s.spare[n-1]
+	s.spare[n-1] = nil
+	s.spare = s.spare[:n-1]
+	*q = runQueue{key: run, ops: q.ops[:0]}
+	return q
+}
+
+// maxSpareQueues bounds the queues kept for reuse.
+const maxSpareQueues = 1024
 
 // QueuedBytes estimates the memory held by ops not yet delivered.
 func (s *Sender) QueuedBytes() int64 {
@@ -209,23 +231,33 @@ func (s *Sender) worker() {
 func (s *Sender) drain(q *runQueue) {
 	for {
 		s.mu.Lock()
-		if len(q.ops) == 0 {
+		if q.head == len(q.ops) {
+			q.ops, q.head = q.ops[:0], 0
 			q.active = false
 			s.mu.Unlock()
 			return
 		}
-		qo := q.ops[0]
-		q.ops[0] = queuedOp{}
-		q.ops = q.ops[1:]
+		qo := q.ops[q.head]
+		q.ops[q.head] = queuedOp{}
+		q.head++
 		s.mu.Unlock()
 
-		s.deliver(q, &qo.op)
+		s.deliver(q, qo.op)
+		closed := qo.op.Kind == runtracker.OpClose
+		*qo.op = runtracker.Op{} // its events may go now
 
 		s.mu.Lock()
-		if qo.op.Kind == runtracker.OpClose {
-			delete(s.runs, q.key)
-		}
 		s.done(&qo)
+		if closed {
+			delete(s.runs, q.key)
+			if q.head == len(q.ops) && len(s.spare) < maxSpareQueues {
+				// Only this worker holds q now: the run is out of the map
+				// and nothing follows its close.
+				s.spare = append(s.spare, q)
+				s.mu.Unlock()
+				return
+			}
+		}
 		s.mu.Unlock()
 	}
 }
