@@ -27,7 +27,7 @@ const (
 	apiKey  = "aos_agent_test_key"
 )
 
-func newServer(t *testing.T) (*localserver.Server, string) {
+func newServer(t testing.TB) (*localserver.Server, string) {
 	t.Helper()
 	return localservertest.Start(t, localserver.Options{}, localservertest.Agent{ID: agentID, Key: apiKey})
 }

@@ -1,0 +1,169 @@
+package sdkbridge_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/sdkbridge"
+)
+
+// BenchmarkMemoryPerOpenRun is the heap held per open run of 10 spans (a
+// root not ended yet, 9 children ended), on both paths, beside the span
+// content the run must keep: the exporter holds the children until their
+// root arrives, so their names and attributes are its content; the live
+// processor has sent their events, so it must hold little more than the
+// root's start. overhead-B/open-run is the heap beyond that content.
+//
+// It is the growth from 1,000 to 3,000 open runs, so that what does not
+// grow with runs (connections and their buffers, pools) is left out, less
+// what the same spans cost the program without the bridge. The server
+// discards what it gets, in this process.
+func BenchmarkMemoryPerOpenRun(b *testing.B) {
+	const few, many = 1000, 3000
+	prompt := fmt.Sprintf(`[{"role":"user","parts":[{"type":"text","content":%q}]}]`, strings.Repeat("x", 100))
+	child := func(i int) (string, []attribute.KeyValue) {
+		if i%2 == 1 {
+			return "execute_tool get_weather", []attribute.KeyValue{semconv.GenAIOperationNameExecuteTool,
+				semconv.GenAIToolName("get_weather"), semconv.GenAIToolCallArgumentsKey.String(`{"city":"Paris"}`)}
+		}
+		return "chat gpt-4o", []attribute.KeyValue{semconv.GenAIOperationNameChat, semconv.GenAIRequestModel("gpt-4o"),
+			semconv.GenAIInputMessagesKey.String(prompt), semconv.GenAIUsageInputTokens(120)}
+	}
+	// trace makes runs open runs on tp and returns their roots, to be ended
+	// by the caller once measured.
+	trace := func(tp *sdktrace.TracerProvider, runs int) []trace.Span {
+		tr := tp.Tracer("bench")
+		roots := make([]trace.Span, runs)
+		for r := range roots {
+			ctx, root := tr.Start(context.Background(), "invoke_agent weather",
+				trace.WithAttributes(semconv.GenAIOperationNameInvokeAgent))
+			for c := range 9 {
+				name, attrs := child(c)
+				_, s := tr.Start(ctx, name, trace.WithAttributes(attrs...))
+				s.End()
+			}
+			roots[r] = root
+		}
+		return roots
+	}
+	var content int // of one run's children: names, keys and values
+	for c := range 9 {
+		name, attrs := child(c)
+		content += len(name)
+		for _, kv := range attrs {
+			content += len(kv.Key) + len(kv.Value.Emit())
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	ctx := context.Background()
+	url := discardingServer(b)
+	// growth is the heap per run added between few and many open runs made
+	// by open on a fresh bridge, less the same for the program alone.
+	growth := func(b *testing.B, open func(runs int) (held uint64, done func())) float64 {
+		var withBridge [2]uint64
+		for i, runs := range []int{few, many} {
+			held, done := open(runs)
+			withBridge[i] = held
+			done()
+		}
+		var alone [2]uint64
+		for i, runs := range []int{few, many} {
+			base := heap()
+			roots := trace(sdktrace.NewTracerProvider(), runs)
+			alone[i] = heap() - base
+			runtime.KeepAlive(roots)
+		}
+		return (float64(withBridge[1]-withBridge[0]) - float64(alone[1]-alone[0])) / (many - few)
+	}
+
+	b.Run("path=exporter", func(b *testing.B) {
+		var perRun float64
+		for b.Loop() {
+			perRun = growth(b, func(runs int) (uint64, func()) {
+				exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(url)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The batcher hands over the children; the roots stay open.
+				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(10*many)))
+				base := heap()
+				roots := trace(tp, runs)
+				if err := tp.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				held := heap() - base
+				return held, func() {
+					for _, r := range roots {
+						r.End()
+					}
+					_ = tp.Shutdown(ctx)
+				}
+			})
+		}
+		b.ReportMetric(perRun, "B/open-run")
+		b.ReportMetric(float64(content), "content-B/open-run")
+		b.ReportMetric(perRun-float64(content), "overhead-B/open-run")
+	})
+	b.Run("path=processor", func(b *testing.B) {
+		var perRun float64
+		for b.Loop() {
+			perRun = growth(b, func(runs int) (uint64, func()) {
+				sp, err := sdkbridge.NewSpanProcessor(ctx, bridgeOptions(url)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+				base := heap()
+				roots := trace(tp, runs)
+				if err := sp.ForceFlush(ctx); err != nil { // the children's events are sent
+					b.Fatal(err)
+				}
+				held := heap() - base
+				return held, func() {
+					for _, r := range roots {
+						r.End()
+					}
+					_ = tp.Shutdown(ctx)
+					if d := sp.DroppedSpans(); d != 0 {
+						b.Fatalf("%d spans dropped: the measure is not of open runs", d)
+					}
+				}
+			})
+		}
+		b.ReportMetric(perRun, "B/open-run")
+		b.ReportMetric(perRun, "overhead-B/open-run")
+	})
+}
+
+// discardingServer answers every ingest call with success and keeps
+// nothing, so that its memory does not count as the bridge's.
+func discardingServer(tb testing.TB) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == agentosapi.PathRunStart {
+			_, _ = io.WriteString(w, `{"data":{"run_id":"5b3d1f0e-8a2c-4e6b-9d7f-1a2b3c4d5e6f"},"error":null}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"data":{},"error":null}`)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL
+}
