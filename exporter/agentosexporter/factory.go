@@ -37,6 +37,9 @@ func createDefaultConfig() component.Config {
 	keepalive.MaxIdleConns = delivery.DefaultConcurrency
 	keepalive.MaxIdleConnsPerHost = delivery.DefaultConcurrency
 	client.Keepalive = configoptional.Some(keepalive)
+	// A request that fits goes out in one write (headers and body);
+	// typical events bodies are 5 to 30 KB.
+	client.WriteBufferSize = 32 << 10
 	return &Config{
 		ClientConfig:    client,
 		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
