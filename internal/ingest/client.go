@@ -757,7 +757,7 @@ func successData(answer []byte) ([]byte, bool) {
 	if !bytes.HasPrefix(answer, []byte(head)) || !bytes.HasSuffix(answer, []byte(tail)) || len(answer) < len(head)+len(tail) {
 		return nil, false
 	}
-	data := answer[len(head) : len(answer)-len(tail)]
+	data := bytes.TrimSpace(answer[len(head) : len(answer)-len(tail)])
 	return data, json.Valid(data)
 }
 

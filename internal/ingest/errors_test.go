@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -176,4 +178,30 @@ func TestOneLine(t *testing.T) {
 			t.Errorf("oneLine(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
 	}
+}
+
+// successData reads an answer only when encoding/json reads the same
+// envelope: a success whose data is what successData returns.
+func FuzzSuccessData(f *testing.F) {
+	for _, seed := range []string{
+		`{"data":{"run_id":"5b3d1f0e-8a2c-4e6b-9d7f-1a2b3c4d5e6f"},"error":null}`,
+		`{"data":{},"error":null}`, ` {"data":null,"error":null} `,
+		`{"data":1,"error":{"m":1},"error":null}`, `{"data":{"error":null},"error":null}`,
+		`{"data":{"a":1},"error":"x"}`, `{"data":{"a":1,"error":null}`, `{"data":,"error":null}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, answer string) {
+		data, ok := successData([]byte(answer))
+		if !ok {
+			return
+		}
+		var env agentosapi.Envelope
+		if err := json.Unmarshal([]byte(answer), &env); err != nil {
+			t.Fatalf("successData read %q, encoding/json refuses it: %v", answer, err)
+		}
+		if env.Error != nil || !bytes.Equal(env.Data, data) {
+			t.Fatalf("successData(%q) = %q, encoding/json reads data %q error %+v", answer, data, env.Data, env.Error)
+		}
+	})
 }
