@@ -34,7 +34,45 @@ const redactedValue = "[REDACTED]"
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // FormatTime renders t as occurred_at.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func FormatTime(t time.Time) string { return string(appendTime(nil, t)) }
+
+// timeUTCExample is what TimeLayout renders for a year of four digits.
+const timeUTCExample = "2006-01-02T15:04:05.000000000Z"
+
+// appendTime appends t as FormatTime renders it, without the general
+// layout interpreter for the years that have four digits.
+func appendTime(buf []byte, t time.Time) []byte {
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(buf, TimeLayout)
+	}
+	hour, minute, sec := u.Clock()
+	buf = appendDigits(buf, year, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(month), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, day, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, hour, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, minute, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, sec, 2)
+	buf = append(buf, '.')
+	buf = appendDigits(buf, u.Nanosecond(), 9)
+	return append(buf, 'Z')
+}
+
+// appendDigits appends n, which has at most width digits, zero-padded to width.
+func appendDigits(buf []byte, n, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(buf, d[:width]...)
+}
 
 type redactAction uint8
 

@@ -63,8 +63,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	if remembered {
 		// The type chosen now decides the end event too.
 		typ := mapping.Classify(s)
-		if e, ok := t.m.StartEvent(s, depth, typ); ok {
-			r.pending = append(r.pending, e)
+		if t.m.AddStart(&r.pending, s, depth, typ) {
 			if r.open == nil {
 				r.open = make(map[spans.SpanID]openSpan)
 			}
@@ -76,7 +75,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			r.tasks = append(r.tasks, task)
 		}
 	}
-	if len(r.pending) >= flushThreshold {
+	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 	return t.take()
@@ -106,7 +105,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	r.pending = t.m.AppendSpanEvents(r.pending, s, depth)
+	t.m.AddSpanEvents(&r.pending, s, depth)
 	if !isRoot {
 		t.endEvents(r, s, depth)
 		if t.tasks {
@@ -123,7 +122,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 		r.root = &root
 		r.closeAt = now.Add(t.opts.Grace)
 	}
-	if len(r.pending) >= flushThreshold {
+	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 	return t.take()
@@ -163,12 +162,10 @@ func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
 	if o, ok := r.open[s.SpanID]; ok {
 		delete(r.open, s.SpanID)
 		typ = o.typ
-	} else if e, ok := t.m.StartEvent(s, depth, typ); ok {
-		r.pending = append(r.pending, e)
+	} else {
+		t.m.AddStart(&r.pending, s, depth, typ)
 	}
-	if e, ok := t.m.EndEvent(s, depth, typ); ok {
-		r.pending = append(r.pending, e)
-	}
+	t.m.AddEnd(&r.pending, s, depth, typ)
 }
 
 // spanNotEnded is the error of a span still open when its run closes.
@@ -193,9 +190,7 @@ func (t *Tracker) endOpenSpans(r *run) {
 		if s.EndTime.Before(s.StartTime) {
 			s.EndTime = s.StartTime
 		}
-		if e, ok := t.m.EndEvent(&s, o.depth, o.typ); ok {
-			r.pending = append(r.pending, e)
-		}
+		t.m.AddEnd(&r.pending, &s, o.depth, o.typ)
 	}
 	r.open = nil
 }

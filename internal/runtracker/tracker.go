@@ -2,7 +2,6 @@ package runtracker
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
@@ -72,7 +71,7 @@ type run struct {
 	// open holds the live spans whose start event was sent and whose end
 	// was not seen yet, so their end event pairs with it.
 	open    map[spans.SpanID]openSpan
-	pending []mapping.Event
+	pending mapping.Timeline
 	tasks   []agentosapi.Task
 	sum     mapping.Summary
 	// pendingBytes estimates what pending events and tasks occupy.
@@ -326,7 +325,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 		r.first = *s
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
-	r.pending = t.m.AppendEvents(r.pending, s, depth, isRoot)
+	t.m.AddEvents(&r.pending, s, depth, isRoot)
 	if t.tasks && !isRoot {
 		status := agentosapi.TaskCompleted
 		if s.StatusCode == spans.StatusError {
@@ -336,7 +335,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 			r.tasks = append(r.tasks, task)
 		}
 	}
-	if r.started && len(r.pending) >= flushThreshold {
+	if r.started && r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 }
@@ -458,24 +457,10 @@ func (t *Tracker) startRun(r *run, reason string) {
 // flush sends a started run's pending events in timeline order, then its
 // pending tasks.
 func (t *Tracker) flush(r *run) {
-	if len(r.pending) > 0 {
-		slices.SortFunc(r.pending, func(a, b mapping.Event) int {
-			if mapping.Less(&a, &b) {
-				return -1
-			}
-			if mapping.Less(&b, &a) {
-				return 1
-			}
-			return 0
-		})
-		events := make([]agentosapi.Event, len(r.pending))
-		for i := range r.pending {
-			events[i] = r.pending[i].Wire
-		}
+	if r.pending.Len() > 0 {
+		events := r.pending.Take()
 		t.stats.EventsEmitted += int64(len(events))
 		t.emit(Op{Run: r.key, Kind: OpEvents, AgentID: r.agentID, Events: events})
-		clear(r.pending)
-		r.pending = r.pending[:0]
 	}
 	for _, task := range r.tasks {
 		t.emit(Op{Run: r.key, Kind: OpTask, AgentID: r.agentID, Task: task})
@@ -512,7 +497,7 @@ func (t *Tracker) closeRun(r *run, reason string) {
 		t.stats.RunsCompleted++
 	}
 	t.emit(Op{Run: r.key, Kind: OpClose, AgentID: r.agentID, Close: c})
-	r.pending = nil
+	r.pending = mapping.Timeline{}
 }
 
 // Tick advances time: waits expire, grace periods end, orphans time out.
