@@ -181,7 +181,7 @@ func (m *Mapper) addStart(tl *Timeline, sc *scratch, s *spans.Span, depth int, a
 		typ = "step.started"
 		o.str("name", s.Name)
 	}
-	tl.addPayload(sc, o, entry{at: s.StartTime, phase: PhaseStart, depth: depth, spanID: s.SpanID, typ: typ, level: agentosapi.LevelInfo})
+	tl.addPayload(sc, o, newEntry(s.StartTime, PhaseStart, depth, 0, s.SpanID, typ, agentosapi.LevelInfo))
 	return true
 }
 
@@ -259,7 +259,7 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			o.attrs("attributes", s.Attrs, nil)
 		}
 	}
-	tl.addPayload(sc, o, entry{at: s.EndTime, phase: PhaseEnd, depth: depth, spanID: s.SpanID, typ: typ, level: level})
+	tl.addPayload(sc, o, newEntry(s.EndTime, PhaseEnd, depth, 0, s.SpanID, typ, level))
 	return true
 }
 
@@ -288,7 +288,7 @@ func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth i
 			}
 			o.attr(se.Attrs[j].Key, se.Attrs[j].Key, se.Attrs[j].Value)
 		}
-		tl.addPayload(sc, o, entry{at: se.Time, phase: PhaseSpanEvent, depth: depth, spanID: s.SpanID, index: i, typ: typ, level: level})
+		tl.addPayload(sc, o, newEntry(se.Time, PhaseSpanEvent, depth, i, s.SpanID, typ, level))
 	}
 }
 

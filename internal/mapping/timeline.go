@@ -23,19 +23,29 @@ type Timeline struct {
 }
 
 // entry is an event held by a Timeline: the keys that order it, and its
-// payload.
+// payload. It is kept small, as a run holds one per pending event.
 type entry struct {
-	at         time.Time
+	// sec and nsec are the event's time, as time.Time.Unix and Nanosecond.
+	sec        int64
+	nsec       int32
+	depth      int32
+	index      int32
 	phase      Phase
-	depth      int
 	spanID     spans.SpanID
-	index      int
 	typ, level string
 	payload    []byte
-	// timeStart and timeEnd delimit its occurred_at text while the events
-	// are taken.
-	timeStart, timeEnd int
 }
+
+func newEntry(at time.Time, phase Phase, depth, index int, id spans.SpanID, typ, level string) entry {
+	return entry{sec: at.Unix(), nsec: int32(at.Nanosecond()), phase: phase, depth: int32(depth), index: int32(index),
+		spanID: id, typ: typ, level: level}
+}
+
+func (e *entry) at() time.Time { return time.Unix(e.sec, int64(e.nsec)) }
+
+// firstEntries is the room a timeline makes for events at first: the
+// events of a few spans.
+const firstEntries = 8
 
 // Chunk sizes: small for a run of a few spans, doubling for longer runs up
 // to the largest size the allocator serves from its small-object caches.
@@ -51,9 +61,27 @@ const keptEntries = 64
 // Len reports how many events the timeline holds.
 func (tl *Timeline) Len() int { return len(tl.entries) }
 
+// Reserve makes room for about events more events with payloadBytes of
+// payload in all, when the caller knows them ahead (a run's held spans
+// resolving at once), so that the timeline grows once rather than by
+// doubling.
+func (tl *Timeline) Reserve(events, payloadBytes int) {
+	if free := cap(tl.entries) - len(tl.entries); free < events {
+		grown := make([]entry, len(tl.entries), len(tl.entries)+events)
+		copy(grown, tl.entries)
+		tl.entries = grown
+	}
+	if payloadBytes > cap(tl.free) {
+		tl.nextChunk = max(tl.nextChunk, min(payloadBytes, maxChunk))
+	}
+}
+
 // add records e with a copy of payload.
 func (tl *Timeline) add(e entry, payload []byte) {
 	e.payload = tl.store(payload)
+	if tl.entries == nil {
+		tl.entries = make([]entry, 0, firstEntries)
+	}
 	tl.entries = append(tl.entries, e)
 }
 
@@ -77,43 +105,47 @@ func (tl *Timeline) store(p []byte) []byte {
 // then start < span events < end, then parent < child; span id and index
 // make it total.
 func compare(a, b *entry) int {
-	if c := a.at.Compare(b.at); c != 0 {
-		return c
-	}
-	if a.phase != b.phase {
-		return int(a.phase) - int(b.phase)
-	}
-	if a.depth != b.depth {
-		if a.depth < b.depth {
-			return -1
-		}
-		return 1
+	switch {
+	case a.sec != b.sec:
+		return cmpInt(a.sec, b.sec)
+	case a.nsec != b.nsec:
+		return cmpInt(a.nsec, b.nsec)
+	case a.phase != b.phase:
+		return cmpInt(a.phase, b.phase)
+	case a.depth != b.depth:
+		return cmpInt(a.depth, b.depth)
 	}
 	if c := bytes.Compare(a.spanID[:], b.spanID[:]); c != 0 {
 		return c
 	}
+	return cmpInt(a.index, b.index)
+}
+
+func cmpInt[T int64 | int32 | Phase](a, b T) int {
 	switch {
-	case a.index < b.index:
+	case a < b:
 		return -1
-	case a.index > b.index:
+	case a > b:
 		return 1
 	}
 	return 0
 }
 
 // Take returns the events in timeline order and empties the timeline. The
-// events share payload chunks, which the timeline gives up, and one
-// string for their occurred_at texts: nothing they hold is written again.
+// events share payload chunks, which the timeline gives up, and one string
+// for their occurred_at texts: nothing they hold is written again.
 func (tl *Timeline) Take() []agentosapi.Event {
 	if len(tl.entries) == 0 {
 		return nil
 	}
 	slices.SortFunc(tl.entries, func(a, b entry) int { return compare(&a, &b) })
 	out := make([]agentosapi.Event, len(tl.entries))
-	times := tl.renderTimes()
+	times, pos := tl.renderTimes(), 0
 	for i := range tl.entries {
 		e := &tl.entries[i]
-		out[i] = agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[e.timeStart:e.timeEnd]}
+		n := timeLen(e)
+		out[i] = agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[pos : pos+n]}
+		pos += n
 	}
 	tl.reset()
 	return out
@@ -122,11 +154,13 @@ func (tl *Timeline) Take() []agentosapi.Event {
 // appendTo appends the events, in the order they were added, as Events
 // sharing payload chunks, which the timeline gives up.
 func (tl *Timeline) appendTo(dst []Event) []Event {
-	times := tl.renderTimes()
+	times, pos := tl.renderTimes(), 0
 	for i := range tl.entries {
 		e := &tl.entries[i]
-		dst = append(dst, Event{At: e.at, Phase: e.phase, Depth: e.depth, SpanID: e.spanID, Index: e.index,
-			Wire: agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[e.timeStart:e.timeEnd]}})
+		n := timeLen(e)
+		dst = append(dst, Event{At: e.at(), Phase: e.phase, Depth: int(e.depth), SpanID: e.spanID, Index: int(e.index),
+			Wire: agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[pos : pos+n]}})
+		pos += n
 	}
 	tl.reset()
 	return dst
@@ -144,17 +178,29 @@ func (tl *Timeline) reset() {
 	tl.free, tl.nextChunk = nil, 0
 }
 
-// renderTimes writes the entries' occurred_at texts into one string and
-// records where each one lies in it.
+// renderTimes writes the entries' occurred_at texts, back to back, into
+// one string.
 func (tl *Timeline) renderTimes() string {
 	var sb strings.Builder
 	sb.Grow(len(tl.entries) * len(timeUTCExample))
 	var scratch [64]byte
 	for i := range tl.entries {
-		e := &tl.entries[i]
-		e.timeStart = sb.Len()
-		sb.Write(appendTime(scratch[:0], e.at))
-		e.timeEnd = sb.Len()
+		sb.Write(appendTime(scratch[:0], tl.entries[i].at()))
 	}
 	return sb.String()
+}
+
+// Unix times of the first and last second whose year has four digits, the
+// years appendTime renders as long as timeUTCExample.
+const (
+	firstYear4Sec = -62167219200 // 0000-01-01T00:00:00Z
+	lastYear4Sec  = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// timeLen is the length of the entry's occurred_at text.
+func timeLen(e *entry) int {
+	if e.sec >= firstYear4Sec && e.sec <= lastYear4Sec {
+		return len(timeUTCExample)
+	}
+	return len(appendTime(nil, e.at()))
 }

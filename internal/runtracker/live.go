@@ -13,12 +13,12 @@ import (
 // while the agent works, and other spans queue their start event. Parents
 // start before their children, so a child's run is always known here.
 func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	if t.isRunRoot(s) {
 		if tr == nil {
 			tr = t.newTrace(now, s.TraceID)
 		}
-		if _, dup := tr.nodes[s.SpanID]; dup {
+		if tr.nodes.has(s.SpanID) {
 			t.stats.SpansDuplicate++
 			return t.take()
 		}
@@ -51,9 +51,9 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	t.stats.SpansAccepted++
 	// Past the bound the span is not remembered, so its start event waits
 	// for its end, where both are sent: never an end without its start.
-	remembered := len(tr.nodes) < t.opts.MaxSpansPerTrace
+	remembered := tr.nodes.len() < t.opts.MaxSpansPerTrace
 	if remembered {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
 	if !r.selected {
 		return t.take()
@@ -85,12 +85,13 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 // span events and end event queue, and a run root's end closes its run after
 // the grace period.
 func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	r, depth := t.liveRunOf(tr, s)
 	if r == nil {
 		return t.take()
 	}
-	isRoot := tr.nodes[s.SpanID].run == r && depth == 0 && t.isRunRoot(s)
+	n, _ := tr.nodes.get(s.SpanID)
+	isRoot := n.run == r && depth == 0 && t.isRunRoot(s)
 	if !r.selected {
 		if isRoot {
 			r.closed = true

@@ -31,21 +31,34 @@ type Tracker struct {
 	nextKey RunKey
 	stats   Stats
 
-	ops     []Op
+	ops []Op
+	// opsHint is how many ops the last call that emitted any returned,
+	// so that the next one allocates its slice once.
+	opsHint int
+	// recent is the trace of the last span: spans of a trace mostly come
+	// together, so most look-ups need no hashing.
+	recent  *trace
 	retired []spans.TraceID // with Options.ReportRetired
 }
 
 type trace struct {
 	id      spans.TraceID
 	created time.Time
-	nodes   map[spans.SpanID]node
+	nodes   idMap[node]
 	held    []spans.Span
+	// heldEvents and heldBytes estimate the events and payload bytes the
+	// held spans will make, so that their run makes room at once.
+	heldEvents, heldBytes int
 	// waitingOn counts held spans by the parent they wait for, so that only
 	// the arrival of such a parent sends the tracker through held spans.
-	waitingOn   map[spans.SpanID]int
+	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
 	prev, next  *trace
+	// firstRun and runsArray hold a trace's first run, as most traces have
+	// one: it costs no allocation of its own.
+	firstRun  run
+	runsArray [1]*run
 }
 
 // node is what the tracker remembers of a span to place its descendants.
@@ -108,24 +121,31 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
-	tr.held = append(tr.held, *s)
-	if tr.waitingOn == nil {
-		tr.waitingOn = make(map[spans.SpanID]int)
+	if tr.held == nil {
+		tr.held = make([]spans.Span, 0, 4)
 	}
-	tr.waitingOn[s.ParentSpanID]++
+	tr.held = append(tr.held, *s)
+	n, _ := tr.waitingOn.get(s.ParentSpanID)
+	tr.waitingOn.set(s.ParentSpanID, n+1)
+	size := s.Size()
+	tr.heldEvents += 2 + len(s.Events)
+	tr.heldBytes += size
 	t.held++
-	t.bytes += int64(s.Size())
+	t.bytes += int64(size)
 }
 
 // unhold accounts for held spans that left tr.held.
 func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
 	t.held -= len(ss)
 	for i := range ss {
-		t.bytes -= int64(ss[i].Size())
-		if n := tr.waitingOn[ss[i].ParentSpanID] - 1; n > 0 {
-			tr.waitingOn[ss[i].ParentSpanID] = n
+		size := ss[i].Size()
+		tr.heldEvents -= 2 + len(ss[i].Events)
+		tr.heldBytes -= size
+		t.bytes -= int64(size)
+		if n, _ := tr.waitingOn.get(ss[i].ParentSpanID); n > 1 {
+			tr.waitingOn.set(ss[i].ParentSpanID, n-1)
 		} else {
-			delete(tr.waitingOn, ss[i].ParentSpanID)
+			tr.waitingOn.delete(ss[i].ParentSpanID)
 		}
 	}
 }
@@ -134,7 +154,10 @@ func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
 // any: one pass resolves every held descendant, since runOf walks up to
 // the nearest ancestor with a run.
 func (t *Tracker) rehomeAfter(now time.Time, tr *trace, s *spans.Span) {
-	if tr.waitingOn[s.SpanID] > 0 {
+	if n, _ := tr.waitingOn.get(s.SpanID); n > 0 {
+		if r, _ := tr.runOf(s); r != nil && r.selected && !r.closed {
+			r.pending.Reserve(min(tr.heldEvents, flushThreshold), tr.heldBytes)
+		}
 		t.rehome(now, tr)
 	}
 }
@@ -150,10 +173,33 @@ func (t *Tracker) charge(r *run, s *spans.Span) {
 func (t *Tracker) take() []Op {
 	ops := t.ops
 	t.ops = nil
+	if len(ops) > 0 {
+		t.opsHint = min(len(ops), maxOpsHint)
+	}
 	return ops
 }
 
-func (t *Tracker) emit(op Op) { t.ops = append(t.ops, op) }
+// maxOpsHint bounds the op slice allocated ahead.
+const maxOpsHint = 1024
+
+func (t *Tracker) emit(op Op) {
+	if t.ops == nil {
+		t.ops = make([]Op, 0, max(t.opsHint, 4))
+	}
+	t.ops = append(t.ops, op)
+}
+
+// trace returns the open trace id, or nil.
+func (t *Tracker) trace(id spans.TraceID) *trace {
+	if t.recent != nil && t.recent.id == id {
+		return t.recent
+	}
+	tr := t.traces[id]
+	if tr != nil {
+		t.recent = tr
+	}
+	return tr
+}
 
 // Add takes ownership of a batch of ended spans and returns the ops that
 // are due now.
@@ -169,7 +215,7 @@ func (t *Tracker) isRunRoot(s *spans.Span) bool {
 }
 
 func (t *Tracker) add(now time.Time, s *spans.Span) {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	if tr == nil {
 		if t.closed.has(s.TraceID) && !t.isRunRoot(s) {
 			t.stats.SpansLate++
@@ -177,13 +223,13 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 		}
 		tr = t.newTrace(now, s.TraceID)
 	}
-	if _, dup := tr.nodes[s.SpanID]; dup {
+	if tr.nodes.has(s.SpanID) {
 		t.stats.SpansDuplicate++
 		return
 	}
 	t.stats.SpansAccepted++
-	if len(tr.nodes) < t.opts.MaxSpansPerTrace {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID}
+	if tr.nodes.len() < t.opts.MaxSpansPerTrace {
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID})
 	}
 	if t.isRunRoot(s) {
 		t.addRoot(now, tr, s)
@@ -211,7 +257,8 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 	for len(t.traces) >= t.opts.MaxOpenRuns && t.oldest != nil {
 		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
 	}
-	tr := &trace{id: id, created: now, nodes: make(map[spans.SpanID]node, 8)}
+	tr := &trace{id: id, created: now}
+	tr.runs = tr.runsArray[:0]
 	t.traces[id] = tr
 	tr.prev = t.newest
 	if t.newest != nil {
@@ -226,7 +273,7 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 // runOf finds the run of a span, through its parent when the span itself
 // was not recorded (the trace reached MaxSpansPerTrace).
 func (tr *trace) runOf(s *spans.Span) (*run, int) {
-	if _, ok := tr.nodes[s.SpanID]; ok {
+	if tr.nodes.has(s.SpanID) {
 		return tr.resolve(s.SpanID)
 	}
 	r, depth := tr.resolve(s.ParentSpanID)
@@ -236,8 +283,8 @@ func (tr *trace) runOf(s *spans.Span) (*run, int) {
 // resolve finds the run of a span by walking its known ancestors.
 func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 	cur := id
-	for steps := 0; steps <= len(tr.nodes); steps++ {
-		n, ok := tr.nodes[cur]
+	for steps := 0; steps <= tr.nodes.len(); steps++ {
+		n, ok := tr.nodes.get(cur)
 		if !ok {
 			return nil, 0
 		}
@@ -251,7 +298,11 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: *first}
+	r := &tr.firstRun
+	if len(tr.runs) > 0 {
+		r = new(run)
+	}
+	*r = run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: *first}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -287,7 +338,7 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 // setNode records a run root even past MaxSpansPerTrace: descendants
 // resolve through it.
 func (tr *trace) setNode(id, parent spans.SpanID, r *run, depth int) {
-	tr.nodes[id] = node{parent: parent, run: r, depth: depth}
+	tr.nodes.set(id, node{parent: parent, run: r, depth: depth})
 }
 
 // rehome assigns held spans whose run is now known.
@@ -307,8 +358,8 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 }
 
 func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth int) {
-	if _, ok := tr.nodes[s.SpanID]; ok {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+	if tr.nodes.has(s.SpanID) {
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
 	if r.closed {
 		t.stats.SpansLate++
@@ -405,7 +456,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 		var tops []spans.Span
 		kept := tr.held[:0]
 		for _, s := range tr.held {
-			if _, known := tr.nodes[s.ParentSpanID]; s.ParentRemote && !known {
+			if s.ParentRemote && !tr.nodes.has(s.ParentSpanID) {
 				tops = append(tops, s)
 				continue
 			}
@@ -583,6 +634,9 @@ func (t *Tracker) retireIfDone(tr *trace) {
 		}
 	}
 	delete(t.traces, tr.id)
+	if t.recent == tr {
+		t.recent = nil
+	}
 	if tr.prev != nil {
 		tr.prev.next = tr.next
 	} else {
