@@ -26,19 +26,37 @@ type Timeline struct {
 // payload. It is kept small, as a run holds one per pending event.
 type entry struct {
 	// sec and nsec are the event's time, as time.Time.Unix and Nanosecond.
-	sec        int64
-	nsec       int32
-	depth      int32
-	index      int32
-	phase      Phase
-	spanID     spans.SpanID
-	typ, level string
-	payload    []byte
+	sec     int64
+	nsec    int32
+	depth   int32
+	index   int32
+	phase   Phase
+	level   level
+	spanID  spans.SpanID
+	typ     string
+	payload []byte
 }
 
-func newEntry(at time.Time, phase Phase, depth, index int, id spans.SpanID, typ, level string) entry {
+// level is an event level as a byte, as only the valid ones are sent.
+type level uint8
+
+var levelNames = [...]string{agentosapi.LevelDebug, agentosapi.LevelInfo, agentosapi.LevelWarn, agentosapi.LevelError}
+
+// levelOf maps a valid level to its byte; anything else is info.
+func levelOf(name string) level {
+	for i, n := range levelNames {
+		if n == name {
+			return level(i)
+		}
+	}
+	return level(1)
+}
+
+func (l level) String() string { return levelNames[l] }
+
+func newEntry(at time.Time, phase Phase, depth, index int, id spans.SpanID, typ, lvl string) entry {
 	return entry{sec: at.Unix(), nsec: int32(at.Nanosecond()), phase: phase, depth: int32(depth), index: int32(index),
-		spanID: id, typ: typ, level: level}
+		spanID: id, typ: typ, level: levelOf(lvl)}
 }
 
 func (e *entry) at() time.Time { return time.Unix(e.sec, int64(e.nsec)) }
@@ -53,10 +71,6 @@ const (
 	firstChunk = 2 << 10
 	maxChunk   = 32 << 10
 )
-
-// keptEntries bounds the entry slice a timeline keeps for reuse after its
-// events are taken, so that an idle open run stays small.
-const keptEntries = 64
 
 // Len reports how many events the timeline holds.
 func (tl *Timeline) Len() int { return len(tl.entries) }
@@ -79,8 +93,11 @@ func (tl *Timeline) Reserve(events, payloadBytes int) {
 // add records e with a copy of payload.
 func (tl *Timeline) add(e entry, payload []byte) {
 	e.payload = tl.store(payload)
-	if tl.entries == nil {
-		tl.entries = make([]entry, 0, firstEntries)
+	if len(tl.entries) == cap(tl.entries) {
+		// Half again rather than double: an open run holds its spare room.
+		grown := make([]entry, len(tl.entries), max(firstEntries, len(tl.entries)+len(tl.entries)/2))
+		copy(grown, tl.entries)
+		tl.entries = grown
 	}
 	tl.entries = append(tl.entries, e)
 }
@@ -144,7 +161,7 @@ func (tl *Timeline) Take() []agentosapi.Event {
 	for i := range tl.entries {
 		e := &tl.entries[i]
 		n := timeLen(e)
-		out[i] = agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[pos : pos+n]}
+		out[i] = agentosapi.Event{Type: e.typ, Level: e.level.String(), Payload: e.payload, OccurredAt: times[pos : pos+n]}
 		pos += n
 	}
 	tl.reset()
@@ -159,7 +176,7 @@ func (tl *Timeline) appendTo(dst []Event) []Event {
 		e := &tl.entries[i]
 		n := timeLen(e)
 		dst = append(dst, Event{At: e.at(), Phase: e.phase, Depth: int(e.depth), SpanID: e.spanID, Index: int(e.index),
-			Wire: agentosapi.Event{Type: e.typ, Level: e.level, Payload: e.payload, OccurredAt: times[pos : pos+n]}})
+			Wire: agentosapi.Event{Type: e.typ, Level: e.level.String(), Payload: e.payload, OccurredAt: times[pos : pos+n]}})
 		pos += n
 	}
 	tl.reset()
@@ -167,9 +184,10 @@ func (tl *Timeline) appendTo(dst []Event) []Event {
 }
 
 // reset empties the timeline after its events were taken: the chunk they
-// share is given up with them.
+// share is given up with them, and a grown entry slice too, so that an
+// idle open run stays small.
 func (tl *Timeline) reset() {
-	if cap(tl.entries) > keptEntries {
+	if cap(tl.entries) > firstEntries {
 		tl.entries = nil
 	} else {
 		clear(tl.entries)

@@ -1,6 +1,10 @@
 package runtracker
 
-import "github.com/agentos-ai/agentos-otel/internal/spans"
+import (
+	"iter"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
 
 // smallIDs is how many ids an idMap keeps in a slice before it builds a
 // map: most traces have a few spans, and comparing a few eight-byte ids in
@@ -56,8 +60,11 @@ func (m *idMap[V]) set(id spans.SpanID, v V) {
 		}
 	}
 	if len(m.small) < smallIDs {
-		if m.small == nil {
-			m.small = make([]idEntry[V], 0, 4)
+		if len(m.small) == cap(m.small) {
+			// Half again rather than double: an open run holds its spare room.
+			grown := make([]idEntry[V], len(m.small), min(smallIDs, max(4, len(m.small)+len(m.small)/2)))
+			copy(grown, m.small)
+			m.small = grown
 		}
 		m.small = append(m.small, idEntry[V]{id: id, v: v})
 		return
@@ -82,6 +89,25 @@ func (m *idMap[V]) delete(id spans.SpanID) {
 			m.small[last] = idEntry[V]{}
 			m.small = m.small[:last]
 			return
+		}
+	}
+}
+
+// all yields every id and its value, in no particular order.
+func (m *idMap[V]) all() iter.Seq2[spans.SpanID, V] {
+	return func(yield func(spans.SpanID, V) bool) {
+		if m.big != nil {
+			for id, v := range m.big {
+				if !yield(id, v) {
+					return
+				}
+			}
+			return
+		}
+		for _, e := range m.small {
+			if !yield(e.id, e.v) {
+				return
+			}
 		}
 	}
 }

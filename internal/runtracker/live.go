@@ -64,10 +64,8 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 		// The type chosen now decides the end event too.
 		typ := mapping.Classify(s)
 		if t.m.AddStart(&r.pending, s, depth, typ) {
-			if r.open == nil {
-				r.open = make(map[spans.SpanID]openSpan)
-			}
-			r.open[s.SpanID] = openSpan{typ: typ, depth: depth, parent: s.ParentSpanID, name: s.Name, start: s.StartTime}
+			r.open.set(s.SpanID, openSpan{typ: typ, depth: int32(depth), parent: s.ParentSpanID, name: s.Name,
+				startSec: s.StartTime.Unix(), startNsec: int32(s.StartTime.Nanosecond())})
 		}
 	}
 	if t.tasks {
@@ -146,22 +144,26 @@ func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
 	return r, depth
 }
 
-// openSpan is what a live span's end event needs of its start.
+// openSpan is what a live span's end event needs of its start, kept
+// small: an open run holds one per span that has not ended.
 type openSpan struct {
-	typ    mapping.SpanType
-	depth  int
-	parent spans.SpanID
-	name   string
-	start  time.Time
+	typ       mapping.SpanType
+	depth     int32
+	startNsec int32
+	startSec  int64
+	parent    spans.SpanID
+	name      string
 }
+
+func (o *openSpan) start() time.Time { return time.Unix(o.startSec, int64(o.startNsec)) }
 
 // endEvents queues the end event of a live span, typed as its start was.
 // A span whose start event was not sent (its start was dropped, or the
 // trace was past its bound) gets both now, so events always pair.
 func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
 	typ := mapping.Classify(s)
-	if o, ok := r.open[s.SpanID]; ok {
-		delete(r.open, s.SpanID)
+	if o, ok := r.open.get(s.SpanID); ok {
+		r.open.delete(s.SpanID)
 		typ = o.typ
 	} else {
 		t.m.AddStart(&r.pending, s, depth, typ)
@@ -175,23 +177,23 @@ const spanNotEnded = "the span's end was not seen before its run closed"
 // endOpenSpans pairs the start event of every span still open as its run
 // closes with a failed end event, so the timeline has no dangling start.
 func (t *Tracker) endOpenSpans(r *run) {
-	if len(r.open) == 0 {
+	if r.open.len() == 0 {
 		return
 	}
 	at := r.lastSeen
 	if r.root != nil && r.root.Ended() {
 		at = r.root.EndTime
 	}
-	for id, o := range r.open {
+	for id, o := range r.open.all() {
 		s := spans.Span{
 			TraceID: r.first.TraceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
-			StartTime: o.start, EndTime: at,
+			StartTime: o.start(), EndTime: at,
 			StatusCode: spans.StatusError, StatusMessage: spanNotEnded,
 		}
 		if s.EndTime.Before(s.StartTime) {
 			s.EndTime = s.StartTime
 		}
-		t.m.AddEnd(&r.pending, &s, o.depth, o.typ)
+		t.m.AddEnd(&r.pending, &s, int(o.depth), o.typ)
 	}
-	r.open = nil
+	r.open = idMap[openSpan]{}
 }

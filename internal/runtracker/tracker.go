@@ -83,7 +83,7 @@ type run struct {
 	first    spans.Span // earliest span, to start a run without its root
 	// open holds the live spans whose start event was sent and whose end
 	// was not seen yet, so their end event pairs with it.
-	open    map[spans.SpanID]openSpan
+	open    idMap[openSpan]
 	pending mapping.Timeline
 	tasks   []agentosapi.Task
 	sum     mapping.Summary
