@@ -31,29 +31,43 @@ type Event struct {
 }
 
 // AppendEvents appends every event of an ended span, in the order they are
-// made; see AddEvents. Their payloads share one buffer.
+// made; see AddEvents. Their payloads share one allocation.
 func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool) []Event {
-	var held [4]entry
-	tl := Timeline{entries: held[:0]}
-	m.AddEvents(&tl, s, depth, isRoot)
-	return tl.appendTo(dst)
+	sc := getScratch()
+	defer putScratch(sc)
+	tl := Timeline{entries: sc.entries[:0], free: sc.staging[:0]}
+	m.addEvents(&tl, sc, s, depth, isRoot)
+	tl.compact()
+	held := tl.entries
+	dst = tl.appendTo(dst)
+	clear(held)
+	sc.entries = held[:0]
+	return dst
 }
 
 // StartEvent is the event for the start of a span of type typ; see AddStart.
 func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 	var tl Timeline
-	if !m.AddStart(&tl, s, depth, as) {
+	sc := getScratch()
+	defer putScratch(sc)
+	tl.free = sc.staging[:0]
+	if !m.addStart(&tl, sc, s, depth, as) {
 		return Event{}, false
 	}
+	tl.compact()
 	return tl.appendTo(nil)[0], true
 }
 
 // EndEvent is the event for the end of a span; see AddEnd.
 func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 	var tl Timeline
-	if !m.AddEnd(&tl, s, depth, as) {
+	sc := getScratch()
+	defer putScratch(sc)
+	tl.free = sc.staging[:0]
+	if !m.addEnd(&tl, sc, s, depth, as) {
 		return Event{}, false
 	}
+	tl.compact()
 	return tl.appendTo(nil)[0], true
 }
 
@@ -62,6 +76,10 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 func (m *Mapper) AddEvents(tl *Timeline, s *spans.Span, depth int, isRoot bool) {
 	sc := getScratch()
 	defer putScratch(sc)
+	m.addEvents(tl, sc, s, depth, isRoot)
+}
+
+func (m *Mapper) addEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int, isRoot bool) {
 	typ := Classify(s)
 	if !isRoot {
 		m.addStart(tl, sc, s, depth, typ)
@@ -102,16 +120,21 @@ func (m *Mapper) AddSpanEvents(tl *Timeline, s *spans.Span, depth int) {
 // scratch is where a payload is written before the timeline copies it:
 // it never leaves the call, so it is reused. It holds the payload's obj
 // too, which extractors reach through a pointer and would otherwise move
-// to the heap for every event.
+// to the heap for every event, and staging, where the events of a single
+// span collect before they are copied into one allocation of their size.
 type scratch struct {
-	buf []byte
-	o   obj
+	buf     []byte
+	o       obj
+	staging []byte
+	entries []entry
 }
 
 // maxKeptScratch bounds the scratch buffers kept for reuse.
 const maxKeptScratch = 1 << 20
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 4<<10)} }}
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, 0, 4<<10), staging: make([]byte, 0, maxChunk)}
+}}
 
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 

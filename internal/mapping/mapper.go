@@ -64,15 +64,30 @@ func appendTime(buf []byte, t time.Time) []byte {
 	return append(buf, 'Z')
 }
 
-// appendDigits appends n, which has at most width digits, zero-padded to width.
+// appendDigits appends n, which has at most width (up to 9) digits,
+// zero-padded to width, two digits at a time.
 func appendDigits(buf []byte, n, width int) []byte {
-	var d [9]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	var d [10]byte
+	i := len(d)
+	for n >= 10 {
+		q := n / 100
+		r := (n - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		n = q
 	}
-	return append(buf, d[:width]...)
+	if n > 0 {
+		i--
+		d[i] = byte('0' + n)
+	}
+	for len(d)-i < width {
+		i--
+		d[i] = '0'
+	}
+	return append(buf, d[i:]...)
 }
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 type redactAction uint8
 

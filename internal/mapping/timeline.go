@@ -2,7 +2,7 @@ package mapping
 
 import (
 	"bytes"
-	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -118,6 +118,23 @@ func (tl *Timeline) store(p []byte) []byte {
 	return out[:len(p):len(p)]
 }
 
+// compact moves the payloads into one allocation of their size: for
+// events written into borrowed staging memory, which must not leave.
+func (tl *Timeline) compact() {
+	n := 0
+	for i := range tl.entries {
+		n += len(tl.entries[i].payload)
+	}
+	all := make([]byte, 0, n)
+	for i := range tl.entries {
+		e := &tl.entries[i]
+		start := len(all)
+		all = append(all, e.payload...)
+		e.payload = all[start:len(all):len(all)]
+	}
+	tl.free, tl.nextChunk = nil, 0
+}
+
 // compare is the timeline order (docs/mapping.md, "Order"): occurred_at,
 // then start < span events < end, then parent < child; span id and index
 // make it total.
@@ -155,7 +172,7 @@ func (tl *Timeline) Take() []agentosapi.Event {
 	if len(tl.entries) == 0 {
 		return nil
 	}
-	slices.SortFunc(tl.entries, func(a, b entry) int { return compare(&a, &b) })
+	sort.Sort((*timelineOrder)(tl))
 	out := make([]agentosapi.Event, len(tl.entries))
 	times, pos := tl.renderTimes(), 0
 	for i := range tl.entries {
@@ -197,16 +214,34 @@ func (tl *Timeline) reset() {
 }
 
 // renderTimes writes the entries' occurred_at texts, back to back, into
-// one string.
+// one string. Events of a run mostly share their second, whose text is
+// then copied rather than rendered again.
 func (tl *Timeline) renderTimes() string {
 	var sb strings.Builder
 	sb.Grow(len(tl.entries) * len(timeUTCExample))
-	var scratch [64]byte
+	var text [64]byte
+	lastSec, last := int64(0), []byte(nil)
+	const secondLen = len("2006-01-02T15:04:05.")
 	for i := range tl.entries {
-		sb.Write(appendTime(scratch[:0], tl.entries[i].at()))
+		e := &tl.entries[i]
+		if last != nil && e.sec == lastSec && len(last) == len(timeUTCExample) {
+			last = appendDigits(last[:secondLen], int(e.nsec), 9)
+			last = append(last, 'Z')
+		} else {
+			last, lastSec = appendTime(text[:0], e.at()), e.sec
+		}
+		sb.Write(last)
 	}
 	return sb.String()
 }
+
+// timelineOrder sorts a timeline's entries in timeline order, comparing
+// them in place; as a pointer it sorts without an allocation.
+type timelineOrder Timeline
+
+func (o *timelineOrder) Len() int           { return len(o.entries) }
+func (o *timelineOrder) Less(i, j int) bool { return compare(&o.entries[i], &o.entries[j]) < 0 }
+func (o *timelineOrder) Swap(i, j int)      { o.entries[i], o.entries[j] = o.entries[j], o.entries[i] }
 
 // Unix times of the first and last second whose year has four digits, the
 // years appendTime renders as long as timeUTCExample.
