@@ -64,8 +64,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 		// The type chosen now decides the end event too.
 		typ := mapping.Classify(s)
 		if t.m.AddStart(&r.pending, s, depth, typ) {
-			r.open.set(s.SpanID, openSpan{typ: typ, depth: int32(depth), parent: s.ParentSpanID, name: s.Name,
-				startSec: s.StartTime.Unix(), startNsec: int32(s.StartTime.Nanosecond())})
+			r.open.set(s.SpanID, openSpan{typ: typ, depth: int32(depth), parent: s.ParentSpanID, name: s.Name, start: s.StartTime})
 		}
 	}
 	if t.tasks {
@@ -147,15 +146,14 @@ func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
 // openSpan is what a live span's end event needs of its start, kept
 // small: an open run holds one per span that has not ended.
 type openSpan struct {
-	typ       mapping.SpanType
-	depth     int32
-	startNsec int32
-	startSec  int64
-	parent    spans.SpanID
-	name      string
+	typ    mapping.SpanType
+	depth  int32
+	parent spans.SpanID
+	name   string
+	// start keeps its monotonic reading, if any: the duration of an end
+	// made up at close is measured as the span's own would be.
+	start time.Time
 }
-
-func (o *openSpan) start() time.Time { return time.Unix(o.startSec, int64(o.startNsec)) }
 
 // endEvents queues the end event of a live span, typed as its start was.
 // A span whose start event was not sent (its start was dropped, or the
@@ -186,8 +184,8 @@ func (t *Tracker) endOpenSpans(r *run) {
 	}
 	for id, o := range r.open.all() {
 		s := spans.Span{
-			TraceID: r.first.TraceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
-			StartTime: o.start(), EndTime: at,
+			TraceID: r.first.traceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
+			StartTime: o.start, EndTime: at,
 			StatusCode: spans.StatusError, StatusMessage: spanNotEnded,
 		}
 		if s.EndTime.Before(s.StartTime) {

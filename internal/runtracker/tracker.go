@@ -79,8 +79,8 @@ type run struct {
 	closed   bool
 	closeAt  time.Time
 	lastSeen time.Time
-	opened   time.Time  // when the tracker created it, for MaxRunDuration
-	first    spans.Span // earliest span, to start a run without its root
+	opened   time.Time // when the tracker created it, for MaxRunDuration
+	first    earliest  // of its spans, to start the run without its root
 	// open holds the live spans whose start event was sent and whose end
 	// was not seen yet, so their end event pairs with it.
 	open    idMap[openSpan]
@@ -89,6 +89,25 @@ type run struct {
 	sum     mapping.Summary
 	// pendingBytes estimates what pending events and tasks occupy.
 	pendingBytes int64
+}
+
+// earliest is what a run keeps of its earliest span: what starting the run
+// without its root needs, not the whole span.
+type earliest struct {
+	traceID  spans.TraceID
+	name     string
+	start    time.Time
+	attrs    []spans.Attr
+	resource *spans.Resource
+}
+
+func earliestOf(s *spans.Span) earliest {
+	return earliest{traceID: s.TraceID, name: s.Name, start: s.StartTime, attrs: s.Attrs, resource: s.Resource}
+}
+
+// span rebuilds the parts of the span that OrphanStartRequest reads.
+func (e *earliest) span() spans.Span {
+	return spans.Span{TraceID: e.traceID, Name: e.name, StartTime: e.start, Attrs: e.attrs, Resource: e.resource}
 }
 
 // New returns a Tracker. opts are completed with defaults.
@@ -302,7 +321,7 @@ func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	if len(tr.runs) > 0 {
 		r = new(run)
 	}
-	*r = run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: *first}
+	*r = run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -372,8 +391,8 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	if s.StartTime.Before(r.first.StartTime) {
-		r.first = *s
+	if s.StartTime.Before(r.first.start) {
+		r.first = earliestOf(s)
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
 	t.m.AddEvents(&r.pending, s, depth, isRoot)
@@ -497,12 +516,13 @@ func (t *Tracker) startRun(r *run, reason string) {
 	if r.root != nil {
 		req = t.m.StartRequest(r.root)
 	} else {
-		req = t.m.OrphanStartRequest(&r.first, reason)
+		first := r.first.span()
+		req = t.m.OrphanStartRequest(&first, reason)
 	}
 	req.AgentID = r.agentID
 	r.started = true
 	t.stats.RunsStarted++
-	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.TraceID, RunIndex: r.index, Start: req})
+	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.traceID, RunIndex: r.index, Start: req})
 }
 
 // flush sends a started run's pending events in timeline order, then its
@@ -540,7 +560,7 @@ func (t *Tracker) closeRun(r *run, reason string) {
 	if r.root != nil {
 		c = t.m.CloseRequest(r.root, &r.sum)
 	} else {
-		c = t.m.FailRequest(r.first.TraceID, reason, &r.sum)
+		c = t.m.FailRequest(r.first.traceID, reason, &r.sum)
 	}
 	if c.Fail {
 		t.stats.RunsFailed++
