@@ -39,8 +39,28 @@ func (o *obj) key(k string) {
 	} else {
 		o.buf = append(o.buf, ',')
 	}
+	if plain(k) {
+		// Most keys are the mapping's own names: nothing to escape.
+		o.buf = append(o.buf, '"')
+		o.buf = append(o.buf, k...)
+		o.buf = append(o.buf, '"', ':')
+		return
+	}
 	o.buf = appendString(o.buf, k, 0)
 	o.buf = append(o.buf, ':')
+}
+
+// plain reports whether a short s needs no escaping in a JSON string.
+func plain(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (o *obj) str(k, v string) {
