@@ -13,7 +13,8 @@ import (
 // Timeline collects a run's timeline events until they are sent. Their
 // payloads are copied back to back into chunks that never move, and their
 // occurred_at texts are made only when the events are taken, so an event
-// costs no allocation of its own. The zero Timeline is empty and ready.
+// costs no allocation of its own. The zero Timeline is empty and ready; it
+// is not safe for concurrent use.
 type Timeline struct {
 	entries []entry
 	// free is the unused tail of the current chunk; no event taken so far
@@ -25,7 +26,9 @@ type Timeline struct {
 // entry is an event held by a Timeline: the keys that order it, and its
 // payload. It is kept small, as a run holds one per pending event.
 type entry struct {
-	// sec and nsec are the event's time, as time.Time.Unix and Nanosecond.
+	// sec and nsec are the event's wall-clock time (time.Time.Unix and
+	// Nanosecond): the order is that of occurred_at, monotonic clock
+	// readings play no part.
 	sec     int64
 	nsec    int32
 	depth   int32
