@@ -36,9 +36,19 @@ func (c *converter) resource(r *resource.Resource) *spans.Resource {
 }
 
 // span copies what the mapping needs; nothing of s is retained, as the SDK
-// requires of exporters.
+// requires of exporters. The attributes of the span and of its events share
+// one allocation.
 func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span {
 	sc, parent := s.SpanContext(), s.Parent()
+	kvs, evs := s.Attributes(), s.Events()
+	n := len(kvs)
+	for i := range evs {
+		n += len(evs[i].Attributes)
+	}
+	var pool []spans.Attr
+	if n > 0 {
+		pool = make([]spans.Attr, n)
+	}
 	out := spans.Span{
 		TraceID:      spans.TraceID(sc.TraceID()),
 		SpanID:       spans.SpanID(sc.SpanID()),
@@ -47,31 +57,44 @@ func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span {
 		Name:         s.Name(),
 		StartTime:    s.StartTime(),
 		EndTime:      s.EndTime(),
-		Attrs:        attrs(s.Attributes()),
 		Resource:     c.resource(s.Resource()),
 	}
+	out.Attrs, pool = attrsInto(pool, kvs)
 	if st := s.Status(); st.Code == codes.Error {
 		out.StatusCode, out.StatusMessage = spans.StatusError, st.Description
 	} else if st.Code == codes.Ok {
 		out.StatusCode = spans.StatusOK
 	}
-	if evs := s.Events(); len(evs) > 0 {
+	if len(evs) > 0 {
 		out.Events = make([]spans.Event, len(evs))
-		for i, e := range evs {
-			out.Events[i] = spans.Event{Name: e.Name, Time: e.Time, Attrs: attrs(e.Attributes)}
+		for i := range evs {
+			e := &evs[i]
+			out.Events[i] = spans.Event{Name: e.Name, Time: e.Time}
+			out.Events[i].Attrs, pool = attrsInto(pool, e.Attributes)
 		}
 	}
 	return out
+}
+
+// attrsInto converts kvs into the front of pool and returns them (nil when
+// there are none), capped so that appending to them copies, and the rest
+// of pool.
+func attrsInto(pool []spans.Attr, kvs []attribute.KeyValue) (converted, rest []spans.Attr) {
+	if len(kvs) == 0 {
+		return nil, pool
+	}
+	converted = pool[:len(kvs):len(kvs)]
+	for i := range kvs {
+		converted[i] = spans.Attr{Key: string(kvs[i].Key), Value: value(kvs[i].Value)}
+	}
+	return converted, pool[len(kvs):]
 }
 
 func attrs(kvs []attribute.KeyValue) []spans.Attr {
 	if len(kvs) == 0 {
 		return nil
 	}
-	out := make([]spans.Attr, len(kvs))
-	for i, kv := range kvs {
-		out[i] = spans.Attr{Key: string(kv.Key), Value: value(kv.Value)}
-	}
+	out, _ := attrsInto(make([]spans.Attr, len(kvs)), kvs)
 	return out
 }
 

@@ -1,7 +1,7 @@
 package mapping
 
 import (
-	"bytes"
+	"sync"
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
@@ -30,61 +30,140 @@ type Event struct {
 	Wire  agentosapi.Event
 }
 
-// Less is the timeline order (docs/mapping.md, "Order"): occurred_at, then
-// start < span events < end, then parent < child; span id and index make
-// it total.
-func Less(a, b *Event) bool {
-	if !a.At.Equal(b.At) {
-		return a.At.Before(b.At)
-	}
-	if a.Phase != b.Phase {
-		return a.Phase < b.Phase
-	}
-	if a.Depth != b.Depth {
-		return a.Depth < b.Depth
-	}
-	if c := bytes.Compare(a.SpanID[:], b.SpanID[:]); c != 0 {
-		return c < 0
-	}
-	return a.Index < b.Index
-}
-
-// AppendEvents appends every event of an ended span: its start and end
-// events (not for the run root, which is the run itself) and its span events.
+// AppendEvents appends every event of an ended span, in the order they are
+// made; see AddEvents. Their payloads share one allocation.
 func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool) []Event {
-	typ := Classify(s)
-	if !isRoot {
-		if e, ok := m.StartEvent(s, depth, typ); ok {
-			dst = append(dst, e)
-		}
-	}
-	dst = m.AppendSpanEvents(dst, s, depth)
-	if !isRoot {
-		if e, ok := m.EndEvent(s, depth, typ); ok {
-			dst = append(dst, e)
-		}
-	}
+	sc := getScratch()
+	defer putScratch(sc)
+	tl := Timeline{entries: sc.entries[:0], free: sc.staging[:0]}
+	m.addEvents(&tl, sc, s, depth, isRoot)
+	tl.compact()
+	held := tl.entries
+	dst = tl.appendTo(dst)
+	clear(held)
+	sc.entries = held[:0]
 	return dst
 }
 
-func (m *Mapper) event(s *spans.Span, depth int, phase Phase, at time.Time, typ, level string, payload []byte) Event {
-	return Event{
-		At: at, Phase: phase, Depth: depth, SpanID: s.SpanID,
-		Wire: agentosapi.Event{Type: typ, Level: level, Payload: payload, OccurredAt: FormatTime(at)},
+// StartEvent is the event for the start of a span of type typ; see AddStart.
+func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
+	var tl Timeline
+	sc := getScratch()
+	defer putScratch(sc)
+	tl.free = sc.staging[:0]
+	if !m.addStart(&tl, sc, s, depth, as) {
+		return Event{}, false
+	}
+	tl.compact()
+	return tl.appendTo(nil)[0], true
+}
+
+// EndEvent is the event for the end of a span; see AddEnd.
+func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
+	var tl Timeline
+	sc := getScratch()
+	defer putScratch(sc)
+	tl.free = sc.staging[:0]
+	if !m.addEnd(&tl, sc, s, depth, as) {
+		return Event{}, false
+	}
+	tl.compact()
+	return tl.appendTo(nil)[0], true
+}
+
+// AddEvents adds every event of an ended span to tl: its start and end
+// events (not for the run root, which is the run itself) and its span events.
+func (m *Mapper) AddEvents(tl *Timeline, s *spans.Span, depth int, isRoot bool) {
+	sc := getScratch()
+	defer putScratch(sc)
+	m.addEvents(tl, sc, s, depth, isRoot)
+}
+
+func (m *Mapper) addEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int, isRoot bool) {
+	typ := Classify(s)
+	if !isRoot {
+		m.addStart(tl, sc, s, depth, typ)
+	}
+	m.addSpanEvents(tl, sc, s, depth)
+	if !isRoot {
+		m.addEnd(tl, sc, s, depth, typ)
 	}
 }
 
-// spanPayload opens a payload object with the ids that rebuild the tree.
-func (m *Mapper) spanPayload(s *spans.Span) obj {
-	o := m.newObj(make([]byte, 0, 256))
-	o.str("span_id", s.SpanID.String())
+// AddStart adds the event for the start of a span of type typ, and reports
+// whether the level filter kept it. The same typ must be given to AddEnd,
+// so that a span's events always pair.
+func (m *Mapper) AddStart(tl *Timeline, s *spans.Span, depth int, as SpanType) bool {
+	sc := getScratch()
+	defer putScratch(sc)
+	return m.addStart(tl, sc, s, depth, as)
+}
+
+// AddEnd adds the event for the end of a span whose start was typed as
+// (see AddStart), and reports whether the level filter kept it. What only
+// the ended span tells, such as a step that turned out to be a tool call,
+// goes into the payload.
+func (m *Mapper) AddEnd(tl *Timeline, s *spans.Span, depth int, as SpanType) bool {
+	sc := getScratch()
+	defer putScratch(sc)
+	return m.addEnd(tl, sc, s, depth, as)
+}
+
+// AddSpanEvents adds one event per span event: its name as type, its
+// attributes as payload; exception events, and agentos.level, set the level.
+func (m *Mapper) AddSpanEvents(tl *Timeline, s *spans.Span, depth int) {
+	sc := getScratch()
+	defer putScratch(sc)
+	m.addSpanEvents(tl, sc, s, depth)
+}
+
+// scratch is where a payload is written before the timeline copies it:
+// it never leaves the call, so it is reused. It holds the payload's obj
+// too, which extractors reach through a pointer and would otherwise move
+// to the heap for every event, and staging, where the events of a single
+// span collect before they are copied into one allocation of their size.
+type scratch struct {
+	buf     []byte
+	o       obj
+	staging []byte
+	entries []entry
+}
+
+// maxKeptScratch bounds the scratch buffers kept for reuse.
+const maxKeptScratch = 1 << 20
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, 0, 4<<10), staging: make([]byte, 0, maxChunk)}
+}}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	if cap(sc.buf) <= maxKeptScratch {
+		scratchPool.Put(sc)
+	}
+}
+
+// spanPayload opens a payload object, in the scratch buffer, with the ids
+// that rebuild the tree.
+func (m *Mapper) spanPayload(sc *scratch, s *spans.Span) *obj {
+	sc.o = m.newObj(sc.buf[:0])
+	o := &sc.o
+	o.id("span_id", s.SpanID[:])
 	if s.HasParent() {
-		o.str("parent_span_id", s.ParentSpanID.String())
+		o.id("parent_span_id", s.ParentSpanID[:])
 	} else {
 		o.str("parent_span_id", "")
 	}
 	o.str("span_name", s.Name)
 	return o
+}
+
+// addPayload closes o and adds it to tl as the payload of e.
+func (tl *Timeline) addPayload(sc *scratch, o *obj, e entry) {
+	sc.buf = o.close()
+	tl.add(e, sc.buf)
+	sc.o = obj{}
 }
 
 // field appends the first attribute of keys present under name.
@@ -96,13 +175,11 @@ func (o *obj) field(s *spans.Span, name string, keys []string) bool {
 	return ok
 }
 
-// StartEvent is the event for the start of a span of type typ. The same
-// typ must be given to EndEvent, so that a span's events always pair.
-func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
+func (m *Mapper) addStart(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType) bool {
 	if !m.keeps(agentosapi.LevelInfo) {
-		return Event{}, false
+		return false
 	}
-	o := m.spanPayload(s)
+	o := m.spanPayload(sc, s)
 	var typ string
 	switch as {
 	case TypeLLM:
@@ -127,22 +204,20 @@ func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool)
 		typ = "step.started"
 		o.str("name", s.Name)
 	}
-	return m.event(s, depth, PhaseStart, s.StartTime, typ, agentosapi.LevelInfo, o.close()), true
+	tl.addPayload(sc, o, newEntry(s.StartTime, PhaseStart, depth, 0, s.SpanID, typ, agentosapi.LevelInfo))
+	return true
 }
 
-// EndEvent is the event for the end of a span whose start was typed as
-// (see StartEvent). What only the ended span tells, such as a step that
-// turned out to be a tool call, goes into the payload.
-func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
+func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType) bool {
 	failed := s.StatusCode == spans.StatusError
 	level := agentosapi.LevelInfo
 	if failed {
 		level = agentosapi.LevelError
 	}
 	if !m.keeps(level) {
-		return Event{}, false
+		return false
 	}
-	o := m.spanPayload(s)
+	o := m.spanPayload(sc, s)
 	var typ string
 	switch as {
 	case TypeLLM:
@@ -207,12 +282,11 @@ func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
 			o.attrs("attributes", s.Attrs, nil)
 		}
 	}
-	return m.event(s, depth, PhaseEnd, s.EndTime, typ, level, o.close()), true
+	tl.addPayload(sc, o, newEntry(s.EndTime, PhaseEnd, depth, 0, s.SpanID, typ, level))
+	return true
 }
 
-// AppendSpanEvents appends one event per span event: its name as type, its
-// attributes as payload; exception events, and agentos.level, set the level.
-func (m *Mapper) AppendSpanEvents(dst []Event, s *spans.Span, depth int) []Event {
+func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int) {
 	for i := range s.Events {
 		se := &s.Events[i]
 		level := agentosapi.LevelInfo
@@ -229,7 +303,7 @@ func (m *Mapper) AppendSpanEvents(dst []Event, s *spans.Span, depth int) []Event
 		if typ == "" {
 			typ = "span.event"
 		}
-		o := m.spanPayload(s)
+		o := m.spanPayload(sc, s)
 		for j := range se.Attrs {
 			switch se.Attrs[j].Key {
 			case keyLevel, "span_id", "parent_span_id", "span_name":
@@ -237,11 +311,8 @@ func (m *Mapper) AppendSpanEvents(dst []Event, s *spans.Span, depth int) []Event
 			}
 			o.attr(se.Attrs[j].Key, se.Attrs[j].Key, se.Attrs[j].Value)
 		}
-		e := m.event(s, depth, PhaseSpanEvent, se.Time, typ, level, o.close())
-		e.Index = i
-		dst = append(dst, e)
+		tl.addPayload(sc, o, newEntry(se.Time, PhaseSpanEvent, depth, i, s.SpanID, typ, level))
 	}
-	return dst
 }
 
 func toolName(s *spans.Span) string {

@@ -3,10 +3,12 @@ package mapping
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
@@ -37,8 +39,28 @@ func (o *obj) key(k string) {
 	} else {
 		o.buf = append(o.buf, ',')
 	}
+	if plain(k) {
+		// Most keys are the mapping's own names: nothing to escape.
+		o.buf = append(o.buf, '"')
+		o.buf = append(o.buf, k...)
+		o.buf = append(o.buf, '"', ':')
+		return
+	}
 	o.buf = appendString(o.buf, k, 0)
 	o.buf = append(o.buf, ':')
+}
+
+// plain reports whether a short s needs no escaping in a JSON string.
+func plain(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (o *obj) str(k, v string) {
@@ -59,6 +81,32 @@ func (o *obj) float(k string, v float64) {
 func (o *obj) bool(k string, v bool) {
 	o.key(k)
 	o.buf = strconv.AppendBool(o.buf, v)
+}
+
+// id appends a trace or span id as str would its hex text, without
+// making that string.
+func (o *obj) id(k string, id []byte) {
+	if 2*len(id) > o.m.maxStringLen {
+		o.str(k, hex.EncodeToString(id))
+		return
+	}
+	o.key(k)
+	o.buf = append(o.buf, '"')
+	o.buf = hex.AppendEncode(o.buf, id)
+	o.buf = append(o.buf, '"')
+}
+
+// time appends t as str would FormatTime(t), without making that string.
+func (o *obj) time(k string, t time.Time) {
+	o.key(k)
+	start := len(o.buf)
+	o.buf = appendTime(append(o.buf, '"'), t)
+	if len(o.buf)-start-1 > o.m.maxStringLen {
+		text := string(o.buf[start+1:])
+		o.buf = appendString(o.buf[:start], text, o.m.maxStringLen)
+		return
+	}
+	o.buf = append(o.buf, '"')
 }
 
 // raw appends an already valid JSON value.

@@ -34,7 +34,60 @@ const redactedValue = "[REDACTED]"
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // FormatTime renders t as occurred_at.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func FormatTime(t time.Time) string { return string(appendTime(nil, t)) }
+
+// timeUTCExample is what TimeLayout renders for a year of four digits.
+const timeUTCExample = "2006-01-02T15:04:05.000000000Z"
+
+// appendTime appends t as FormatTime renders it, without the general
+// layout interpreter for the years that have four digits.
+func appendTime(buf []byte, t time.Time) []byte {
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(buf, TimeLayout)
+	}
+	hour, minute, sec := u.Clock()
+	buf = appendDigits(buf, year, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(month), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, day, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, hour, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, minute, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, sec, 2)
+	buf = append(buf, '.')
+	buf = appendDigits(buf, u.Nanosecond(), 9)
+	return append(buf, 'Z')
+}
+
+// appendDigits appends n, which has at most width (up to 9) digits,
+// zero-padded to width, two digits at a time.
+func appendDigits(buf []byte, n, width int) []byte {
+	var d [10]byte
+	i := len(d)
+	for n >= 10 {
+		q := n / 100
+		r := (n - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		n = q
+	}
+	if n > 0 {
+		i--
+		d[i] = byte('0' + n)
+	}
+	for len(d)-i < width {
+		i--
+		d[i] = '0'
+	}
+	return append(buf, d[i:]...)
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 type redactAction uint8
 

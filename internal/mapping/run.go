@@ -52,7 +52,7 @@ func (m *Mapper) appendSummary(o *obj, sum *Summary, end time.Time, start time.T
 	o.key("summary")
 	in := m.newObj(o.buf)
 	if !end.IsZero() {
-		in.str("ended_at", FormatTime(end))
+		in.time("ended_at", end)
 		in.float("duration_ms", float64(end.Sub(start).Nanoseconds())/1e6)
 	}
 	in.int("input_tokens", sum.InputTokens)
@@ -95,11 +95,11 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 		o.field(root, "input", rootInputKeys)
 	}
 	o.field(root, "system_instructions", []string{"gen_ai.system_instructions"})
-	o.str("started_at", FormatTime(root.StartTime))
-	o.str("trace_id", root.TraceID.String())
-	o.str("span_id", root.SpanID.String())
+	o.time("started_at", root.StartTime)
+	o.id("trace_id", root.TraceID[:])
+	o.id("span_id", root.SpanID[:])
 	if root.ParentRemote && root.HasParent() {
-		o.str("remote_parent_span_id", root.ParentSpanID.String())
+		o.id("remote_parent_span_id", root.ParentSpanID[:])
 	}
 	o.attrs("attributes", root.Attrs, func(k string) bool {
 		switch k {
@@ -126,8 +126,8 @@ func (m *Mapper) OrphanStartRequest(first *spans.Span, reason string) agentosapi
 	o.str("name", first.Name)
 	o.bool("root_missing", true)
 	o.str("reason", reason)
-	o.str("started_at", FormatTime(first.StartTime))
-	o.str("trace_id", first.TraceID.String())
+	o.time("started_at", first.StartTime)
+	o.id("trace_id", first.TraceID[:])
 	req.Input = o.close()
 	return req
 }
@@ -178,8 +178,8 @@ func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
 		if et := firstString(root, keyErrorType); et != "" {
 			o.str("error.type", et)
 		}
-		o.str("trace_id", root.TraceID.String())
-		o.str("span_id", root.SpanID.String())
+		o.id("trace_id", root.TraceID[:])
+		o.id("span_id", root.SpanID[:])
 		m.appendSummary(&o, sum, root.EndTime, root.StartTime)
 		return Close{Fail: true, ErrorMessage: truncate(errorText(root), m.maxStringLen), ErrorDetail: o.close()}
 	}
@@ -219,7 +219,7 @@ func (m *Mapper) withSummary(out json.RawMessage, sum *Summary, root *spans.Span
 func (m *Mapper) FailRequest(traceID spans.TraceID, reason string, sum *Summary) Close {
 	o := m.newObj(make([]byte, 0, 256))
 	o.str("reason", reason)
-	o.str("trace_id", traceID.String())
+	o.id("trace_id", traceID[:])
 	o.bool("closed_by_bridge", true)
 	m.appendSummary(&o, sum, sum.Last, sum.First)
 	return Close{Fail: true, ErrorMessage: reason, ErrorDetail: o.close()}

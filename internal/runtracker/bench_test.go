@@ -65,32 +65,68 @@ func BenchmarkTrackerMapping(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/span")
 }
 
-// BenchmarkMemoryPerOpenRun is the heap the tracker holds per open run:
-// a live run whose root started, without attribute payloads.
+// BenchmarkMemoryPerOpenRun is the heap the tracker holds per open run,
+// beyond the span content it must keep (reported apart): a live run whose
+// root started, one whose root and nine children started, and an exporter
+// run of nine ended children held for their root.
 func BenchmarkMemoryPerOpenRun(b *testing.B) {
 	const runs = 10_000
 	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
-	roots := make([]spans.Span, runs)
-	for i := range roots {
+	span := func(run, i int) spans.Span {
 		var tid spans.TraceID
-		binary.BigEndian.PutUint64(tid[8:], uint64(i+1))
-		roots[i] = spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent", StartTime: t0}
-	}
-	var perRun float64
-	for b.Loop() {
-		tk, _ := runtracker.New(m, runtracker.Options{MaxOpenRuns: runs})
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range roots {
-			tk.Started(t0, &roots[i])
+		binary.BigEndian.PutUint64(tid[8:], uint64(run+1))
+		s := spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent", StartTime: t0}
+		if i > 0 {
+			s.SpanID, s.ParentSpanID, s.Name = spans.SpanID{byte(i + 1)}, spans.SpanID{1}, "chat gpt-4o"
+			s.Attrs = []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")}}
+			s.EndTime = t0.Add(time.Millisecond)
 		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		perRun = float64(after.HeapAlloc-before.HeapAlloc) / runs
-		runtime.KeepAlive(tk)
+		return s
 	}
-	b.ReportMetric(perRun, "B/open-run")
+	for _, tc := range []struct {
+		name  string
+		spans int
+		add   func(tk *runtracker.Tracker, s *spans.Span)
+		ended bool
+	}{
+		{"live/root", 1, func(tk *runtracker.Tracker, s *spans.Span) { tk.Started(t0, s) }, false},
+		{"live/root+9", 10, func(tk *runtracker.Tracker, s *spans.Span) { tk.Started(t0, s) }, false},
+		{"exporter/9-held", 9, func(tk *runtracker.Tracker, s *spans.Span) { tk.Add(t0, []spans.Span{*s}) }, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			input := make([]spans.Span, 0, runs*tc.spans)
+			content := 0
+			for r := range runs {
+				for i := range tc.spans {
+					if tc.ended {
+						i++ // children only
+					}
+					s := span(r, i)
+					if !tc.ended {
+						s.EndTime = time.Time{}
+					}
+					input = append(input, s)
+					content += s.Size()
+				}
+			}
+			var perRun float64
+			for b.Loop() {
+				tk, _ := runtracker.New(m, runtracker.Options{MaxOpenRuns: runs, MaxHeldSpans: runs * tc.spans})
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				for i := range input {
+					tc.add(tk, &input[i])
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perRun = float64(after.HeapAlloc-before.HeapAlloc) / runs
+				runtime.KeepAlive(tk)
+			}
+			b.ReportMetric(perRun, "B/open-run")
+			b.ReportMetric(float64(content)/runs, "content-B/open-run")
+		})
+	}
 }
 
 // BenchmarkHeldSubtree holds n spans under a parent that has not arrived

@@ -13,12 +13,12 @@ import (
 // while the agent works, and other spans queue their start event. Parents
 // start before their children, so a child's run is always known here.
 func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	if t.isRunRoot(s) {
 		if tr == nil {
 			tr = t.newTrace(now, s.TraceID)
 		}
-		if _, dup := tr.nodes[s.SpanID]; dup {
+		if tr.nodes.has(s.SpanID) {
 			t.stats.SpansDuplicate++
 			return t.take()
 		}
@@ -51,9 +51,9 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	t.stats.SpansAccepted++
 	// Past the bound the span is not remembered, so its start event waits
 	// for its end, where both are sent: never an end without its start.
-	remembered := len(tr.nodes) < t.opts.MaxSpansPerTrace
+	remembered := tr.nodes.len() < t.opts.MaxSpansPerTrace
 	if remembered {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
 	if !r.selected {
 		return t.take()
@@ -63,12 +63,8 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	if remembered {
 		// The type chosen now decides the end event too.
 		typ := mapping.Classify(s)
-		if e, ok := t.m.StartEvent(s, depth, typ); ok {
-			r.pending = append(r.pending, e)
-			if r.open == nil {
-				r.open = make(map[spans.SpanID]openSpan)
-			}
-			r.open[s.SpanID] = openSpan{typ: typ, depth: depth, parent: s.ParentSpanID, name: s.Name, start: s.StartTime}
+		if t.m.AddStart(&r.pending, s, depth, typ) {
+			r.open.set(s.SpanID, openSpan{typ: typ, depth: int32(depth), parent: s.ParentSpanID, name: s.Name, start: s.StartTime})
 		}
 	}
 	if t.tasks {
@@ -76,7 +72,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			r.tasks = append(r.tasks, task)
 		}
 	}
-	if len(r.pending) >= flushThreshold {
+	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 	return t.take()
@@ -86,12 +82,13 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 // span events and end event queue, and a run root's end closes its run after
 // the grace period.
 func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	r, depth := t.liveRunOf(tr, s)
 	if r == nil {
 		return t.take()
 	}
-	isRoot := tr.nodes[s.SpanID].run == r && depth == 0 && t.isRunRoot(s)
+	n, _ := tr.nodes.get(s.SpanID)
+	isRoot := n.run == r && depth == 0 && t.isRunRoot(s)
 	if !r.selected {
 		if isRoot {
 			r.closed = true
@@ -106,7 +103,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	r.pending = t.m.AppendSpanEvents(r.pending, s, depth)
+	t.m.AddSpanEvents(&r.pending, s, depth)
 	if !isRoot {
 		t.endEvents(r, s, depth)
 		if t.tasks {
@@ -123,7 +120,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 		r.root = &root
 		r.closeAt = now.Add(t.opts.Grace)
 	}
-	if len(r.pending) >= flushThreshold {
+	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 	return t.take()
@@ -146,13 +143,16 @@ func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
 	return r, depth
 }
 
-// openSpan is what a live span's end event needs of its start.
+// openSpan is what a live span's end event needs of its start, kept
+// small: an open run holds one per span that has not ended.
 type openSpan struct {
 	typ    mapping.SpanType
-	depth  int
+	depth  int32
 	parent spans.SpanID
 	name   string
-	start  time.Time
+	// start keeps its monotonic reading, if any: the duration of an end
+	// made up at close is measured as the span's own would be.
+	start time.Time
 }
 
 // endEvents queues the end event of a live span, typed as its start was.
@@ -160,15 +160,13 @@ type openSpan struct {
 // trace was past its bound) gets both now, so events always pair.
 func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
 	typ := mapping.Classify(s)
-	if o, ok := r.open[s.SpanID]; ok {
-		delete(r.open, s.SpanID)
+	if o, ok := r.open.get(s.SpanID); ok {
+		r.open.delete(s.SpanID)
 		typ = o.typ
-	} else if e, ok := t.m.StartEvent(s, depth, typ); ok {
-		r.pending = append(r.pending, e)
+	} else {
+		t.m.AddStart(&r.pending, s, depth, typ)
 	}
-	if e, ok := t.m.EndEvent(s, depth, typ); ok {
-		r.pending = append(r.pending, e)
-	}
+	t.m.AddEnd(&r.pending, s, depth, typ)
 }
 
 // spanNotEnded is the error of a span still open when its run closes.
@@ -177,25 +175,23 @@ const spanNotEnded = "the span's end was not seen before its run closed"
 // endOpenSpans pairs the start event of every span still open as its run
 // closes with a failed end event, so the timeline has no dangling start.
 func (t *Tracker) endOpenSpans(r *run) {
-	if len(r.open) == 0 {
+	if r.open.len() == 0 {
 		return
 	}
 	at := r.lastSeen
 	if r.root != nil && r.root.Ended() {
 		at = r.root.EndTime
 	}
-	for id, o := range r.open {
+	for id, o := range r.open.all() {
 		s := spans.Span{
-			TraceID: r.first.TraceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
+			TraceID: r.first.traceID, SpanID: id, ParentSpanID: o.parent, Name: o.name,
 			StartTime: o.start, EndTime: at,
 			StatusCode: spans.StatusError, StatusMessage: spanNotEnded,
 		}
 		if s.EndTime.Before(s.StartTime) {
 			s.EndTime = s.StartTime
 		}
-		if e, ok := t.m.EndEvent(&s, o.depth, o.typ); ok {
-			r.pending = append(r.pending, e)
-		}
+		t.m.AddEnd(&r.pending, &s, int(o.depth), o.typ)
 	}
-	r.open = nil
+	r.open = idMap[openSpan]{}
 }

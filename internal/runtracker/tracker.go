@@ -2,7 +2,6 @@ package runtracker
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
@@ -32,21 +31,34 @@ type Tracker struct {
 	nextKey RunKey
 	stats   Stats
 
-	ops     []Op
+	ops []Op
+	// opsHint is how many ops the last call that emitted any returned,
+	// so that the next one allocates its slice once.
+	opsHint int
+	// recent is the trace of the last span: spans of a trace mostly come
+	// together, so most look-ups need no hashing.
+	recent  *trace
 	retired []spans.TraceID // with Options.ReportRetired
 }
 
 type trace struct {
 	id      spans.TraceID
 	created time.Time
-	nodes   map[spans.SpanID]node
+	nodes   idMap[node]
 	held    []spans.Span
+	// heldEvents and heldBytes estimate the events and payload bytes the
+	// held spans will make, so that their run makes room at once.
+	heldEvents, heldBytes int
 	// waitingOn counts held spans by the parent they wait for, so that only
 	// the arrival of such a parent sends the tracker through held spans.
-	waitingOn   map[spans.SpanID]int
+	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
 	prev, next  *trace
+	// firstRun and runsArray hold a trace's first run, as most traces have
+	// one: it costs no allocation of its own.
+	firstRun  run
+	runsArray [1]*run
 }
 
 // node is what the tracker remembers of a span to place its descendants.
@@ -67,16 +79,35 @@ type run struct {
 	closed   bool
 	closeAt  time.Time
 	lastSeen time.Time
-	opened   time.Time  // when the tracker created it, for MaxRunDuration
-	first    spans.Span // earliest span, to start a run without its root
+	opened   time.Time // when the tracker created it, for MaxRunDuration
+	first    earliest  // of its spans, to start the run without its root
 	// open holds the live spans whose start event was sent and whose end
 	// was not seen yet, so their end event pairs with it.
-	open    map[spans.SpanID]openSpan
-	pending []mapping.Event
+	open    idMap[openSpan]
+	pending mapping.Timeline
 	tasks   []agentosapi.Task
 	sum     mapping.Summary
 	// pendingBytes estimates what pending events and tasks occupy.
 	pendingBytes int64
+}
+
+// earliest is what a run keeps of its earliest span: what starting the run
+// without its root needs, not the whole span.
+type earliest struct {
+	traceID  spans.TraceID
+	name     string
+	start    time.Time
+	attrs    []spans.Attr
+	resource *spans.Resource
+}
+
+func earliestOf(s *spans.Span) earliest {
+	return earliest{traceID: s.TraceID, name: s.Name, start: s.StartTime, attrs: s.Attrs, resource: s.Resource}
+}
+
+// span rebuilds the parts of the span that OrphanStartRequest reads.
+func (e *earliest) span() spans.Span {
+	return spans.Span{TraceID: e.traceID, Name: e.name, StartTime: e.start, Attrs: e.attrs, Resource: e.resource}
 }
 
 // New returns a Tracker. opts are completed with defaults.
@@ -109,24 +140,31 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
-	tr.held = append(tr.held, *s)
-	if tr.waitingOn == nil {
-		tr.waitingOn = make(map[spans.SpanID]int)
+	if tr.held == nil {
+		tr.held = make([]spans.Span, 0, 4)
 	}
-	tr.waitingOn[s.ParentSpanID]++
+	tr.held = append(tr.held, *s)
+	n, _ := tr.waitingOn.get(s.ParentSpanID)
+	tr.waitingOn.set(s.ParentSpanID, n+1)
+	size := s.Size()
+	tr.heldEvents += 2 + len(s.Events)
+	tr.heldBytes += size
 	t.held++
-	t.bytes += int64(s.Size())
+	t.bytes += int64(size)
 }
 
 // unhold accounts for held spans that left tr.held.
 func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
 	t.held -= len(ss)
 	for i := range ss {
-		t.bytes -= int64(ss[i].Size())
-		if n := tr.waitingOn[ss[i].ParentSpanID] - 1; n > 0 {
-			tr.waitingOn[ss[i].ParentSpanID] = n
+		size := ss[i].Size()
+		tr.heldEvents -= 2 + len(ss[i].Events)
+		tr.heldBytes -= size
+		t.bytes -= int64(size)
+		if n, _ := tr.waitingOn.get(ss[i].ParentSpanID); n > 1 {
+			tr.waitingOn.set(ss[i].ParentSpanID, n-1)
 		} else {
-			delete(tr.waitingOn, ss[i].ParentSpanID)
+			tr.waitingOn.delete(ss[i].ParentSpanID)
 		}
 	}
 }
@@ -135,7 +173,10 @@ func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
 // any: one pass resolves every held descendant, since runOf walks up to
 // the nearest ancestor with a run.
 func (t *Tracker) rehomeAfter(now time.Time, tr *trace, s *spans.Span) {
-	if tr.waitingOn[s.SpanID] > 0 {
+	if n, _ := tr.waitingOn.get(s.SpanID); n > 0 {
+		if r, _ := tr.runOf(s); r != nil && r.selected && !r.closed {
+			r.pending.Reserve(min(tr.heldEvents, flushThreshold), tr.heldBytes)
+		}
 		t.rehome(now, tr)
 	}
 }
@@ -151,10 +192,33 @@ func (t *Tracker) charge(r *run, s *spans.Span) {
 func (t *Tracker) take() []Op {
 	ops := t.ops
 	t.ops = nil
+	if len(ops) > 0 {
+		t.opsHint = min(len(ops), maxOpsHint)
+	}
 	return ops
 }
 
-func (t *Tracker) emit(op Op) { t.ops = append(t.ops, op) }
+// maxOpsHint bounds the op slice allocated ahead.
+const maxOpsHint = 1024
+
+func (t *Tracker) emit(op Op) {
+	if t.ops == nil {
+		t.ops = make([]Op, 0, max(t.opsHint, 4))
+	}
+	t.ops = append(t.ops, op)
+}
+
+// trace returns the open trace id, or nil.
+func (t *Tracker) trace(id spans.TraceID) *trace {
+	if t.recent != nil && t.recent.id == id {
+		return t.recent
+	}
+	tr := t.traces[id]
+	if tr != nil {
+		t.recent = tr
+	}
+	return tr
+}
 
 // Add takes ownership of a batch of ended spans and returns the ops that
 // are due now.
@@ -170,7 +234,7 @@ func (t *Tracker) isRunRoot(s *spans.Span) bool {
 }
 
 func (t *Tracker) add(now time.Time, s *spans.Span) {
-	tr := t.traces[s.TraceID]
+	tr := t.trace(s.TraceID)
 	if tr == nil {
 		if t.closed.has(s.TraceID) && !t.isRunRoot(s) {
 			t.stats.SpansLate++
@@ -178,13 +242,13 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 		}
 		tr = t.newTrace(now, s.TraceID)
 	}
-	if _, dup := tr.nodes[s.SpanID]; dup {
+	if tr.nodes.has(s.SpanID) {
 		t.stats.SpansDuplicate++
 		return
 	}
 	t.stats.SpansAccepted++
-	if len(tr.nodes) < t.opts.MaxSpansPerTrace {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID}
+	if tr.nodes.len() < t.opts.MaxSpansPerTrace {
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID})
 	}
 	if t.isRunRoot(s) {
 		t.addRoot(now, tr, s)
@@ -212,7 +276,8 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 	for len(t.traces) >= t.opts.MaxOpenRuns && t.oldest != nil {
 		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
 	}
-	tr := &trace{id: id, created: now, nodes: make(map[spans.SpanID]node, 8)}
+	tr := &trace{id: id, created: now}
+	tr.runs = tr.runsArray[:0]
 	t.traces[id] = tr
 	tr.prev = t.newest
 	if t.newest != nil {
@@ -227,7 +292,7 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 // runOf finds the run of a span, through its parent when the span itself
 // was not recorded (the trace reached MaxSpansPerTrace).
 func (tr *trace) runOf(s *spans.Span) (*run, int) {
-	if _, ok := tr.nodes[s.SpanID]; ok {
+	if tr.nodes.has(s.SpanID) {
 		return tr.resolve(s.SpanID)
 	}
 	r, depth := tr.resolve(s.ParentSpanID)
@@ -237,8 +302,8 @@ func (tr *trace) runOf(s *spans.Span) (*run, int) {
 // resolve finds the run of a span by walking its known ancestors.
 func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 	cur := id
-	for steps := 0; steps <= len(tr.nodes); steps++ {
-		n, ok := tr.nodes[cur]
+	for steps := 0; steps <= tr.nodes.len(); steps++ {
+		n, ok := tr.nodes.get(cur)
 		if !ok {
 			return nil, 0
 		}
@@ -252,7 +317,11 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: *first}
+	r := &tr.firstRun
+	if len(tr.runs) > 0 {
+		r = new(run)
+	}
+	*r = run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -288,7 +357,7 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 // setNode records a run root even past MaxSpansPerTrace: descendants
 // resolve through it.
 func (tr *trace) setNode(id, parent spans.SpanID, r *run, depth int) {
-	tr.nodes[id] = node{parent: parent, run: r, depth: depth}
+	tr.nodes.set(id, node{parent: parent, run: r, depth: depth})
 }
 
 // rehome assigns held spans whose run is now known.
@@ -308,8 +377,8 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 }
 
 func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth int) {
-	if _, ok := tr.nodes[s.SpanID]; ok {
-		tr.nodes[s.SpanID] = node{parent: s.ParentSpanID, run: r, depth: depth}
+	if tr.nodes.has(s.SpanID) {
+		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
 	if r.closed {
 		t.stats.SpansLate++
@@ -322,11 +391,11 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	if s.StartTime.Before(r.first.StartTime) {
-		r.first = *s
+	if s.StartTime.Before(r.first.start) {
+		r.first = earliestOf(s)
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
-	r.pending = t.m.AppendEvents(r.pending, s, depth, isRoot)
+	t.m.AddEvents(&r.pending, s, depth, isRoot)
 	if t.tasks && !isRoot {
 		status := agentosapi.TaskCompleted
 		if s.StatusCode == spans.StatusError {
@@ -336,7 +405,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 			r.tasks = append(r.tasks, task)
 		}
 	}
-	if r.started && len(r.pending) >= flushThreshold {
+	if r.started && r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
 }
@@ -406,7 +475,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 		var tops []spans.Span
 		kept := tr.held[:0]
 		for _, s := range tr.held {
-			if _, known := tr.nodes[s.ParentSpanID]; s.ParentRemote && !known {
+			if s.ParentRemote && !tr.nodes.has(s.ParentSpanID) {
 				tops = append(tops, s)
 				continue
 			}
@@ -447,35 +516,22 @@ func (t *Tracker) startRun(r *run, reason string) {
 	if r.root != nil {
 		req = t.m.StartRequest(r.root)
 	} else {
-		req = t.m.OrphanStartRequest(&r.first, reason)
+		first := r.first.span()
+		req = t.m.OrphanStartRequest(&first, reason)
 	}
 	req.AgentID = r.agentID
 	r.started = true
 	t.stats.RunsStarted++
-	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.TraceID, RunIndex: r.index, Start: req})
+	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.traceID, RunIndex: r.index, Start: req})
 }
 
 // flush sends a started run's pending events in timeline order, then its
 // pending tasks.
 func (t *Tracker) flush(r *run) {
-	if len(r.pending) > 0 {
-		slices.SortFunc(r.pending, func(a, b mapping.Event) int {
-			if mapping.Less(&a, &b) {
-				return -1
-			}
-			if mapping.Less(&b, &a) {
-				return 1
-			}
-			return 0
-		})
-		events := make([]agentosapi.Event, len(r.pending))
-		for i := range r.pending {
-			events[i] = r.pending[i].Wire
-		}
+	if r.pending.Len() > 0 {
+		events := r.pending.Take()
 		t.stats.EventsEmitted += int64(len(events))
 		t.emit(Op{Run: r.key, Kind: OpEvents, AgentID: r.agentID, Events: events})
-		clear(r.pending)
-		r.pending = r.pending[:0]
 	}
 	for _, task := range r.tasks {
 		t.emit(Op{Run: r.key, Kind: OpTask, AgentID: r.agentID, Task: task})
@@ -504,7 +560,7 @@ func (t *Tracker) closeRun(r *run, reason string) {
 	if r.root != nil {
 		c = t.m.CloseRequest(r.root, &r.sum)
 	} else {
-		c = t.m.FailRequest(r.first.TraceID, reason, &r.sum)
+		c = t.m.FailRequest(r.first.traceID, reason, &r.sum)
 	}
 	if c.Fail {
 		t.stats.RunsFailed++
@@ -512,7 +568,7 @@ func (t *Tracker) closeRun(r *run, reason string) {
 		t.stats.RunsCompleted++
 	}
 	t.emit(Op{Run: r.key, Kind: OpClose, AgentID: r.agentID, Close: c})
-	r.pending = nil
+	r.pending = mapping.Timeline{}
 }
 
 // Tick advances time: waits expire, grace periods end, orphans time out.
@@ -598,6 +654,9 @@ func (t *Tracker) retireIfDone(tr *trace) {
 		}
 	}
 	delete(t.traces, tr.id)
+	if t.recent == tr {
+		t.recent = nil
+	}
 	if tr.prev != nil {
 		tr.prev.next = tr.next
 	} else {

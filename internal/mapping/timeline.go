@@ -1,0 +1,262 @@
+package mapping
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// Timeline collects a run's timeline events until they are sent. Their
+// payloads are copied back to back into chunks that never move, and their
+// occurred_at texts are made only when the events are taken, so an event
+// costs no allocation of its own. The zero Timeline is empty and ready; it
+// is not safe for concurrent use.
+type Timeline struct {
+	entries []entry
+	// free is the unused tail of the current chunk; no event taken so far
+	// shares its chunk, so writing into it races with no reader.
+	free      []byte
+	nextChunk int
+}
+
+// entry is an event held by a Timeline: the keys that order it, and its
+// payload. It is kept small, as a run holds one per pending event.
+type entry struct {
+	// sec and nsec are the event's wall-clock time (time.Time.Unix and
+	// Nanosecond): the order is that of occurred_at, monotonic clock
+	// readings play no part.
+	sec     int64
+	nsec    int32
+	depth   int32
+	index   int32
+	phase   Phase
+	level   level
+	spanID  spans.SpanID
+	typ     string
+	payload []byte
+}
+
+// level is an event level as a byte, as only the valid ones are sent.
+type level uint8
+
+var levelNames = [...]string{agentosapi.LevelDebug, agentosapi.LevelInfo, agentosapi.LevelWarn, agentosapi.LevelError}
+
+// levelOf maps a valid level to its byte; anything else is info.
+func levelOf(name string) level {
+	for i, n := range levelNames {
+		if n == name {
+			return level(i)
+		}
+	}
+	return level(1)
+}
+
+func (l level) String() string { return levelNames[l] }
+
+func newEntry(at time.Time, phase Phase, depth, index int, id spans.SpanID, typ, lvl string) entry {
+	return entry{sec: at.Unix(), nsec: int32(at.Nanosecond()), phase: phase, depth: int32(depth), index: int32(index),
+		spanID: id, typ: typ, level: levelOf(lvl)}
+}
+
+func (e *entry) at() time.Time { return time.Unix(e.sec, int64(e.nsec)) }
+
+// firstEntries is the room a timeline makes for events at first: the
+// events of a few spans.
+const firstEntries = 8
+
+// Chunk sizes: small for a run of a few spans, doubling for longer runs up
+// to the largest size the allocator serves from its small-object caches.
+const (
+	firstChunk = 2 << 10
+	maxChunk   = 32 << 10
+)
+
+// Len reports how many events the timeline holds.
+func (tl *Timeline) Len() int { return len(tl.entries) }
+
+// Reserve makes room for about events more events with payloadBytes of
+// payload in all, when the caller knows them ahead (a run's held spans
+// resolving at once), so that the timeline grows once rather than by
+// doubling.
+func (tl *Timeline) Reserve(events, payloadBytes int) {
+	if free := cap(tl.entries) - len(tl.entries); free < events {
+		grown := make([]entry, len(tl.entries), len(tl.entries)+events)
+		copy(grown, tl.entries)
+		tl.entries = grown
+	}
+	if payloadBytes > cap(tl.free) {
+		tl.nextChunk = max(tl.nextChunk, min(payloadBytes, maxChunk))
+	}
+}
+
+// add records e with a copy of payload.
+func (tl *Timeline) add(e entry, payload []byte) {
+	e.payload = tl.store(payload)
+	if len(tl.entries) == cap(tl.entries) {
+		// Half again rather than double: an open run holds its spare room.
+		grown := make([]entry, len(tl.entries), max(firstEntries, len(tl.entries)+len(tl.entries)/2))
+		copy(grown, tl.entries)
+		tl.entries = grown
+	}
+	tl.entries = append(tl.entries, e)
+}
+
+// store copies p into the current chunk, starting a new one when it does
+// not fit; a payload larger than a chunk gets an allocation of its own.
+func (tl *Timeline) store(p []byte) []byte {
+	if len(p) > cap(tl.free) {
+		size := max(tl.nextChunk, firstChunk)
+		if len(p) > size {
+			return append(make([]byte, 0, len(p)), p...)
+		}
+		tl.free = make([]byte, 0, size)
+		tl.nextChunk = min(2*size, maxChunk)
+	}
+	out := append(tl.free, p...)
+	tl.free = out[len(p):len(p)]
+	return out[:len(p):len(p)]
+}
+
+// compact moves the payloads into one allocation of their size: for
+// events written into borrowed staging memory, which must not leave.
+func (tl *Timeline) compact() {
+	n := 0
+	for i := range tl.entries {
+		n += len(tl.entries[i].payload)
+	}
+	all := make([]byte, 0, n)
+	for i := range tl.entries {
+		e := &tl.entries[i]
+		start := len(all)
+		all = append(all, e.payload...)
+		e.payload = all[start:len(all):len(all)]
+	}
+	tl.free, tl.nextChunk = nil, 0
+}
+
+// compare is the timeline order (docs/mapping.md, "Order"): occurred_at,
+// then start < span events < end, then parent < child; span id and index
+// make it total.
+func compare(a, b *entry) int {
+	switch {
+	case a.sec != b.sec:
+		return cmpInt(a.sec, b.sec)
+	case a.nsec != b.nsec:
+		return cmpInt(a.nsec, b.nsec)
+	case a.phase != b.phase:
+		return cmpInt(a.phase, b.phase)
+	case a.depth != b.depth:
+		return cmpInt(a.depth, b.depth)
+	}
+	if c := bytes.Compare(a.spanID[:], b.spanID[:]); c != 0 {
+		return c
+	}
+	return cmpInt(a.index, b.index)
+}
+
+func cmpInt[T int64 | int32 | Phase](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Take returns the events in timeline order and empties the timeline. The
+// events share payload chunks, which the timeline gives up, and one string
+// for their occurred_at texts: nothing they hold is written again.
+func (tl *Timeline) Take() []agentosapi.Event {
+	if len(tl.entries) == 0 {
+		return nil
+	}
+	sort.Sort((*timelineOrder)(tl))
+	out := make([]agentosapi.Event, len(tl.entries))
+	times, pos := tl.renderTimes(), 0
+	for i := range tl.entries {
+		e := &tl.entries[i]
+		n := timeLen(e)
+		out[i] = agentosapi.Event{Type: e.typ, Level: e.level.String(), Payload: e.payload, OccurredAt: times[pos : pos+n]}
+		pos += n
+	}
+	tl.reset()
+	return out
+}
+
+// appendTo appends the events, in the order they were added, as Events
+// sharing payload chunks, which the timeline gives up.
+func (tl *Timeline) appendTo(dst []Event) []Event {
+	times, pos := tl.renderTimes(), 0
+	for i := range tl.entries {
+		e := &tl.entries[i]
+		n := timeLen(e)
+		dst = append(dst, Event{At: e.at(), Phase: e.phase, Depth: int(e.depth), SpanID: e.spanID, Index: int(e.index),
+			Wire: agentosapi.Event{Type: e.typ, Level: e.level.String(), Payload: e.payload, OccurredAt: times[pos : pos+n]}})
+		pos += n
+	}
+	tl.reset()
+	return dst
+}
+
+// reset empties the timeline after its events were taken: the chunk they
+// share is given up with them, and a grown entry slice too, so that an
+// idle open run stays small.
+func (tl *Timeline) reset() {
+	if cap(tl.entries) > firstEntries {
+		tl.entries = nil
+	} else {
+		clear(tl.entries)
+		tl.entries = tl.entries[:0]
+	}
+	tl.free, tl.nextChunk = nil, 0
+}
+
+// renderTimes writes the entries' occurred_at texts, back to back, into
+// one string. Events of a run mostly share their second, whose text is
+// then copied rather than rendered again.
+func (tl *Timeline) renderTimes() string {
+	var sb strings.Builder
+	sb.Grow(len(tl.entries) * len(timeUTCExample))
+	var text [64]byte
+	lastSec, last := int64(0), []byte(nil)
+	const secondLen = len("2006-01-02T15:04:05.")
+	for i := range tl.entries {
+		e := &tl.entries[i]
+		if last != nil && e.sec == lastSec && len(last) == len(timeUTCExample) {
+			last = appendDigits(last[:secondLen], int(e.nsec), 9)
+			last = append(last, 'Z')
+		} else {
+			last, lastSec = appendTime(text[:0], e.at()), e.sec
+		}
+		sb.Write(last)
+	}
+	return sb.String()
+}
+
+// timelineOrder sorts a timeline's entries in timeline order, comparing
+// them in place; as a pointer it sorts without an allocation.
+type timelineOrder Timeline
+
+func (o *timelineOrder) Len() int           { return len(o.entries) }
+func (o *timelineOrder) Less(i, j int) bool { return compare(&o.entries[i], &o.entries[j]) < 0 }
+func (o *timelineOrder) Swap(i, j int)      { o.entries[i], o.entries[j] = o.entries[j], o.entries[i] }
+
+// Unix times of the first and last second whose year has four digits, the
+// years appendTime renders as long as timeUTCExample.
+const (
+	firstYear4Sec = -62167219200 // 0000-01-01T00:00:00Z
+	lastYear4Sec  = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// timeLen is the length of the entry's occurred_at text.
+func timeLen(e *entry) int {
+	if e.sec >= firstYear4Sec && e.sec <= lastYear4Sec {
+		return len(timeUTCExample)
+	}
+	return len(appendTime(nil, e.at()))
+}

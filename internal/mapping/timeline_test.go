@@ -1,0 +1,143 @@
+package mapping
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// appendTime must render exactly what the layout does, for every year.
+func TestAppendTimeMatchesLayout(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+1800)
+	times := []time.Time{
+		{},
+		time.Unix(0, 0),
+		time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 3, 1, 1, 2, 3, 4, east), // the day before in UTC
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		times = append(times, time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)).In(east))
+	}
+	for _, at := range times {
+		want := at.UTC().Format(TimeLayout)
+		if got := string(appendTime([]byte("x"), at)); got != "x"+want {
+			t.Fatalf("appendTime(%v) = %q, want %q", at, got[1:], want)
+		}
+	}
+}
+
+// obj.id and obj.time write what str writes of the same text, the string
+// limit included.
+func TestIDAndTimeFieldsMatchStr(t *testing.T) {
+	id := spans.TraceID{0xde, 0xad, 0xbe, 0xef, 15: 1}
+	at := time.Date(2026, 1, 1, 12, 0, 0, 5, time.UTC)
+	for _, limit := range []int{0, 4, 16, 29, 30, 31, 32, 33} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			m, err := New(Options{MaxStringLen: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := m.newObj([]byte("x")), m.newObj([]byte("x"))
+			got.id("trace_id", id[:])
+			want.str("trace_id", hex.EncodeToString(id[:]))
+			got.time("at", at)
+			want.str("at", FormatTime(at))
+			if g, w := string(got.close()), string(want.close()); g != w {
+				t.Fatalf("got  %s\nwant %s", g, w)
+			}
+		})
+	}
+}
+
+// Events taken from a timeline keep their payloads while it goes on
+// collecting, and come out in timeline order.
+func TestTimelineTakeKeepsPayloads(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	span := func(i int, size int) spans.Span {
+		return spans.Span{TraceID: spans.TraceID{1}, SpanID: spans.SpanID{byte(i + 1)}, ParentSpanID: spans.SpanID{0xff},
+			Name: fmt.Sprintf("step-%d", i), StartTime: t0.Add(time.Duration(10-i) * time.Second), EndTime: t0.Add(time.Minute),
+			Attrs: []spans.Attr{{Key: "blob", Value: spans.StringValue(strings.Repeat("b", size))}}}
+	}
+	var tl Timeline
+	var taken [][]agentosapi.Event
+	var copies [][]string
+	for round := range 3 {
+		for i := range 6 {
+			s := span(i, 1+i*round*4000) // from tiny to larger than a chunk
+			m.AddEvents(&tl, &s, 1, false)
+		}
+		if tl.Len() != 12 {
+			t.Fatalf("round %d: %d events held, want 12", round, tl.Len())
+		}
+		evs := tl.Take()
+		if tl.Len() != 0 {
+			t.Fatalf("round %d: %d events left after Take", round, tl.Len())
+		}
+		var snap []string
+		for i, e := range evs {
+			if i > 0 && evs[i-1].OccurredAt > e.OccurredAt {
+				t.Fatalf("round %d: event %d at %s after %s", round, i, e.OccurredAt, evs[i-1].OccurredAt)
+			}
+			if cap(e.Payload) != len(e.Payload) {
+				t.Fatalf("round %d: payload %d has spare capacity: appending to it would write into another", round, i)
+			}
+			snap = append(snap, e.OccurredAt+" "+e.Type+" "+string(e.Payload))
+		}
+		taken, copies = append(taken, evs), append(copies, snap)
+	}
+	for r, evs := range taken {
+		for i, e := range evs {
+			if got := e.OccurredAt + " " + e.Type + " " + string(e.Payload); got != copies[r][i] {
+				t.Fatalf("round %d event %d changed after later rounds:\n%.200s\nwas\n%.200s", r, i, got, copies[r][i])
+			}
+		}
+	}
+}
+
+// A timeline gives the same events as mapping each span on its own.
+func TestTimelineMatchesSingleEvents(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := spans.Span{TraceID: spans.TraceID{1}, SpanID: spans.SpanID{2}, ParentSpanID: spans.SpanID{1}, Name: "chat",
+		StartTime: t0, EndTime: t0.Add(time.Second), StatusCode: spans.StatusError,
+		Attrs:  []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")}},
+		Events: []spans.Event{{Name: "exception", Time: t0.Add(time.Millisecond), Attrs: []spans.Attr{{Key: "exception.message", Value: spans.StringValue("boom")}}}}}
+	start, _ := m.StartEvent(&s, 1, TypeLLM)
+	end, _ := m.EndEvent(&s, 1, TypeLLM)
+	var tl Timeline
+	m.AddEvents(&tl, &s, 1, false)
+	got := tl.Take()
+	if len(got) != 3 {
+		t.Fatalf("%d events, want 3", len(got))
+	}
+	for i, want := range []agentosapi.Event{start.Wire, {}, end.Wire} {
+		if i == 1 {
+			if got[1].Type != "exception" || got[1].Level != agentosapi.LevelError {
+				t.Fatalf("span event: %+v", got[1])
+			}
+			continue
+		}
+		if got[i].Type != want.Type || got[i].Level != want.Level || got[i].OccurredAt != want.OccurredAt || string(got[i].Payload) != string(want.Payload) {
+			t.Fatalf("event %d:\ngot  %+v\nwant %+v", i, got[i], want)
+		}
+	}
+}
