@@ -27,9 +27,10 @@ import (
 // root's start. overhead-B/open-run is the heap beyond that content.
 //
 // It is the growth from 1,000 to 3,000 open runs, so that what does not
-// grow with runs (connections and their buffers, pools) is left out, less
-// what the same spans cost the program without the bridge. The server
-// discards what it gets, in this process.
+// grow with runs (pools, queues' chunks) is left out, less what the same
+// spans cost the program without the bridge. The server discards what it
+// gets, in this process; four runs are delivered at once, so that the
+// number of connections (each with its buffers) is the same at both sizes.
 func BenchmarkMemoryPerOpenRun(b *testing.B) {
 	const few, many = 1000, 3000
 	prompt := fmt.Sprintf(`[{"role":"user","parts":[{"type":"text","content":%q}]}]`, strings.Repeat("x", 100))
@@ -58,12 +59,20 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 		}
 		return roots
 	}
-	var content int // of one run's children: names, keys and values
+	// content is what one run's children are, written compactly: ids (16 +
+	// 8 + 8 bytes), start and end (8 each), status (1), name, and each
+	// attribute's key and value (a string's bytes, a number's 8).
+	var content int
 	for c := range 9 {
 		name, attrs := child(c)
-		content += len(name)
+		content += 16 + 8 + 8 + 8 + 8 + 1 + len(name)
 		for _, kv := range attrs {
-			content += len(kv.Key) + len(kv.Value.Emit())
+			content += len(kv.Key)
+			if kv.Value.Type() == attribute.STRING {
+				content += len(kv.Value.AsString())
+			} else {
+				content += 8
+			}
 		}
 	}
 	heap := func() uint64 {
@@ -97,7 +106,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 		var perRun float64
 		for b.Loop() {
 			perRun = growth(b, func(runs int) (uint64, func()) {
-				exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(url)...)
+				exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(url, sdkbridge.WithConcurrency(4))...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -125,7 +134,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 		var perRun float64
 		for b.Loop() {
 			perRun = growth(b, func(runs int) (uint64, func()) {
-				sp, err := sdkbridge.NewSpanProcessor(ctx, bridgeOptions(url)...)
+				sp, err := sdkbridge.NewSpanProcessor(ctx, bridgeOptions(url, sdkbridge.WithConcurrency(4))...)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -45,7 +45,7 @@ type trace struct {
 	id      spans.TraceID
 	created time.Time
 	nodes   idMap[node]
-	held    []spans.Span
+	held    []*spans.Span
 	// heldEvents and heldBytes estimate the events and payload bytes the
 	// held spans will make, so that their run makes room at once.
 	heldEvents, heldBytes int
@@ -140,10 +140,11 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
-	if tr.held == nil {
-		tr.held = make([]spans.Span, 0, 4)
-	}
-	tr.held = append(tr.held, *s)
+	// A copy of its own: held in a slice of values, a run of 9 spans kept
+	// 16 slots of 184 bytes.
+	held := new(spans.Span)
+	*held = *s
+	tr.held = append(tr.held, held)
 	n, _ := tr.waitingOn.get(s.ParentSpanID)
 	tr.waitingOn.set(s.ParentSpanID, n+1)
 	size := s.Size()
@@ -154,17 +155,17 @@ func (t *Tracker) hold(tr *trace, s *spans.Span) {
 }
 
 // unhold accounts for held spans that left tr.held.
-func (t *Tracker) unhold(tr *trace, ss []spans.Span) {
+func (t *Tracker) unhold(tr *trace, ss []*spans.Span) {
 	t.held -= len(ss)
-	for i := range ss {
-		size := ss[i].Size()
-		tr.heldEvents -= 2 + len(ss[i].Events)
+	for _, s := range ss {
+		size := s.Size()
+		tr.heldEvents -= 2 + len(s.Events)
 		tr.heldBytes -= size
 		t.bytes -= int64(size)
-		if n, _ := tr.waitingOn.get(ss[i].ParentSpanID); n > 1 {
-			tr.waitingOn.set(ss[i].ParentSpanID, n-1)
+		if n, _ := tr.waitingOn.get(s.ParentSpanID); n > 1 {
+			tr.waitingOn.set(s.ParentSpanID, n-1)
 		} else {
-			tr.waitingOn.delete(ss[i].ParentSpanID)
+			tr.waitingOn.delete(s.ParentSpanID)
 		}
 	}
 }
@@ -363,14 +364,13 @@ func (tr *trace) setNode(id, parent spans.SpanID, r *run, depth int) {
 // rehome assigns held spans whose run is now known.
 func (t *Tracker) rehome(now time.Time, tr *trace) {
 	kept := tr.held[:0]
-	for i := range tr.held {
-		s := &tr.held[i]
+	for i, s := range tr.held {
 		if r, depth := tr.runOf(s); r != nil {
 			t.unhold(tr, tr.held[i:i+1])
 			t.assign(now, tr, r, s, depth)
 			continue
 		}
-		kept = append(kept, *s)
+		kept = append(kept, s)
 	}
 	clear(tr.held[len(kept):])
 	tr.held = kept
@@ -455,8 +455,8 @@ func (t *Tracker) orphanSelected(first *spans.Span, tr *trace) bool {
 	if t.m.Options().Selector.Mode == mapping.SelectAll || t.m.Selects(first) {
 		return true
 	}
-	for i := range tr.held {
-		if t.m.Selects(&tr.held[i]) {
+	for _, s := range tr.held {
+		if t.m.Selects(s) {
 			return true
 		}
 	}
@@ -472,7 +472,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	}
 	if !t.opts.RemoteParentIsRoot {
 		// Spans whose remote parent never arrived become run roots.
-		var tops []spans.Span
+		var tops []*spans.Span
 		kept := tr.held[:0]
 		for _, s := range tr.held {
 			if s.ParentRemote && !tr.nodes.has(s.ParentSpanID) {
@@ -484,29 +484,29 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 		clear(tr.held[len(kept):])
 		tr.held = kept
 		t.unhold(tr, tops)
-		for i := range tops {
-			t.addRoot(now, tr, &tops[i])
+		for _, s := range tops {
+			t.addRoot(now, tr, s)
 		}
 	}
 	if len(tr.held) == 0 {
 		return
 	}
 	held := tr.held
-	first := &held[0]
-	for i := range held {
-		if held[i].StartTime.Before(first.StartTime) {
-			first = &held[i]
+	first := held[0]
+	for _, s := range held {
+		if s.StartTime.Before(first.StartTime) {
+			first = s
 		}
 	}
 	r := t.startOrphan(now, tr, first, reason)
 	tr.held = nil
 	t.unhold(tr, held)
-	for i := range held {
+	for _, s := range held {
 		depth := 1
-		if _, d := tr.runOf(&held[i]); d > 0 {
+		if _, d := tr.runOf(s); d > 0 {
 			depth = d
 		}
-		t.assign(now, tr, r, &held[i], depth)
+		t.assign(now, tr, r, s, depth)
 	}
 	t.flush(r)
 }
