@@ -46,6 +46,10 @@ type Client struct {
 	// headers for every request showed in profiles.
 	urls       map[string]*url.URL    // by endpoint path
 	keyHeaders map[secret]http.Header // every request's headers, by key
+	// shareHeaders is set when the transport is the default one, which
+	// never writes to a request's headers: requests then use the template
+	// itself. A caller's transport gets a copy, in case it adds to it.
+	shareHeaders bool
 	log        *slog.Logger
 	bufs       sync.Pool // *bytes.Buffer
 }
@@ -93,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: base, keys: keys, retry: retry, log: cfg.Logger}
+	c := &Client{base: base, keys: keys, retry: retry, log: cfg.Logger, shareHeaders: cfg.HTTPClient == nil}
 	if c.http, c.timeout, err = attemptClient(cfg); err != nil {
 		return nil, err
 	}
@@ -146,9 +150,9 @@ func endpointURLs(base string) (map[string]*url.URL, error) {
 	return urls, nil
 }
 
-// requestHeaders are the headers of every request made with key. Requests
-// share the template's values, which nothing modifies: RoundTrippers must
-// not change a request.
+// requestHeaders are the headers of every request made with key: the
+// requests share this map (see shareHeaders) or copies of it, and its
+// values, which nothing modifies.
 func (c *Client) requestHeaders(key secret) http.Header {
 	h := make(http.Header, len(c.headers)+4)
 	for name, values := range c.headers {
@@ -686,10 +690,13 @@ func (c *Client) once(ctx context.Context, endpoint, agentID string, key secret,
 	if u == nil || header == nil {
 		return &permanentError{fmt.Errorf("ingest: POST %s: no such endpoint or key", endpoint)}
 	}
+	if !c.shareHeaders {
+		header = maps.Clone(header)
+	}
 	req := (&http.Request{
 		Method: http.MethodPost, URL: u, Host: u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        maps.Clone(header), // a client may add to its own copy
+		Header:        header,
 		Body:          body.reader(),
 		GetBody:       func() (io.ReadCloser, error) { return body.reader(), nil },
 		ContentLength: int64(len(body.data)),
