@@ -87,24 +87,17 @@ func AppendEscaped(dst []byte, s string) []byte {
 
 // SkipPlain returns the index of the first byte of s at or after i that a
 // JSON string cannot hold as it is (a quote, a backslash, a control
-// character) or that starts a multi-byte rune, or len(s). It reads eight
-// bytes at a time: prompts are mostly plain ASCII, and this loop is where
-// their bytes are spent.
+// character) or that starts a multi-byte rune, or len(s). It reads sixteen,
+// then eight bytes at a time: prompts are mostly plain ASCII, and this loop
+// is where their bytes are spent.
 func SkipPlain(s string, i int) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
+	for ; i+16 <= len(s); i += 16 {
+		if special(word(s[i:i+8]))|special(word(s[i+8:i+16])) != 0 {
+			break
+		}
+	}
 	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8] // one bounds check; the loads merge into one
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		// A byte's high bit is set in special when it is 0x80 or above,
-		// below 0x20, '"' or '\\'. Borrows may flag a later byte of a word
-		// that has a real match too, never a word that has none.
-		special := x | ((x - ones*0x20) &^ x) | ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash)
-		if special&highs != 0 {
+		if special(word(s[i:i+8])) != 0 {
 			break
 		}
 	}
@@ -112,6 +105,25 @@ func SkipPlain(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// word reads eight bytes of w (len 8) as one little-endian word; the loads
+// merge into one.
+func word(w string) uint64 {
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// special has the high bit of each byte of x set that is 0x80 or above,
+// below 0x20, '"' or '\\'. Borrows may flag a later byte of a word that
+// has a real match too, never a word that has none.
+func special(x uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return (x | ((x - ones*0x20) &^ x) | ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash)) & highs
 }
 
 // plainByte marks the bytes a JSON string holds as they are: printable

@@ -38,13 +38,13 @@ func FuzzAppendEvent(f *testing.F) {
 }
 
 // SkipPlain stops at every byte a JSON string cannot hold as it is, at
-// every offset of its eight-byte words and in the tail after them, and at
-// no other.
+// every offset of its sixteen- and eight-byte blocks and in the tail after
+// them, and at no other.
 func TestSkipPlainStopsAtEverySpecialByte(t *testing.T) {
 	for b := range 256 {
 		special := b < 0x20 || b == '"' || b == '\\' || b >= 0x80
-		for pos := range 19 {
-			s := []byte(strings.Repeat("a", 19))
+		for pos := range 35 { // a 16-byte block, an 8-byte word and a tail
+			s := []byte(strings.Repeat("a", 35))
 			s[pos] = byte(b)
 			for from := 0; from <= pos; from++ {
 				want := len(s)
