@@ -50,8 +50,8 @@ type Client struct {
 	// never writes to a request's headers: requests then use the template
 	// itself. A caller's transport gets a copy, in case it adds to it.
 	shareHeaders bool
-	log        *slog.Logger
-	bufs       sync.Pool // *bytes.Buffer
+	log          *slog.Logger
+	bufs         sync.Pool // *bytes.Buffer
 }
 
 // keyring sits behind a pointer in Client, so even printing a Client value
