@@ -59,7 +59,8 @@ BENCHTIME ?= 2s
 bench:
 	@mkdir -p .e2e
 	@{ (cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) .) && \
-	   $(GO) test -run '^$$' -bench 'TrackerMapping|MemoryPerOpenRun' -benchmem -benchtime $(BENCHTIME) ./internal/runtracker/; } \
+	   $(GO) test -run '^$$' -bench 'TrackerMapping|MemoryPerOpenRun' -benchmem -benchtime $(BENCHTIME) ./internal/runtracker/ && \
+	   $(GO) test -run '^$$' -bench 'MemoryPerOpenRun' -benchtime 1x ./sdkbridge/; } \
 	   | tee .e2e/bench.txt | (cd bench && $(GO) run ./benchtable)
 
 # Production conditions (latency, 503s, a rate limit, a 20 s outage, a

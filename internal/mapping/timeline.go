@@ -111,7 +111,11 @@ func (tl *Timeline) store(p []byte) []byte {
 	if len(p) > cap(tl.free) {
 		size := max(tl.nextChunk, firstChunk)
 		if len(p) > size {
-			return append(make([]byte, 0, len(p)), p...)
+			// A payload larger than a chunk gets its own, copied without
+			// being zeroed first (append does not clear what it copies
+			// over; make does).
+			own := append([]byte(nil), p...)
+			return own[:len(p):len(p)]
 		}
 		tl.free = make([]byte, 0, size)
 		tl.nextChunk = min(2*size, maxChunk)
