@@ -55,9 +55,9 @@ type trace struct {
 	runs        []*run
 	waitExpired bool
 	prev, next  *trace
-	// firstRun and runsArray hold a trace's first run, as most traces have
-	// one: it costs no allocation of its own.
-	firstRun  run
+	// runsArray holds a trace's first run, as most traces have one. The run
+	// itself is not embedded: a trace whose spans wait for their root has
+	// none yet, and would hold its 400-odd bytes for nothing.
 	runsArray [1]*run
 }
 
@@ -318,11 +318,7 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 	t.nextKey++
-	r := &tr.firstRun
-	if len(tr.runs) > 0 {
-		r = new(run)
-	}
-	*r = run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
+	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
 	tr.runs = append(tr.runs, r)
 	return r
 }

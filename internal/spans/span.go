@@ -38,15 +38,16 @@ type Span struct {
 	TraceID      TraceID
 	SpanID       SpanID
 	ParentSpanID SpanID
-	// ParentRemote is set when the parent lives in another process.
-	ParentRemote bool
 
 	Name      string
 	StartTime time.Time
 	// EndTime is zero for a span that has only started.
 	EndTime time.Time
 
-	StatusCode    StatusCode
+	StatusCode StatusCode
+	// ParentRemote is set when the parent lives in another process. (It
+	// sits here, beside StatusCode, so that the two share a word.)
+	ParentRemote  bool
 	StatusMessage string
 
 	Attrs  []Attr

@@ -18,12 +18,18 @@ const (
 )
 
 // Value is an attribute value: a scalar, bytes, a list of values or a map.
+// It is 40 bytes: a held span keeps one per attribute.
 type Value struct {
+	str string
+	num uint64
+	// ref holds the values of a KindSlice and the entries of a KindMap.
+	ref  *composite
 	kind Kind
-	num  uint64
-	str  string
-	// ref holds []Value for KindSlice and []Attr for KindMap.
-	ref any
+}
+
+type composite struct {
+	values []Value
+	attrs  []Attr
 }
 
 // StringValue returns a string Value.
@@ -48,10 +54,10 @@ func DoubleValue(f float64) Value { return Value{kind: KindDouble, num: math.Flo
 func BytesValue(b []byte) Value { return Value{kind: KindBytes, str: string(b)} }
 
 // SliceValue returns a list Value that takes ownership of vs.
-func SliceValue(vs []Value) Value { return Value{kind: KindSlice, ref: vs} }
+func SliceValue(vs []Value) Value { return Value{kind: KindSlice, ref: &composite{values: vs}} }
 
 // MapValue returns a map Value that takes ownership of kvs.
-func MapValue(kvs []Attr) Value { return Value{kind: KindMap, ref: kvs} }
+func MapValue(kvs []Attr) Value { return Value{kind: KindMap, ref: &composite{attrs: kvs}} }
 
 // Kind reports the type held.
 func (v Value) Kind() Kind { return v.kind }
@@ -73,14 +79,18 @@ func (v Value) Bytes() []byte { return []byte(v.str) }
 
 // Slice returns the values of a KindSlice.
 func (v Value) Slice() []Value {
-	vs, _ := v.ref.([]Value)
-	return vs
+	if v.kind != KindSlice || v.ref == nil {
+		return nil
+	}
+	return v.ref.values
 }
 
 // Map returns the entries of a KindMap.
 func (v Value) Map() []Attr {
-	kvs, _ := v.ref.([]Attr)
-	return kvs
+	if v.kind != KindMap || v.ref == nil {
+		return nil
+	}
+	return v.ref.attrs
 }
 
 // AsString returns the value as a string when it is a string.
