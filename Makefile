@@ -36,6 +36,10 @@ tidy:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
 	$(GO) test -run '^$$' -fuzz FuzzCompactJSON -fuzztime $(FUZZTIME) ./internal/mapping
+	$(GO) test -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME) ./internal/agentosapi
+	$(GO) test -run '^$$' -fuzz FuzzAppendRequests -fuzztime $(FUZZTIME) ./internal/agentosapi
+	$(GO) test -run '^$$' -fuzz FuzzSuccessData -fuzztime $(FUZZTIME) ./internal/ingest
+	$(GO) test -run '^$$' -fuzz FuzzDecodeSpans -fuzztime $(FUZZTIME) ./internal/journal
 
 # Builds the collectors with the Collector Builder (installed into .e2e/),
 # then runs the end-to-end tests against them; see e2e/run.sh.
