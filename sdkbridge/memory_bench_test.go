@@ -102,6 +102,22 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 		return (float64(withBridge[1]-withBridge[0]) - float64(alone[1]-alone[0])) / (many - few)
 	}
 
+	// held is the heap that runs open runs on tp hold once flush returns;
+	// done ends them.
+	held := func(b *testing.B, tp *sdktrace.TracerProvider, flush func(context.Context) error, runs int) (uint64, func()) {
+		base := heap()
+		roots := trace(tp, runs)
+		if err := flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return heap() - base, func() {
+			for _, r := range roots {
+				r.End()
+			}
+			_ = tp.Shutdown(ctx)
+		}
+	}
+
 	b.Run("path=exporter", func(b *testing.B) {
 		var perRun float64
 		for b.Loop() {
@@ -112,18 +128,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 				}
 				// The batcher hands over the children; the roots stay open.
 				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(10*many)))
-				base := heap()
-				roots := trace(tp, runs)
-				if err := tp.ForceFlush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				held := heap() - base
-				return held, func() {
-					for _, r := range roots {
-						r.End()
-					}
-					_ = tp.Shutdown(ctx)
-				}
+				return held(b, tp, tp.ForceFlush, runs)
 			})
 		}
 		b.ReportMetric(perRun, "B/open-run")
@@ -138,18 +143,10 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-				base := heap()
-				roots := trace(tp, runs)
-				if err := sp.ForceFlush(ctx); err != nil { // the children's events are sent
-					b.Fatal(err)
-				}
-				held := heap() - base
-				return held, func() {
-					for _, r := range roots {
-						r.End()
-					}
-					_ = tp.Shutdown(ctx)
+				// ForceFlush sends the children's events.
+				n, done := held(b, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp)), sp.ForceFlush, runs)
+				return n, func() {
+					done()
 					if d := sp.DroppedSpans(); d != 0 {
 						b.Fatalf("%d spans dropped: the measure is not of open runs", d)
 					}
