@@ -47,24 +47,21 @@ func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool
 
 // StartEvent is the event for the start of a span of type typ; see AddStart.
 func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
-	var tl Timeline
-	sc := getScratch()
-	defer putScratch(sc)
-	tl.free = sc.staging[:0]
-	if !m.addStart(&tl, sc, s, depth, as) {
-		return Event{}, false
-	}
-	tl.compact()
-	return tl.appendTo(nil)[0], true
+	return oneEvent(func(tl *Timeline, sc *scratch) bool { return m.addStart(tl, sc, s, depth, as) })
 }
 
 // EndEvent is the event for the end of a span; see AddEnd.
 func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
+	return oneEvent(func(tl *Timeline, sc *scratch) bool { return m.addEnd(tl, sc, s, depth, as) })
+}
+
+// oneEvent returns the single event add writes, if it writes one.
+func oneEvent(add func(*Timeline, *scratch) bool) (Event, bool) {
 	var tl Timeline
 	sc := getScratch()
 	defer putScratch(sc)
 	tl.free = sc.staging[:0]
-	if !m.addEnd(&tl, sc, s, depth, as) {
+	if !add(&tl, sc) {
 		return Event{}, false
 	}
 	tl.compact()
