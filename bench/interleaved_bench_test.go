@@ -83,6 +83,56 @@ func BenchmarkInterleavedSDKExport(b *testing.B) {
 	}
 }
 
+// BenchmarkInterleavedPromptSize is what a large prompt costs per span
+// against a small one, both measured in the same run: rounds with 100 B
+// and 10 KB prompts and answers alternate, through ours and through the
+// minimal client, so that load on the machine drifts the same way for the
+// two sizes (as separate sub-benchmarks they would run minutes apart).
+func BenchmarkInterleavedPromptSize(b *testing.B) {
+	ctx := context.Background()
+	for _, spansPerRun := range []int{8, 50, 200} {
+		b.Run(fmt.Sprintf("spans=%d", spansPerRun), func(b *testing.B) {
+			runs := runsPerRound(spansPerRun)
+			agentos := startChildSink(b, "agentos")
+			ours, err := sdkbridge.NewExporter(ctx, bridgeOpts(agentos.URL)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ours.Shutdown(ctx)
+			limit := newMinimalClient(agentos.URL)
+			// Each size has trace ids of its own: ours sees both.
+			gen := func(prompt int, size uint64) func(i int) any {
+				return func(i int) any {
+					return runStubs(uint64(i)<<1|size, runs, shape{spansPerRun, prompt}, true).Snapshots()
+				}
+			}
+			viaOurs := func(in any) int {
+				ss := in.([]sdktrace.ReadOnlySpan)
+				if err := ours.ExportSpans(ctx, ss); err != nil {
+					b.Fatal(err)
+				}
+				if err := ours.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				return len(ss)
+			}
+			viaLimit := func(in any) int {
+				ss := in.([]sdktrace.ReadOnlySpan)
+				if err := limit.sendRuns(ss); err != nil {
+					b.Fatal(err)
+				}
+				return len(ss)
+			}
+			interleave(b,
+				side{"ours100B", gen(100, 0), viaOurs},
+				side{"ours10KB", gen(10<<10, 1), viaOurs},
+				side{"limit100B", gen(100, 0), viaLimit},
+				side{"limit10KB", gen(10<<10, 1), viaLimit},
+			)
+		})
+	}
+}
+
 // BenchmarkInterleavedCollectorExporter pushes fresh whole runs through
 // each exporter component (exporterhelper included, queue off). otlphttp's
 // call returns once the sink has answered; ours returns once the runs are

@@ -28,7 +28,7 @@ type result struct {
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
-func parse(r io.Reader) (pairs map[string][2]*result, order []string, interleaved, others []*result) {
+func parse(r io.Reader) (pairs map[string][2]*result, order []string, interleaved, promptSizes, others []*result) {
 	pairs = map[string][2]*result{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -48,6 +48,8 @@ func parse(r io.Reader) (pairs map[string][2]*result, order []string, interleave
 		}
 		parent, sub, ok := strings.Cut(res.name, "/")
 		switch {
+		case hasMetric(res, "ours10KB-cpu-ns/span"):
+			promptSizes = append(promptSizes, res)
 		case hasMetric(res, "ours-cpu-ns/span"):
 			interleaved = append(interleaved, res)
 		case ok && strings.HasPrefix(sub, "ours="):
@@ -68,15 +70,16 @@ func parse(r io.Reader) (pairs map[string][2]*result, order []string, interleave
 			others = append(others, res)
 		}
 	}
-	return pairs, order, interleaved, others
+	return pairs, order, interleaved, promptSizes, others
 }
 
 func hasMetric(r *result, m string) bool { _, ok := r.metrics[m]; return ok }
 
 func main() {
-	pairs, order, interleaved, others := parse(os.Stdin)
+	pairs, order, interleaved, promptSizes, others := parse(os.Stdin)
 	w := os.Stdout
 	printInterleaved(w, interleaved)
+	printPromptSizes(w, promptSizes)
 	for _, name := range order {
 		p := pairs[name]
 		if p[0] == nil || p[1] == nil {
@@ -166,6 +169,23 @@ func printInterleaved(w io.Writer, rs []*result) {
 				fmt.Fprintf(w, "  %-50s %22s\n", caseName(r), triple(r, "dropped/span"))
 			}
 		}
+	}
+}
+
+// printPromptSizes shows what a 10 KB prompt costs per span against a
+// 100 B one, for ours and for the minimal client, from rounds that
+// alternated in one run.
+func printPromptSizes(w io.Writer, rows []*result) {
+	if len(rows) == 0 {
+		return
+	}
+	g, _, _ := strings.Cut(rows[0].name, "/")
+	fmt.Fprintf(w, "\n%s: process CPU per span, 100 B and 10 KB prompts in alternating rounds\n", strings.TrimPrefix(g, "Benchmark"))
+	fmt.Fprintf(w, "  %-24s %10s %10s %10s %10s %10s %10s\n", "case", "ours 100B", "ours 10KB", "10KB/100B", "limit 100B", "limit 10KB", "10KB/100B")
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-24s %10s %10s %10s %10s %10s %10s\n", caseName(r),
+			metric(r, "ours100B-cpu-ns/span"), metric(r, "ours10KB-cpu-ns/span"), ratio(r, "ours10KB-cpu-ns/span", "ours100B-cpu-ns/span"),
+			metric(r, "limit100B-cpu-ns/span"), metric(r, "limit10KB-cpu-ns/span"), ratio(r, "limit10KB-cpu-ns/span", "limit100B-cpu-ns/span"))
 	}
 }
 
