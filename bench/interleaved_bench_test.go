@@ -53,16 +53,7 @@ func BenchmarkInterleavedSDKExport(b *testing.B) {
 				limit := newMinimalClient(agentos.URL)
 				gen := func(i int) any { return runStubs(uint64(i), runs, sc.sh, true).Snapshots() }
 				interleave(b,
-					side{"ours", gen, func(in any) int {
-						ss := in.([]sdktrace.ReadOnlySpan)
-						if err := ours.ExportSpans(ctx, ss); err != nil {
-							b.Fatal(err)
-						}
-						if err := ours.ForceFlush(ctx); err != nil {
-							b.Fatal(err)
-						}
-						return len(ss)
-					}},
+					side{"ours", gen, exportRound(b, ours)},
 					side{"peer", gen, func(in any) int {
 						ss := in.([]sdktrace.ReadOnlySpan)
 						if err := theirs.ExportSpans(ctx, ss); err != nil {
@@ -70,13 +61,7 @@ func BenchmarkInterleavedSDKExport(b *testing.B) {
 						}
 						return len(ss)
 					}},
-					side{"limit", gen, func(in any) int {
-						ss := in.([]sdktrace.ReadOnlySpan)
-						if err := limit.sendRuns(ss); err != nil {
-							b.Fatal(err)
-						}
-						return len(ss)
-					}},
+					side{"limit", gen, limitRound(b, limit)},
 				)
 			})
 		}
@@ -106,23 +91,7 @@ func BenchmarkInterleavedPromptSize(b *testing.B) {
 					return runStubs(uint64(i)<<1|size, runs, shape{spansPerRun, prompt}, true).Snapshots()
 				}
 			}
-			viaOurs := func(in any) int {
-				ss := in.([]sdktrace.ReadOnlySpan)
-				if err := ours.ExportSpans(ctx, ss); err != nil {
-					b.Fatal(err)
-				}
-				if err := ours.ForceFlush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				return len(ss)
-			}
-			viaLimit := func(in any) int {
-				ss := in.([]sdktrace.ReadOnlySpan)
-				if err := limit.sendRuns(ss); err != nil {
-					b.Fatal(err)
-				}
-				return len(ss)
-			}
+			viaOurs, viaLimit := exportRound(b, ours), limitRound(b, limit)
 			interleave(b,
 				side{"ours100B", gen(100, 0), viaOurs},
 				side{"ours10KB", gen(10<<10, 1), viaOurs},
@@ -378,4 +347,30 @@ func (p *collectingProcessor) take() []sdktrace.ReadOnlySpan {
 	out := p.spans
 	p.spans = nil
 	return out
+}
+
+// exportRound exports a round's spans through exp and flushes, so that
+// every run is started, filled and closed over HTTP before it returns.
+func exportRound(b *testing.B, exp *sdkbridge.Exporter) func(any) int {
+	return func(in any) int {
+		ss := in.([]sdktrace.ReadOnlySpan)
+		if err := exp.ExportSpans(context.Background(), ss); err != nil {
+			b.Fatal(err)
+		}
+		if err := exp.ForceFlush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		return len(ss)
+	}
+}
+
+// limitRound sends a round's runs with the minimal client.
+func limitRound(b *testing.B, limit *minimalClient) func(any) int {
+	return func(in any) int {
+		ss := in.([]sdktrace.ReadOnlySpan)
+		if err := limit.sendRuns(ss); err != nil {
+			b.Fatal(err)
+		}
+		return len(ss)
+	}
 }

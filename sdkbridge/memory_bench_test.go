@@ -85,7 +85,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 	url := discardingServer(b)
 	// growth is the heap per run added between few and many open runs made
 	// by open on a fresh bridge, less the same for the program alone.
-	growth := func(b *testing.B, open func(runs int) (held uint64, done func())) float64 {
+	growth := func(open func(runs int) (held uint64, done func())) float64 {
 		var withBridge [2]uint64
 		for i, runs := range []int{few, many} {
 			held, done := open(runs)
@@ -121,7 +121,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 	b.Run("path=exporter", func(b *testing.B) {
 		var perRun float64
 		for b.Loop() {
-			perRun = growth(b, func(runs int) (uint64, func()) {
+			perRun = growth(func(runs int) (uint64, func()) {
 				exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(url, sdkbridge.WithConcurrency(4))...)
 				if err != nil {
 					b.Fatal(err)
@@ -138,7 +138,7 @@ func BenchmarkMemoryPerOpenRun(b *testing.B) {
 	b.Run("path=processor", func(b *testing.B) {
 		var perRun float64
 		for b.Loop() {
-			perRun = growth(b, func(runs int) (uint64, func()) {
+			perRun = growth(func(runs int) (uint64, func()) {
 				sp, err := sdkbridge.NewSpanProcessor(ctx, bridgeOptions(url, sdkbridge.WithConcurrency(4))...)
 				if err != nil {
 					b.Fatal(err)

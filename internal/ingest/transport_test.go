@@ -61,8 +61,9 @@ func TestHeadersRefused(t *testing.T) {
 	}
 }
 
-// TLSConfig and Proxy shape the default client only; with the caller's
-// client they are a mistake to report, not to ignore.
+// TLSConfig, Proxy and Conns shape the default client only; with the
+// caller's client they are a mistake to report, not to ignore. Conns may
+// not be negative either.
 func TestTransportSettingsNeedTheDefaultClient(t *testing.T) {
 	proxy := func(*http.Request) (*url.URL, error) { return nil, nil }
 	for _, tc := range []struct {
@@ -71,6 +72,8 @@ func TestTransportSettingsNeedTheDefaultClient(t *testing.T) {
 	}{
 		{"tls", "Config.TLSConfig", Config{HTTPClient: &http.Client{}, TLSConfig: &tls.Config{}}},
 		{"proxy", "Config.Proxy", Config{HTTPClient: &http.Client{}, Proxy: proxy}},
+		{"conns", "Config.Conns", Config{HTTPClient: &http.Client{}, Conns: 8}},
+		{"negative conns", "Config.Conns", Config{Conns: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.BaseURL, tc.cfg.DefaultKey = "https://agentos-ai.dev", testKey
