@@ -92,7 +92,7 @@ func startKillable(t *testing.T, env ...string) *killable {
 		t.Fatal(err)
 	}
 	k.cmd = exec.Command(binary(t, "OTELCOL_AGENTOS"), "--config", filepath.Join("..", "testdata", "collector", "persistent-queue.yaml"))
-	k.cmd.Env = append(append(os.Environ(), env...), "HEALTH_ENDPOINT="+health)
+	k.cmd.Env = append(append(os.Environ(), env...), "HEALTH_ENDPOINT="+health, "METRICS_PORT="+freePort(t))
 	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
 	setParentDeath(k.cmd)
 	if err := k.cmd.Start(); err != nil {

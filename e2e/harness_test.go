@@ -140,8 +140,18 @@ func collector(t *testing.T, bin, config string, env ...string) {
 	health := freeAddr(t)
 	name := strings.TrimSuffix(config, ".yaml")
 	exited := process(t, name, bin, []string{"--config", filepath.Join("..", "testdata", "collector", config)},
-		append(env, "HEALTH_ENDPOINT="+health))
+		append(env, "HEALTH_ENDPOINT="+health, "METRICS_PORT="+freePort(t)))
 	waitHealthy(t, name, "http://"+health, exited)
+}
+
+// freePort is a free loopback port, for a collector's metrics.
+func freePort(t *testing.T) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // agentos is an agentos-localserver process.

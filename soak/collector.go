@@ -34,39 +34,71 @@ var collectorConfigs = map[frontEnd]string{
 }
 
 // startCollector runs the collector with fe's pipeline, its exporter aimed
-// at AgentOS or the sink, and returns it with its OTLP/HTTP address once
-// healthy. A client timeout is set through a second config file, which
-// the collector merges into the first.
-func (s *soak) startCollector(sc scenario, fe frontEnd, log io.Writer) (*process, string, error) {
-	otlpAddr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
-	}
+// at AgentOS or the sink, and returns it once healthy. It listens for
+// OTLP/HTTP on otlpAddr and keeps its storage, if any, in storageDir. A
+// client timeout is set through a second config file, which the collector
+// merges into the first.
+func (s *soak) startCollector(sc scenario, fe frontEnd, otlpAddr, storageDir string, log io.Writer) (*process, error) {
 	health, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	args := []string{"--config", filepath.Join(s.root, "testdata", "collector", collectorConfigs[fe])}
+	config := collectorConfigs[fe]
+	if sc.config != "" && fe == collectorFE {
+		config = sc.config
+	}
+	args := []string{"--config", filepath.Join(s.root, "testdata", "collector", config)}
 	if sc.timeout > 0 && fe == collectorFE {
 		overlay := filepath.Join(s.logDir, sc.name+"-collector-timeout.yaml")
 		yaml := fmt.Sprintf("exporters:\n  agentos:\n    timeout: %s\n", sc.timeout)
 		if err := os.WriteFile(overlay, []byte(yaml), 0o644); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		args = append(args, "--config", overlay)
 	}
-	env := append(os.Environ(),
+	metrics, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, metricsPort, _ := net.SplitHostPort(metrics)
+	env := append(os.Environ(), "METRICS_PORT="+metricsPort,
 		"AGENTOS_ENDPOINT="+s.agentos.url(), "AGENTOS_API_KEY="+soakAPIKey, "AGENTOS_AGENT_ID="+soakAgentID,
-		"OTLP_SINK_ENDPOINT="+s.sink.url, "OTLP_HTTP_ENDPOINT="+otlpAddr, "HEALTH_ENDPOINT="+health)
+		"OTLP_SINK_ENDPOINT="+s.sink.url, "OTLP_HTTP_ENDPOINT="+otlpAddr, "HEALTH_ENDPOINT="+health,
+		"STORAGE_DIR="+storageDir)
 	p, err := startProcess("collector", s.collectorBin, args, env, log, log)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := waitHealthy(p, "http://"+health); err != nil {
 		_ = p.stop()
-		return nil, "", err
+		return nil, err
 	}
-	return p, otlpAddr, nil
+	return p, nil
+}
+
+// crashAndRestart kills the collector at sc.crash.at after start and
+// starts it again on the same address and storage sc.crash.down later. It
+// sends the running collector, the restarted one last, on the channel it
+// returns, and closes it.
+func (s *soak) crashAndRestart(sc scenario, first *process, start time.Time, otlpAddr, storageDir string, log io.Writer) <-chan crashOutcome {
+	out := make(chan crashOutcome, 1)
+	go func() {
+		defer close(out)
+		time.Sleep(time.Until(start.Add(sc.crash.at)))
+		_ = first.cmd.Process.Kill()
+		<-first.done
+		fmt.Fprintf(log, "soak: killed the collector (SIGKILL) at %s\n", time.Since(start).Round(time.Millisecond))
+		time.Sleep(sc.crash.down)
+		p, err := s.startCollector(sc, collectorFE, otlpAddr, storageDir, log)
+		fmt.Fprintf(log, "soak: restarted the collector at %s\n", time.Since(start).Round(time.Millisecond))
+		out <- crashOutcome{p, err}
+	}()
+	return out
+}
+
+type crashOutcome struct {
+	collector *process
+	err       error
 }
 
 func waitHealthy(p *process, url string) error {

@@ -5,7 +5,8 @@
 // It starts the strict local AgentOS server (internal/localserver) in
 // process, then, for each scenario of the table in scenarios.go (latency,
 // injected 503s, a rate limit, a 20 s outage, a server slower than the
-// client's timeout), drives a stream of agent runs through each front end:
+// client's timeout, a burst of 20,000 runs through one collector, a kill -9
+// of a crash-safe collector while it ingests), drives a stream of agent runs through each front end:
 //
 //	exporter   sdkbridge.NewExporter behind the SDK's batch span processor
 //	processor  sdkbridge.NewSpanProcessor, the live processor

@@ -30,6 +30,11 @@ type loadConfig struct {
 	Workers         int
 	Pace            time.Duration
 	Timeout         time.Duration // HTTP client timeout of the SDK front ends; 0: default
+	Batch           int           // the batch span processor's batch size, exported every 5 ms; 0: its defaults
+	// Resend makes the OTLP client send a batch again until the collector
+	// acknowledges it (or the deadline passes): otlptracehttp does not
+	// retry a refused connection, and a killed collector refuses them.
+	Resend bool
 	Deadline        time.Duration // from the first span, for everything including Shutdown
 }
 
@@ -117,13 +122,39 @@ func newTracerProvider(ctx context.Context, cfg loadConfig) (*sdktrace.TracerPro
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 		dropped = sp.DroppedSpans
 	case collectorFE, otlphttpFE:
+		var exp sdktrace.SpanExporter
 		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(cfg.Endpoint), otlptracehttp.WithInsecure())
 		if err != nil {
 			return nil, nil, err
 		}
-		opts = append(opts, sdktrace.WithBatcher(exp, sdktrace.WithBlocking()))
+		if cfg.Resend {
+			exp = resending{exp}
+		}
+		bsp := []sdktrace.BatchSpanProcessorOption{sdktrace.WithBlocking()}
+		if cfg.Batch > 0 {
+			bsp = append(bsp, sdktrace.WithMaxExportBatchSize(cfg.Batch), sdktrace.WithBatchTimeout(5*time.Millisecond))
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp, bsp...))
 	default:
 		return nil, nil, fmt.Errorf("unknown front end %q", cfg.FrontEnd)
 	}
 	return sdktrace.NewTracerProvider(opts...), dropped, nil
+}
+
+// resending sends a batch again, every 100 ms, until it is acknowledged or
+// ctx ends.
+type resending struct{ sdktrace.SpanExporter }
+
+func (r resending) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	for {
+		err := r.SpanExporter.ExportSpans(ctx, spans)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -79,10 +79,18 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 
 	cfg := loadConfig{FrontEnd: fe, Endpoint: s.agentos.url(), AgentID: soakAgentID, APIKey: soakAPIKey,
 		TracePrefix: prefix, Runs: sc.runs, Spans: sc.spans, Workers: s.workers,
-		Pace: sc.pace, Timeout: sc.timeout, Deadline: sc.deadline}
+		Pace: sc.pace, Timeout: sc.timeout, Deadline: sc.deadline, Batch: sc.batch, Resend: sc.crash.at > 0}
 	var collector *process
+	var storageDir string
 	if fe == collectorFE || fe == otlphttpFE {
-		if collector, cfg.Endpoint, err = s.startCollector(sc, fe, log); err != nil {
+		if cfg.Endpoint, err = freeAddr(); err == nil {
+			storageDir, err = os.MkdirTemp(s.logDir, sc.name+"-storage-")
+		}
+		if err == nil {
+			defer os.RemoveAll(storageDir)
+			collector, err = s.startCollector(sc, fe, cfg.Endpoint, storageDir, log)
+		}
+		if err != nil {
 			r.err = err
 			return r
 		}
@@ -91,6 +99,10 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 	var out bytes.Buffer
 	start := time.Now()
 	back := s.agentos.outage(start, sc.outage)
+	var restarted <-chan crashOutcome
+	if collector != nil && sc.crash.at > 0 {
+		restarted = s.crashAndRestart(sc, collector, start, cfg.Endpoint, storageDir, log)
+	}
 	load, err := startProcess("load generator", s.self, []string{"-role", "load", "-load", string(cfgJSON)},
 		os.Environ(), &out, log)
 	if err == nil {
@@ -101,6 +113,10 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 			}
 		}
 		r.maxRSS, r.cpu = load.usage()
+	}
+	if restarted != nil {
+		c := <-restarted
+		collector, err = c.collector, errors.Join(err, c.err)
 	}
 	if collector != nil {
 		s.awaitDelivery(sc, fe, prefix, start.Add(sc.deadline))

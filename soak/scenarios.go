@@ -39,7 +39,21 @@ type scenario struct {
 	// against relaxed rules (see verdict.relaxedOK).
 	strict    bool
 	frontEnds []frontEnd
+	// config is the collector rows' pipeline in testdata/collector;
+	// empty: basic.yaml (otlphttp.yaml for the peer).
+	config string
+	// batch, when positive, makes the load generator's batch span
+	// processor export at most this many spans every few milliseconds:
+	// about one OTLP request per run, as a busy service sends them.
+	batch int
+	// crash kills the collector with SIGKILL and restarts it on the same
+	// storage and address.
+	crash crash
 }
+
+// crash is a kill -9 of the collector at `at` after the first span, and
+// its restart `down` later.
+type crash struct{ at, down time.Duration }
 
 // outage makes AgentOS unreachable (connections refused) from `at` after
 // the first span, for `lasts`.
@@ -72,4 +86,14 @@ var scenarios = []scenario{
 	{name: "slow-300ms", faults: localserver.Faults{ResponseDelay: 300 * time.Millisecond}, timeout: 200 * time.Millisecond,
 		runs: 40, spans: 10, deadline: 20 * time.Second,
 		strict: false, frontEnds: ours},
+	// One process sends 20,000 runs as fast as it can, children in
+	// batches before their root: nothing may reorder them on the way to
+	// the tracker, or children arrive after their run closed.
+	{name: "burst-20k", runs: 20000, spans: 9, deadline: 150 * time.Second,
+		strict: true, frontEnds: []frontEnd{collectorFE}},
+	// kill -9 while the receiver acknowledges about 200 runs a second,
+	// one OTLP request each: what it acknowledged must arrive, once.
+	{name: "kill-while-ingesting", runs: 3000, spans: 9, pace: 15 * time.Second, batch: 9,
+		crash: crash{at: 7 * time.Second, down: 2 * time.Second}, config: "persistent-queue.yaml",
+		deadline: 90 * time.Second, strict: true, frontEnds: []frontEnd{collectorFE}},
 }

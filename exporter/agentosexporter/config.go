@@ -164,6 +164,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must not be negative", f.name))
 		}
 	}
+	errs = append(errs, cfg.validateQueue()...)
 	if n := cfg.Limits.MaxRequestBytes; n > 0 && n < ingest.MinMaxBodyBytes {
 		errs = append(errs, fmt.Errorf("limits::max_request_bytes: %d is below the minimum of %d", n, ingest.MinMaxBodyBytes))
 	}
@@ -173,6 +174,23 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
 	}
 	return errors.Join(errs...)
+}
+
+// validateQueue refuses sending queues that would reorder batches or
+// acknowledge them before they are durable.
+func (cfg *Config) validateQueue() []error {
+	q := cfg.QueueConfig.Get()
+	if q == nil {
+		return nil
+	}
+	var errs []error
+	if q.NumConsumers > 1 {
+		errs = append(errs, fmt.Errorf("sending_queue::num_consumers: must be 1, not %d: concurrent consumers hand batches to the exporter out of order, so a run's root can overtake its children and they arrive after the run closed", q.NumConsumers))
+	}
+	if cfg.Storage != nil && q.StorageID == nil {
+		errs = append(errs, fmt.Errorf("sending_queue::storage: required with storage (set it to %s, or disable the sending queue): an in-memory queue acknowledges batches that a crash then loses", cfg.Storage))
+	}
+	return errs
 }
 
 // settingKeys are this component's YAML keys for the core's settings, for

@@ -67,7 +67,7 @@ func TestLoadValidConfig(t *testing.T) {
 }
 
 func TestMoreValidConfigs(t *testing.T) {
-	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed"} {
+	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed", "storage_persistent_queue", "storage_no_queue"} {
 		t.Run(name, func(t *testing.T) {
 			cfg, err := loadConfig(t, name)
 			require.NoError(t, err)
@@ -98,6 +98,8 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"bad_level", []string{"'min_level' ", `"verbose" is not one of debug`}},
 		{"bad_trigger", []string{"'trigger_type' ", `"cron" is not one of manual`}},
 		{"bad_redaction_pattern", []string{"redaction::patterns: ", "[a-"}},
+		{"concurrent_queue", []string{"sending_queue::num_consumers: must be 1, not 10", "out of order"}},
+		{"storage_memory_queue", []string{"sending_queue::storage: required with storage (set it to file_storage, or disable the sending queue)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(t, tc.name)
@@ -124,6 +126,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, configretry.NewDefaultBackOffConfig(), cfg.RetryConfig, "retry_on_failure is exporterhelper's, with its defaults")
 	assert.True(t, cfg.RequestRetry.Enabled)
 	assert.True(t, cfg.QueueConfig.HasValue())
+	assert.Equal(t, 1, cfg.QueueConfig.Get().NumConsumers, "more consumers reorder batches")
 	assert.Equal(t, runtracker.DefaultMaxWait, cfg.Timing.MaxWait)
 	assert.Equal(t, runtracker.DefaultMaxOpenRuns, cfg.Limits.MaxOpenRuns)
 

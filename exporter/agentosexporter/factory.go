@@ -40,9 +40,14 @@ func createDefaultConfig() component.Config {
 	// A request that fits goes out in one write (headers and body);
 	// typical events bodies are 5 to 30 KB.
 	client.WriteBufferSize = 32 << 10
+	// One consumer: the run tracker must see batches in the order the
+	// receivers took them, or a root overtakes its children and they
+	// arrive late; consuming only hands spans over, so one is enough.
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.NumConsumers = 1
 	return &Config{
 		ClientConfig:    client,
-		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		QueueConfig:     configoptional.Some(queue),
 		RetryConfig:     configretry.NewDefaultBackOffConfig(),
 		RequestRetry:    defaultRequestRetry(),
 		TriggerType:     TriggerType(agentosapi.TriggerSDK),
@@ -58,18 +63,26 @@ func createDefaultConfig() component.Config {
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
 	exp := newTracesExporter(c, set)
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.consume,
+	return newTraces(ctx, set, c, exp.consume,
 		exporterhelper.WithStart(exp.start),
-		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithShutdown(exp.shutdown))
+}
+
+// newTraces wraps consume in exporterhelper's queue and retry as cfg sets
+// them.
+func newTraces(ctx context.Context, set exporter.Settings, cfg *Config, consume consumer.ConsumeTracesFunc, opts ...exporterhelper.Option) (exporter.Traces, error) {
+	return exporterhelper.NewTraces(ctx, set, cfg, consume, append(opts,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// Consuming only hands spans to the run tracker, and fails only
 		// when a bound refuses a batch whole; the ingest client retries
 		// each request itself (request_retry). So a retry here offers a
 		// refused batch again, and never re-sends spans already tracked.
-		exporterhelper.WithRetry(c.RetryConfig),
+		// With one queue consumer (Validate insists) it also holds back
+		// the batches behind it, so the tracker still sees them in order.
+		exporterhelper.WithRetry(cfg.RetryConfig),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithQueue(c.QueueConfig),
-	)
+		exporterhelper.WithQueue(cfg.QueueConfig),
+	)...)
 }
 
 // defaultRequestRetry is the SDK bridge's policy, so both front ends retry
