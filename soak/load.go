@@ -34,8 +34,8 @@ type loadConfig struct {
 	// Resend makes the OTLP client send a batch again until the collector
 	// acknowledges it (or the deadline passes): otlptracehttp does not
 	// retry a refused connection, and a killed collector refuses them.
-	Resend bool
-	Deadline        time.Duration // from the first span, for everything including Shutdown
+	Resend   bool
+	Deadline time.Duration // from the first span, for everything including Shutdown
 }
 
 // loadResult is what a load child prints on stdout.
