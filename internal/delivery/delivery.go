@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
@@ -366,10 +367,25 @@ func (s *Sender) runFailed(q *runQueue, op *runtracker.Op, err error) {
 	if logLine {
 		level = slog.LevelError
 	}
-	s.log.LogAttrs(context.Background(), level, "AgentOS run not delivered",
+	msg := "AgentOS run not delivered"
+	if errors.Is(err, ingest.ErrRunMayExist) {
+		// Each such run needs finding in AgentOS by hand: never
+		// suppressed, and a message of its own, which the Collector's log
+		// sampling (by message) does not thin out either.
+		level, msg = slog.LevelError, MayExistMessage(q.externalID)
+	}
+	s.log.LogAttrs(context.Background(), level, msg,
 		slog.String("request", op.Kind.String()), slog.String("trace_id", q.traceID.String()),
 		slog.String("external_run_id", q.externalID), slog.String("run_id", q.runID),
 		slog.Int("events", len(op.Events)), slog.String("error", err.Error()))
+}
+
+// MayExistMessage is the log message for a run whose run/start may have
+// opened a run in AgentOS without the bridge learning its id. It names the
+// external_run_id in the message itself, so that log sampling keyed on the
+// message keeps every such line.
+func MayExistMessage(externalRunID string) string {
+	return "AgentOS may hold an open run with external_run_id " + externalRunID + ": its run/start may have taken effect without the bridge learning the run id; close it in AgentOS"
 }
 
 // Failures returns a *FailedRunsError for the runs that failed since the

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
@@ -94,7 +95,8 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 				if len(mayExist) < maxNamedMayExist {
 					mayExist = append(mayExist, r.ExternalRunID)
 				}
-				d.log.Warn("AgentOS run/start may have been sent before the crash without its run id being stored; starting the run again, AgentOS may hold an open run with this external_run_id",
+				// Starting the run again: the one the crash left may be open.
+				d.log.Warn(delivery.MayExistMessage(r.ExternalRunID), slog.String("cause", "run/start was in flight at the crash"),
 					slog.String("external_run_id", r.ExternalRunID), slog.String("trace_id", tr.ID.String()))
 				continue
 			}

@@ -1,0 +1,48 @@
+package agentosexporter
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
+)
+
+// TestEveryRunThatMayExistIsLogged: AgentOS applies every run/start but
+// answers after the client's timeout, so each run may exist without the
+// exporter knowing its id. Through the Collector's default log sampling
+// (10 lines a second of one message, then every 100th), each such run
+// still gets its own line naming its external_run_id.
+func TestEveryRunThatMayExistIsLogged(t *testing.T) {
+	srv, url := newLocalServer(t)
+	srv.SetFaults(localserver.Faults{ResponseDelay: 300 * time.Millisecond})
+	o := newObserved(t)
+	set := o.settings()
+	set.Logger = zap.New(zapcore.NewSamplerWithOptions(o.core, time.Second, 10, 100))
+	cfg := testConfig(url)
+	cfg.ClientConfig.Timeout = 40 * time.Millisecond
+
+	const runs = 40
+	batches := make([]ptrace.Traces, runs)
+	for i := range batches {
+		batches[i] = oneRun(byte(i + 1))
+	}
+	_ = runExporterErr(t, cfg, set, batches...)
+
+	named := map[string]bool{}
+	for _, e := range o.logs.FilterLevelExact(zapcore.ErrorLevel).All() {
+		if strings.HasPrefix(e.Message, "AgentOS may hold an open run with external_run_id ") {
+			id, _ := e.ContextMap()["external_run_id"].(string)
+			require.Contains(t, e.Message, id)
+			named[id] = true
+		}
+	}
+	assert.Len(t, named, runs, "every run that may exist is named on a line of its own")
+	assert.Equal(t, int64(runs), o.counter(t, "agentos.requests.failed"), "each run/start failed once")
+}
