@@ -77,8 +77,8 @@ func printReport(w io.Writer, rows []row) {
 			notes = append(notes, fmt.Sprintf("%s: the processor dropped %d span starts and ends", name, r.load.Dropped))
 		}
 		if !r.scenario.strict {
-			notes = append(notes, fmt.Sprintf("%s: at most %d records per run, %d open records with events (relaxed rules: ≤ 2, 0)",
-				name, v.maxRecords, v.openWithRun))
+			notes = append(notes, fmt.Sprintf("%s: at most %d records per run, %d open records with events, %d runs recorded twice and %d named in the log as may exist (relaxed rules: ≤ 2, 0, at most as many as named)",
+				name, v.maxRecords, v.openWithRun, v.duplicates, r.mayExistLogged))
 		}
 	}
 	_ = tw.Flush()
@@ -86,7 +86,7 @@ func printReport(w io.Writer, rows []row) {
 	fmt.Fprintln(w, "duplicate (more than one record), out of order; spans/s counts every span traced over the")
 	fmt.Fprintln(w, "time from the first span to the last run closed: read it where the verdict is ok.")
 	if slices.ContainsFunc(rows, func(r row) bool { return !r.scenario.strict }) {
-		fmt.Fprintln(w, "\n* relaxed rules, reported only: a server slower than the client's timeout (see scenarios.go)")
+		fmt.Fprintln(w, "\n* relaxed rules, reported only: a server slower than the client's timeout, or a crash while it answers slowly (see scenarios.go)")
 	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "- "+n)

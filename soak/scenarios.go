@@ -96,4 +96,11 @@ var scenarios = []scenario{
 	{name: "kill-while-ingesting", runs: 3000, spans: 9, pace: 15 * time.Second, batch: 9,
 		crash: crash{at: 7 * time.Second, down: 2 * time.Second}, config: "persistent-queue.yaml",
 		deadline: 90 * time.Second, strict: true, frontEnds: []frontEnd{collectorFE}},
+	// kill -9 while hundreds of run/starts have been applied and not yet
+	// answered: after the restart they are sent again (the API has no
+	// idempotency key), so those runs may be recorded twice, and each of
+	// them must be named in the collector's log.
+	{name: "kill-slow-agentos", faults: localserver.Faults{ResponseDelay: 200 * time.Millisecond},
+		runs: 3000, spans: 9, crash: crash{at: 4 * time.Second, down: 2 * time.Second}, config: "persistent-queue.yaml",
+		deadline: 90 * time.Second, strict: false, frontEnds: []frontEnd{collectorFE}},
 }
