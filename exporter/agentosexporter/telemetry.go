@@ -24,6 +24,7 @@ func instruments(set component.TelemetrySettings) (*pipeline.Instruments, error)
 		RunsFailed:            tb.RunsFailed,
 		EventsSent:            tb.EventsSent,
 		RequestsFailed:        tb.RequestsFailed,
+		RequestsDeferred:      tb.RequestsDeferred,
 		EventsDropped:         tb.EventsDropped,
 		SpansRefused:          tb.SpansRefused,
 		SpansDropped:          tb.SpansDropped,

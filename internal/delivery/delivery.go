@@ -30,6 +30,10 @@ type Observer interface {
 	Failed(op *runtracker.Op, err error)
 	// Skipped hears an op that was not sent because its run's start failed.
 	Skipped(op *runtracker.Op)
+	// Deferred hears an op that failed with a transient error after the
+	// ingest client's retries and will be sent again later (see
+	// Options.RetryLater).
+	Deferred(op *runtracker.Op, err error)
 }
 
 // Progress hears each run's progress so that its owner can make it
@@ -65,7 +69,19 @@ type Options struct {
 	// Progress, when set, hears each run's progress; see Progress.
 	Progress Progress
 	Logger   *slog.Logger
+	// RetryLater, when positive, keeps a run whose request failed with a
+	// transient error after the ingest client's retries (AgentOS down for
+	// longer than they last): the request is sent again after RetryLater,
+	// then after twice as long and so on up to MaxRetryLater, with the
+	// run's later requests waiting behind it, until it succeeds or
+	// Shutdown gives up. Without it the request fails and the run is
+	// reported. Only requests that cannot have taken effect are sent
+	// again (and closes, which AgentOS answers 409 when repeated).
+	RetryLater time.Duration
 }
+
+// MaxRetryLater caps the wait between two later attempts of a request.
+const MaxRetryLater = 5 * time.Minute
 
 // Sender delivers ops: in order per run, runs in parallel. Submit never
 // blocks on I/O and never drops; its owner bounds memory by admitting work
@@ -105,6 +121,10 @@ type runQueue struct {
 	dead       bool // start failed: later ops are skipped
 	startErr   error
 	failed     bool // a request failed for good: the run is reported once
+	// deferrals counts the later attempts of the op at the head; parked
+	// is the timer that puts the queue back in ready.
+	deferrals int
+	parked    *time.Timer
 }
 
 type queuedOp struct {
@@ -239,15 +259,18 @@ func (s *Sender) drain(q *runQueue) {
 			return
 		}
 		qo := q.ops[q.head]
-		q.ops[q.head] = queuedOp{}
-		q.head++
 		s.mu.Unlock()
 
-		s.deliver(q, qo.op)
+		if s.deliver(q, qo.op) == parked {
+			return
+		}
 		closed := qo.op.Kind == runtracker.OpClose
 		*qo.op = runtracker.Op{} // its events may go now
 
 		s.mu.Lock()
+		q.ops[q.head] = queuedOp{}
+		q.head++
+		q.deferrals = 0
 		s.done(&qo)
 		if closed {
 			delete(s.runs, q.key)
@@ -287,7 +310,15 @@ func (s *Sender) done(qo *queuedOp) {
 	}
 }
 
-func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
+// outcome is what deliver did with an op.
+type outcome int
+
+const (
+	finished outcome = iota // delivered, failed for good or skipped
+	parked                  // to be sent again later; it stays at the head
+)
+
+func (s *Sender) deliver(q *runQueue, op *runtracker.Op) outcome {
 	if q.dead {
 		if s.opts.Observer != nil {
 			s.opts.Observer.Skipped(op)
@@ -295,7 +326,7 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		if s.opts.Progress != nil {
 			s.opts.Progress.Done(op, "", fmt.Errorf("%w: %w", ErrRunNotStarted, q.startErr))
 		}
-		return
+		return finished
 	}
 	var err error
 	ctx := s.ctx
@@ -324,6 +355,9 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 			err = s.client.CompleteRun(ctx, op.AgentID, &agentosapi.CompleteRunRequest{RunID: q.runID, Output: op.Close.Output})
 		}
 	}
+	if err != nil && s.park(q, op, err) {
+		return parked
+	}
 	if err != nil {
 		// Without a run there is nothing to send to; a failed event batch
 		// still lets the run close, so it does not stay "running" forever.
@@ -337,7 +371,7 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 		if s.opts.Progress != nil {
 			s.opts.Progress.Done(op, q.runID, err)
 		}
-		return
+		return finished
 	}
 	if s.opts.Progress != nil {
 		s.opts.Progress.Done(op, q.runID, nil)
@@ -345,6 +379,74 @@ func (s *Sender) deliver(q *runQueue, op *runtracker.Op) {
 	if s.opts.Observer != nil && op.RunID == "" {
 		s.opts.Observer.Delivered(op)
 	}
+	return finished
+}
+
+// park keeps q, with op at its head, out of the workers' way for a while
+// when op failed in a way that sending it again later may cure, and says
+// whether it did.
+func (s *Sender) park(q *runQueue, op *runtracker.Op, err error) bool {
+	if s.opts.RetryLater <= 0 || !retryableLater(op, err) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil || s.exiting {
+		return false
+	}
+	wait := s.opts.RetryLater << min(q.deferrals, 20)
+	wait = min(wait, MaxRetryLater)
+	q.deferrals++
+	q.parked = time.AfterFunc(wait, func() { s.unpark(q) })
+	if s.opts.Observer != nil {
+		s.opts.Observer.Deferred(op, err)
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "AgentOS request failed after its retries; sending it again later",
+		slog.String("request", op.Kind.String()), slog.String("trace_id", q.traceID.String()),
+		slog.String("external_run_id", q.externalID), slog.String("run_id", q.runID),
+		slog.Duration("after", wait), slog.Int("attempt", q.deferrals), slog.String("error", err.Error()))
+	return true
+}
+
+// unpark puts a parked queue back in line.
+func (s *Sender) unpark(q *runQueue) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q.parked == nil {
+		return
+	}
+	q.parked = nil
+	s.ready = append(s.ready, q)
+	s.cond.Signal()
+}
+
+// unparkAll puts every parked queue back in line at once, for a Shutdown
+// that gives up: their requests then fail and are reported. The caller
+// holds s.mu.
+func (s *Sender) unparkAll() {
+	for _, q := range s.runs {
+		if q.parked != nil && q.parked.Stop() {
+			q.parked = nil
+			s.ready = append(s.ready, q)
+		}
+	}
+	s.cond.Broadcast()
+}
+
+// retryableLater says whether op, failed with err after the client's
+// retries, may succeed if sent again later without being applied twice.
+func retryableLater(op *runtracker.Op, err error) bool {
+	if !ingest.IsRetryable(err) {
+		return false
+	}
+	switch op.Kind {
+	case runtracker.OpClose:
+		return true // a repeated close is answered 409, which is success
+	case runtracker.OpEvents:
+		var partial *ingest.SendEventsError
+		return !errors.As(err, &partial) && !ingest.IsAmbiguous(err)
+	}
+	return !ingest.IsAmbiguous(err)
 }
 
 // runFailed records a failed request. A run is logged and counted once, on
@@ -459,6 +561,7 @@ func (s *Sender) Shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.mu.Lock()
+	s.unparkAll()
 	s.exiting = true
 	s.cond.Broadcast()
 	s.mu.Unlock()

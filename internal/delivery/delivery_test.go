@@ -255,8 +255,9 @@ func TestShutdownGivesUpAtDeadline(t *testing.T) {
 	}
 }
 
-type countObserver struct{ delivered, failed, skipped atomic.Int64 }
+type countObserver struct{ delivered, failed, skipped, deferred atomic.Int64 }
 
-func (o *countObserver) Delivered(*runtracker.Op)     { o.delivered.Add(1) }
-func (o *countObserver) Failed(*runtracker.Op, error) { o.failed.Add(1) }
-func (o *countObserver) Skipped(*runtracker.Op)       { o.skipped.Add(1) }
+func (o *countObserver) Delivered(*runtracker.Op)       { o.delivered.Add(1) }
+func (o *countObserver) Failed(*runtracker.Op, error)   { o.failed.Add(1) }
+func (o *countObserver) Skipped(*runtracker.Op)         { o.skipped.Add(1) }
+func (o *countObserver) Deferred(*runtracker.Op, error) { o.deferred.Add(1) }

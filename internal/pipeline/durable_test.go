@@ -10,6 +10,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
@@ -317,7 +318,11 @@ func TestCrashAfterStartsWithoutEffect(t *testing.T) {
 	must(t, p1.ConsumeSpans(ctx, append(trace3(1, t0), trace3(2, t0)...)))
 	c.now = c.now.Add(2 * time.Second)
 	p1.Tick()
-	if err := p1.Flush(ctx); err == nil {
+	// The starts wait to be sent again later: Flush waits until its
+	// deadline.
+	fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := p1.Flush(fctx); err == nil {
 		t.Fatal("Flush succeeded with AgentOS answering 503")
 	}
 	if n := srv.Stats().Requests["/api/ingest/v1/run/start"]; n < 2 {
@@ -388,5 +393,81 @@ func TestShutdownWithJournalLeavesRunsToResume(t *testing.T) {
 	}
 	if store.Len() != 1 {
 		t.Errorf("%d records left, want the header only", store.Len())
+	}
+}
+
+// AgentOS is down for longer than the requests' retries last: with a
+// journal, each run waits and is delivered whole once AgentOS is back,
+// without a restart, its deferred requests counted, and the journal
+// emptied behind it.
+func TestRunsOutlastingTheirRetriesAreSentLater(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	srv.SetFaults(localserver.Faults{ErrorRate: 1})
+	store := journal.NewMemStore()
+	reader := sdkmetric.NewManualReader()
+	c := &clock{now: t0}
+	cfg := durableConfig(hs.URL, store, c, reader)
+	cfg.Ingest.Retry.MaxElapsedTime = 20 * time.Millisecond
+	cfg.RetryLater = 10 * time.Millisecond
+	p := mustNew(t, cfg)
+	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
+	must(t, p.ConsumeSpans(ctx, trace3(2, t0)))
+	c.now = c.now.Add(2 * time.Second)
+	p.Tick()
+
+	// Every run/start has failed after its retries, more than once.
+	waitFor(t, func() bool { return sums(t, reader)["agentos.requests.deferred{run/start}"] >= 4 })
+	if got := sums(t, reader)["agentos.requests.failed{run/start}"]; got != 0 {
+		t.Fatalf("agentos.requests.failed = %d while AgentOS is down, want 0: runs wait instead", got)
+	}
+	srv.SetFaults(localserver.Faults{})
+	must(t, p.Flush(ctx))
+	runs := srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != localserver.StatusCompleted || len(r.Events) != 4 {
+			t.Errorf("run %s: %s with %d events, want completed with 4", r.ExternalRunID, r.Status, len(r.Events))
+		}
+	}
+	must(t, p.Shutdown(ctx))
+	if store.Len() != 1 {
+		t.Errorf("%d records left after every run closed, want the header only", store.Len())
+	}
+}
+
+// A close that keeps failing is given up when Shutdown's time runs out:
+// reported, and kept stored for the next start.
+func TestShutdownGivesUpOnRequestsWaitingToBeSentAgain(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	srv.SetFaults(localserver.Faults{ErrorRate: 1})
+	store := journal.NewMemStore()
+	reader := sdkmetric.NewManualReader()
+	c := &clock{now: t0}
+	cfg := durableConfig(hs.URL, store, c, reader)
+	cfg.Ingest.Retry.MaxElapsedTime = 20 * time.Millisecond
+	cfg.RetryLater = time.Hour
+	p := mustNew(t, cfg)
+	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
+	c.now = c.now.Add(2 * time.Second)
+	p.Tick()
+	waitFor(t, func() bool { return sums(t, reader)["agentos.requests.deferred{run/start}"] == 1 })
+	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	var failed *delivery.FailedRunsError
+	if err := p.Shutdown(sctx); !errors.As(err, &failed) || failed.Runs != 1 {
+		t.Fatalf("Shutdown: %v, want 1 run not delivered", err)
+	}
+	if store.Len() < 2 {
+		t.Errorf("the run is no longer stored (%d records): the next start could not deliver it", store.Len())
 	}
 }

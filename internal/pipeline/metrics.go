@@ -28,8 +28,10 @@ type Instruments struct {
 	RunsFailed     metric.Int64Counter
 	EventsSent     metric.Int64Counter
 	RequestsFailed metric.Int64Counter
-	EventsDropped  metric.Int64Counter
-	SpansRefused   metric.Int64Counter
+	// RequestsDeferred counts requests delivery will send again later.
+	RequestsDeferred metric.Int64Counter
+	EventsDropped    metric.Int64Counter
+	SpansRefused     metric.Int64Counter
 
 	SpansDropped          metric.Int64ObservableCounter
 	RunsMayExist          metric.Int64ObservableCounter
@@ -69,6 +71,7 @@ func newInstruments(mp metric.MeterProvider) (*Instruments, error) {
 	counter(&ins.RunsFailed, "agentos.runs.failed", "Runs closed as failed.", "{run}")
 	counter(&ins.EventsSent, "agentos.events.sent", "Timeline events accepted by AgentOS.", "{event}")
 	counter(&ins.RequestsFailed, "agentos.requests.failed", "Ingest requests that failed after retries, by request.", "{request}")
+	counter(&ins.RequestsDeferred, "agentos.requests.deferred", "Ingest requests that failed after their retries with a transient error and will be sent again later (with storage), by request.", "{request}")
 	counter(&ins.EventsDropped, "agentos.events.dropped", "Events not delivered, by reason.", "{event}")
 	counter(&ins.SpansRefused, "agentos.spans.refused", "Spans refused at the memory bound, for the sender to offer again.", "{span}")
 	observed(&ins.SpansDropped, "agentos.spans.dropped", "Spans not sent to AgentOS, by reason.", "{span}")
@@ -184,6 +187,11 @@ func (m *metrics) Failed(op *runtracker.Op, err error) {
 		m.ins.EventsSent.Add(ctx, int64(sent))
 	}
 	m.ins.EventsDropped.Add(ctx, int64(len(op.Events)-sent), attrFailed)
+}
+
+// Deferred counts a request delivery will send again later.
+func (m *metrics) Deferred(op *runtracker.Op, _ error) {
+	m.ins.RequestsDeferred.Add(context.Background(), 1, kindAttrs[op.Kind])
 }
 
 // Skipped counts the events of a run whose start failed; the start's own

@@ -43,6 +43,12 @@ type Config struct {
 	// MaxJournalBytes bounds what the journal stores; at the bound spans
 	// are refused with ErrBufferFull. Default journal.DefaultMaxBytes.
 	MaxJournalBytes int64
+	// RetryLater, with a Journal, is how long a run whose request failed
+	// with a transient error after its retries waits before the request
+	// is sent again (doubling up to delivery.MaxRetryLater): the run stays
+	// stored meanwhile, and would otherwise wait for a restart. Default
+	// DefaultRetryLater.
+	RetryLater time.Duration
 	// MeterProvider receives self-telemetry; nil means none.
 	MeterProvider metric.MeterProvider
 	Logger        *slog.Logger
@@ -60,6 +66,7 @@ type Config struct {
 const (
 	DefaultMaxBufferedBytes = 64 << 20
 	DefaultMaxAdmitWait     = 5 * time.Second
+	DefaultRetryLater       = 30 * time.Second
 )
 
 // ErrShutdown is returned by calls made after Shutdown.
@@ -153,14 +160,17 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, fmt.Errorf("agentos self-telemetry: %w", err)
 	}
 	var progress delivery.Progress
+	var retryLater time.Duration
 	if p.durable != nil {
 		progress = p.durable
+		retryLater = cmp.Or(cfg.RetryLater, DefaultRetryLater)
 	}
 	p.sender = delivery.New(client, delivery.Options{
 		Concurrency: cfg.Concurrency,
 		Observer:    p.metrics,
 		Progress:    progress,
 		Logger:      log,
+		RetryLater:  retryLater,
 	})
 	p.submit = p.sender.Submit
 	if p.durable != nil {
@@ -298,7 +308,8 @@ func (p *Pipeline) Tick() {
 
 // Flush closes the runs whose root has arrived and waits until everything
 // submitted before the call is delivered. Work submitted during the wait
-// does not hold it up. Runs that failed since the previous Flush or
+// does not hold it up; with a Journal, a request waiting to be sent again
+// (Config.RetryLater) holds it up until ctx ends. Runs that failed since the previous Flush or
 // Shutdown are reported in a *delivery.FailedRunsError.
 func (p *Pipeline) Flush(ctx context.Context) error {
 	p.mu.Lock()

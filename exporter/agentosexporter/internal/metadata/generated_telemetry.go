@@ -33,6 +33,7 @@ type TelemetryBuilder struct {
 	EventsSent            metric.Int64Counter
 	EventsTruncated       metric.Int64ObservableCounter
 	RequestsAuthFailFast  metric.Int64ObservableCounter
+	RequestsDeferred      metric.Int64Counter
 	RequestsFailed        metric.Int64Counter
 	RunsCompleted         metric.Int64Counter
 	RunsFailed            metric.Int64Counter
@@ -231,6 +232,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.RequestsAuthFailFast, err = builder.meter.Int64ObservableCounter(
 		"agentos.requests.auth_fail_fast",
 		metric.WithDescription("Requests refused without being sent because their key was just answered 401 or 403. [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.RequestsDeferred, err = builder.meter.Int64Counter(
+		"agentos.requests.deferred",
+		metric.WithDescription("Ingest requests that failed after their retries with a transient error and will be sent again later (with storage), by request. [Alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)

@@ -54,6 +54,7 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.EventsDropped.Add(context.Background(), 1)
 	tb.EventsSent.Add(context.Background(), 1)
+	tb.RequestsDeferred.Add(context.Background(), 1)
 	tb.RequestsFailed.Add(context.Background(), 1)
 	tb.RunsCompleted.Add(context.Background(), 1)
 	tb.RunsFailed.Add(context.Background(), 1)
@@ -72,6 +73,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualRequestsAuthFailFast(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualRequestsDeferred(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualRequestsFailed(t, testTel,
