@@ -295,3 +295,60 @@ func TestLiveLateIsReported(t *testing.T) {
 		t.Fatalf("late %+v", late)
 	}
 }
+
+// TestParkedTraceSurvivesReplay: the Collector's journal rebuilds the
+// tracker after a restart by adding the stored spans again with their
+// arrival times, without the ticks between them. A parked trace comes back
+// held, is parked again by the first tick, and its root then makes the
+// same run (same index, same events) as without the restart; a parked
+// trace that is let go is reported retired, so its records are deleted.
+func TestParkedTraceSurvivesReplay(t *testing.T) {
+	opts := runtracker.Options{MaxWait: time.Second, Grace: time.Second, OrphanTimeout: time.Minute, ReportRetired: true}
+	chunks := []struct {
+		at    time.Time
+		spans []spans.Span
+	}{
+		{t0, []spans.Span{traceSpan(1, 2, 1, "chat", opAttr("chat")), traceSpan(2, 2, 1, "chat", opAttr("chat"))}},
+		{t0.Add(5 * time.Second), []spans.Span{traceSpan(1, 3, 1, "execute_tool", opAttr("execute_tool"))}},
+	}
+	root := traceSpan(1, 1, 0, "invoke_agent a", opAttr("invoke_agent"))
+	rootAt := t0.Add(40 * time.Second)
+	rootOps := func(tk *runtracker.Tracker) []runtracker.Op {
+		return append(tk.Add(rootAt, []spans.Span{root}), tk.Tick(rootAt.Add(time.Second))...)
+	}
+
+	before := newSelecting(t, mapping.SelectInvokeAgent, opts)
+	for i, c := range chunks {
+		before.Add(c.at, c.spans)
+		before.Tick(c.at.Add(time.Second))
+		if i == 0 && before.Stats().HeldSpans != 2 {
+			t.Fatalf("held %d spans after the maximum wait, want 2", before.Stats().HeldSpans)
+		}
+	}
+	want := rootOps(before)
+
+	after := newSelecting(t, mapping.SelectInvokeAgent, opts)
+	for _, c := range chunks {
+		after.Add(c.at, c.spans)
+	}
+	if ops := after.Tick(t0.Add(30 * time.Second)); len(ops) != 0 {
+		t.Fatalf("ops at the first tick after the restart: %q", kinds(ops))
+	}
+	got := rootOps(after)
+	if g, w := strings.Join(kinds(got), "|"), strings.Join(kinds(want), "|"); g != w || g != "run/start|events llm.request tool.called llm.response tool.returned|close" {
+		t.Fatalf("after the restart %q, without %q", g, w)
+	}
+	if got[0].RunIndex != want[0].RunIndex || got[0].Start.ExternalRunID != want[0].Start.ExternalRunID {
+		t.Fatalf("run index %d / %s after the restart, %d / %s without", got[0].RunIndex, got[0].Start.ExternalRunID, want[0].RunIndex, want[0].Start.ExternalRunID)
+	}
+	// Trace 2 never gets its root: let go after OrphanTimeout of silence,
+	// and reported retired.
+	after.TakeRetired()
+	after.Tick(rootAt.Add(2 * time.Minute))
+	if retired := after.TakeRetired(); len(retired) != 1 || retired[0] != chunks[0].spans[1].TraceID {
+		t.Fatalf("retired %v, want trace 2", retired)
+	}
+	if st := after.Stats(); st.OpenTraces != 0 || st.SpansUnselected != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
