@@ -1,6 +1,10 @@
 package runtracker
 
-import "github.com/agentos-ai/agentos-otel/internal/spans"
+import (
+	"cmp"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
 
 // Late is what arrived for one run after it had closed, since the previous
 // TakeLate: such spans are counted, never sent.
@@ -28,6 +32,11 @@ const maxLateRuns = 1024
 func (t *Tracker) TakeLate() (runs []Late, unlisted int64) {
 	runs, unlisted = t.late.runs, t.late.unlisted
 	t.late = lateReport{}
+	for i := range runs {
+		if runs[i].ExternalRunID == extTraceID {
+			runs[i].ExternalRunID = runs[i].TraceID.String()
+		}
+	}
 	return runs, unlisted
 }
 
@@ -68,7 +77,31 @@ func lateEvents(s *spans.Span) int { return 2 + len(s.Events) }
 // lateToRun counts a span that arrived after r closed.
 func (t *Tracker) lateToRun(id spans.TraceID, r *run, events int) {
 	t.stats.SpansLate++
-	t.late.add(id, r.external, events)
+	t.late.add(id, cmp.Or(r.external, extTraceID), events)
+}
+
+// extTraceID stands for an external_run_id that is the trace id in hex,
+// which the report spells out only when it is taken.
+const extTraceID = "\x00trace id"
+
+func (r *run) setExternal(ext string) {
+	if !isTraceHex(ext, r.first.traceID) {
+		r.external = ext
+	}
+}
+
+// isTraceHex reports whether s is id in lowercase hex, without allocating.
+func isTraceHex(s string, id spans.TraceID) bool {
+	const digits = "0123456789abcdef"
+	if len(s) != 2*len(id) {
+		return false
+	}
+	for i, b := range id {
+		if s[2*i] != digits[b>>4] || s[2*i+1] != digits[b&0xf] {
+			return false
+		}
+	}
+	return true
 }
 
 // lateToClosed counts a span of a retired trace: late if the trace had a
@@ -84,7 +117,8 @@ func (t *Tracker) lateToClosed(id spans.TraceID, ext string, events int) {
 }
 
 // closedSet remembers recently retired traces with the external_run_id of
-// their first started run ("" for none), so their late spans are
+// their first started run ("" for none, extTraceID for the trace id), so
+// their late spans are
 // recognised and reported instead of opening a new run. It holds a fixed
 // number of traces, the most recent.
 type closedSet struct {

@@ -35,7 +35,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			req := t.m.StartRequest(s)
 			req.AgentID = r.agentID
 			r.started = true
-			r.external = req.ExternalRunID
+			r.setExternal(req.ExternalRunID)
 			t.markStarted(tr)
 			t.stats.RunsStarted++
 			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: s.TraceID, Start: req})

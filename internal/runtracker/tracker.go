@@ -1,6 +1,7 @@
 package runtracker
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -58,12 +59,12 @@ type trace struct {
 	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
+	// started counts its started runs not closed yet; with none the trace
+	// is on the cold list. An int32 beside waitExpired takes no room.
+	started int32
 	// park is set while the trace's wait has expired with no run that its
 	// held spans could start: they stay held for their root.
-	park *parking
-	// started counts its started runs not closed yet; with none the trace
-	// is on the cold list.
-	started            int
+	park               *parking
 	prev, next         *trace
 	coldPrev, coldNext *trace
 	// runsArray holds a trace's first run, as most traces have one. The run
@@ -80,10 +81,12 @@ type node struct {
 }
 
 type run struct {
-	key      RunKey
-	index    int // among its trace's runs, for the journal
-	agentID  string
-	external string      // the external_run_id its run/start sent
+	key     RunKey
+	index   int // among its trace's runs, for the journal
+	agentID string
+	// external is the external_run_id its run/start sent, kept only when
+	// it is not the trace id: the hex would keep 32 bytes per open run.
+	external string
 	root     *spans.Span // nil until the run root arrives
 	selected bool
 	live     bool // started by the live span processor
@@ -664,7 +667,7 @@ func (t *Tracker) emitStart(r *run, reason string) {
 	}
 	req.AgentID = r.agentID
 	r.started = true
-	r.external = req.ExternalRunID
+	r.setExternal(req.ExternalRunID)
 	t.stats.RunsStarted++
 	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.traceID, RunIndex: r.index, Start: req})
 }
@@ -806,7 +809,7 @@ func (t *Tracker) retireIfDone(tr *trace) {
 			return
 		}
 		if ext == "" && r.started {
-			ext = r.external
+			ext = cmp.Or(r.external, extTraceID)
 		}
 	}
 	delete(t.traces, tr.id)
