@@ -277,6 +277,7 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 	}
 	if tr.waitExpired {
 		t.placeUnresolved(now, tr, s)
+		t.evictHeld(now)
 		return
 	}
 	t.hold(tr, s)
@@ -299,6 +300,9 @@ func (t *Tracker) evictHeld(now time.Time) {
 			return
 		}
 		t.evict(now, victim, fmt.Sprintf("evicted: the bridge held more than %d spans", t.opts.MaxHeldSpans))
+		if t.traces[victim.id] == victim {
+			return // not retired: evicting again would not help
+		}
 	}
 }
 
@@ -309,6 +313,9 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 			break
 		}
 		t.evict(now, victim, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
+		if t.traces[victim.id] == victim {
+			break // not retired: evicting again would not help
+		}
 	}
 	tr := &trace{id: id, created: now}
 	tr.runs = tr.runsArray[:0]
@@ -475,7 +482,8 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 }
 
 // placeUnresolved handles a span whose ancestors are unknown after the
-// trace's wait expired.
+// trace's wait expired. It evicts nothing: unpark calls it on a trace that
+// must stay.
 func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 	if s.ParentRemote {
 		// Its remote parent did not arrive within the wait: it is a root.
@@ -492,9 +500,7 @@ func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 		if len(tr.held) >= t.opts.MaxSpansPerTrace {
 			t.dropParked(tr)
 			t.retireIfDone(tr)
-			return
 		}
-		t.evictHeld(now)
 		return
 	}
 	var open *run
@@ -512,7 +518,6 @@ func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 			t.hold(tr, s)
 			tr.park = &parking{}
 			tr.park.add(t, now, s)
-			t.evictHeld(now)
 			return
 		}
 		open = t.startOrphan(now, tr, s, "the run root had not arrived within the maximum wait")
