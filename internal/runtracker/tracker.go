@@ -445,6 +445,23 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 	}
 	clear(tr.held[len(kept):])
 	tr.held = kept
+	if tr.park != nil {
+		// What a parked trace decides by is what it still holds.
+		last := tr.park.last
+		tr.park = t.parkingOf(tr.held, last)
+	}
+}
+
+// parkingOf sums up held spans for a parked trace, nil if there are none.
+func (t *Tracker) parkingOf(held []*spans.Span, last time.Time) *parking {
+	if len(held) == 0 {
+		return nil
+	}
+	p := &parking{}
+	for _, s := range held {
+		p.add(t, last, s)
+	}
+	return p
 }
 
 func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth int) {
@@ -593,10 +610,7 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	if len(tr.held) == 0 || tr.park != nil {
 		return
 	}
-	p := &parking{}
-	for _, s := range tr.held {
-		p.add(t, now, s)
-	}
+	p := t.parkingOf(tr.held, now)
 	if p.selects && t.orphanAgentOK(p.earliest) {
 		t.startFromHeld(now, tr, p.earliest, reason)
 		return
