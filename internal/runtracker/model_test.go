@@ -462,7 +462,7 @@ type lateKey struct {
 
 func describeRun(tid spans.TraceID, agent string, fail bool, ids []spans.SpanID) string {
 	slices.SortFunc(ids, func(a, b spans.SpanID) int { return cmp.Compare(a[7], b[7]) })
-	s := fmt.Sprintf("trace %x agent %s failed %v spans", tid[15], agent[len(agent)-1:], fail)
+	s := fmt.Sprintf("trace %x agent %s failed %v spans", tid[15], agent, fail)
 	for _, id := range ids {
 		s += fmt.Sprintf(" %d", id[7])
 	}
@@ -504,8 +504,8 @@ type mTrace struct {
 	waitExpired bool
 	parked      bool
 	parkedLast  time.Time
-	orphan      *mRun // started without its root, open
-	rooted      *mRun // the root's run, open
+	orphan      *mRun // started without its root, until the root takes it over
+	rooted      *mRun // the root's run
 	runs        []*mRun
 }
 
@@ -564,7 +564,7 @@ func (mt *modelTracker) addSpan(now time.Time, s spans.Span) {
 		selected := mt.m.Selects(&s) && agentosapi.IsUUID(agent)
 		r := tr.orphan
 		if r != nil && (!selected || r.agent != agent) {
-			mt.closeRun(tr, r, true)
+			mt.closeRun(r, true)
 			r = nil
 		}
 		if r == nil {
@@ -644,7 +644,7 @@ func (mt *modelTracker) startIfPicked(now time.Time, tr *mTrace) bool {
 	return true
 }
 
-func (mt *modelTracker) closeRun(tr *mTrace, r *mRun, fail bool) {
+func (mt *modelTracker) closeRun(r *mRun, fail bool) {
 	r.closed, r.fail = true, fail
 	r.started = r.started || r.selected
 }
@@ -662,10 +662,10 @@ func (mt *modelTracker) tick(now time.Time) {
 			tr.held, tr.parked = nil, false
 		}
 		if r := tr.rooted; r != nil && !r.closed && !now.Before(r.closeAt) {
-			mt.closeRun(tr, r, r.rootFail)
+			mt.closeRun(r, r.rootFail)
 		}
 		if r := tr.orphan; r != nil && !r.closed && now.Sub(r.lastSeen) >= mt.opts.OrphanTimeout {
-			mt.closeRun(tr, r, true)
+			mt.closeRun(r, true)
 		}
 		mt.retireIfDone(tr)
 	}
@@ -681,7 +681,7 @@ func (mt *modelTracker) shutdown(now time.Time) {
 		tr.held = nil
 		for _, r := range tr.runs {
 			if !r.closed {
-				mt.closeRun(tr, r, r != tr.rooted || r.rootFail)
+				mt.closeRun(r, r != tr.rooted || r.rootFail)
 			}
 		}
 		mt.retireIfDone(tr)
