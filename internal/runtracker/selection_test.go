@@ -176,6 +176,13 @@ func TestUnselectedFloodKeepsStartedRuns(t *testing.T) {
 			ops = append(ops, tk.Tick(now)...)
 		}
 	}
+	// And roots the live processor sees start that the selector does not
+	// pick (health checks), never ending.
+	for n := uint64(3000); n < 4000; n++ {
+		check := traceSpan(n, 1, 0, "GET /health")
+		check.EndTime = time.Time{}
+		ops = append(ops, tk.Started(now, &check)...)
+	}
 	if got := strings.Join(kinds(ops), "|"); got != "run/start|run/start|events agent.started agent.completed" {
 		t.Fatalf("ops %q", got)
 	}
