@@ -16,8 +16,9 @@ type Late struct {
 	// first started run.
 	ExternalRunID string
 	// Spans is how many spans arrived late, and Events how many events
-	// they would have made: two per span (start and end) and one per span
-	// event, before the minimum level filters any.
+	// they would have made, before the minimum level filters any: a start
+	// and an end per span (the live processor's late start or end alone
+	// counts one) and one per span event.
 	Spans, Events int
 }
 
@@ -25,10 +26,13 @@ type Late struct {
 const maxLateRuns = 1024
 
 // TakeLate returns, per run, the spans that arrived after their run had
-// closed since the previous call, in the order their runs first had one,
-// and how many late spans belonged to runs beyond the first 1024 listed
-// (those are counted, not listed). Stats.SpansLate counts every late span
-// still. The report is not kept across a restart: it is for logging.
+// closed since the previous call (nil if none), in the order their runs
+// first had one, and how many late spans belonged to runs beyond the
+// first 1024 listed: those are counted here and in Stats.SpansLate, not
+// listed. It is meant for a warning log line per run, taken after Add,
+// Tick or Ended like their ops and under the same serialisation. Spans of
+// a trace that never had a started run are not late but unselected, and
+// are not listed. The report is not kept across a restart.
 func (t *Tracker) TakeLate() (runs []Late, unlisted int64) {
 	runs, unlisted = t.late.runs, t.late.unlisted
 	t.late = lateReport{}
