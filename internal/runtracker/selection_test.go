@@ -359,3 +359,29 @@ func TestParkedTraceSurvivesReplay(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestParkedSpansWithoutParentJoinTheRoot: a parked span whose parent
+// never comes joins the run of the trace's root when that comes; a remote
+// root, which owns only its subtree, leaves it parked.
+func TestParkedSpansWithoutParentJoinTheRoot(t *testing.T) {
+	orphan := traceSpan(1, 3, 2, "chat", opAttr("chat")) // its parent, span 2, never comes
+	for _, remote := range []bool{false, true} {
+		tk := newSelecting(t, mapping.SelectInvokeAgent, runtracker.Options{MaxWait: time.Second, Grace: time.Second, OrphanTimeout: time.Minute})
+		tk.Add(t0, []spans.Span{orphan})
+		tk.Tick(t0.Add(time.Second))
+		root := traceSpan(1, 1, 0, "invoke_agent a", opAttr("invoke_agent"))
+		if remote {
+			root.ParentSpanID, root.ParentRemote = spans.SpanID{9}, true
+		}
+		now := t0.Add(10 * time.Second)
+		ops := append(tk.Add(now, []spans.Span{root}), tk.Tick(now.Add(time.Second))...)
+		got := strings.Join(kinds(ops), "|")
+		held := tk.Stats().HeldSpans
+		if !remote && (got != "run/start|events llm.request llm.response|close" || held != 0) {
+			t.Fatalf("root: ops %q, %d held", got, held)
+		}
+		if remote && (got != "run/start|close" || held != 1) {
+			t.Fatalf("remote root: ops %q, %d held", got, held)
+		}
+	}
+}

@@ -396,8 +396,8 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
 	t.assign(now, tr, r, s, 0)
 	t.rehomeAfter(now, tr, s)
-	if tr.park != nil {
-		t.unpark(now, tr)
+	if tr.park != nil && !s.HasParent() {
+		t.unpark(now, tr, r)
 	}
 }
 
@@ -499,8 +499,8 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 }
 
 // placeUnresolved handles a span whose ancestors are unknown after the
-// trace's wait expired. It evicts nothing: unpark calls it on a trace that
-// must stay.
+// trace's wait expired. It evicts nothing: its callers do, once the trace
+// is consistent.
 func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 	if s.ParentRemote {
 		// Its remote parent did not arrive within the wait: it is a root.
@@ -510,7 +510,7 @@ func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 	if tr.park != nil {
 		t.hold(tr, s)
 		tr.park.add(t, now, s)
-		if t.orphanAgentOK(tr.park.earliest) && tr.park.selects {
+		if tr.park.selects && t.orphanAgentOK(tr.park.earliest) {
 			t.startFromHeld(now, tr, tr.park.earliest, fmt.Sprintf("the run root had not arrived within the maximum wait (%s)", t.opts.MaxWait))
 			return
 		}
@@ -636,15 +636,29 @@ func (t *Tracker) startFromHeld(now time.Time, tr *trace, first *spans.Span, rea
 	t.flush(r)
 }
 
-// unpark places the spans still held by a parked trace once a root has
-// arrived: those it did not resolve are placed as unresolved spans.
-func (t *Tracker) unpark(now time.Time, tr *trace) {
+// unpark gives r, the run of the trace's parentless root, the spans its
+// parked trace still holds after the root resolved its descendants: their
+// parent never came, and the trace's root is their nearest known root. A
+// remote root (a subtree) leaves them parked.
+func (t *Tracker) unpark(now time.Time, tr *trace, r *run) {
 	tr.park = nil
 	held := tr.held
 	tr.held = nil
 	t.unhold(tr, held)
+	rest := held[:0]
 	for _, s := range held {
-		t.placeUnresolved(now, tr, s)
+		if s.ParentRemote && !t.opts.RemoteParentIsRoot && !tr.nodes.has(s.ParentSpanID) {
+			t.addRoot(now, tr, s)
+			continue
+		}
+		rest = append(rest, s)
+	}
+	for _, s := range rest {
+		if rr, depth := tr.runOf(s); rr != nil {
+			t.assign(now, tr, rr, s, depth)
+			continue
+		}
+		t.assign(now, tr, r, s, 1)
 	}
 }
 
