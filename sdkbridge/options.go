@@ -83,7 +83,7 @@ type Redaction struct {
 type Limits struct {
 	MaxSpansPerTrace int // spans held per trace waiting for its root; default 10 000
 	MaxHeldSpans     int // spans held across traces; default 100 000
-	MaxOpenRuns      int // traces tracked at once; default 10 000
+	MaxOpenRuns      int // traces tracked at once; default 10 000 (traces without a started run are evicted first)
 	// MaxBufferedBytes bounds the estimated memory of spans held for their
 	// root and of requests waiting for delivery; default 64 MiB. At the
 	// bound ExportSpans waits for room up to 5 s (or its context), then
@@ -98,7 +98,7 @@ type Limits struct {
 type Timing struct {
 	MaxWait       time.Duration // hold children this long for their root; default 30s
 	GracePeriod   time.Duration // after the root ends, wait for stragglers; default 2s
-	OrphanTimeout time.Duration // close a rootless run after this much silence; default 5m
+	OrphanTimeout time.Duration // close a rootless run, or let go of spans no selector picked, after this much silence; default 5m
 }
 
 // RetryConfig bounds retries of failed requests, in otlptracehttp's shape:

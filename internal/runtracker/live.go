@@ -35,17 +35,21 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			req := t.m.StartRequest(s)
 			req.AgentID = r.agentID
 			r.started = true
+			r.setExternal(req.ExternalRunID)
+			t.markStarted(tr)
 			t.stats.RunsStarted++
 			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: s.TraceID, Start: req})
 		}
 		return t.take()
 	}
-	r, depth := t.liveRunOf(tr, s)
+	r, depth := t.liveRunOf(tr, s, 1)
 	if r == nil {
 		return t.take()
 	}
 	if r.closed {
-		t.stats.SpansLate++
+		if r.selected {
+			t.lateToRun(tr.id, r, 1)
+		}
 		return t.take()
 	}
 	t.stats.SpansAccepted++
@@ -83,7 +87,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 // the grace period.
 func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	tr := t.trace(s.TraceID)
-	r, depth := t.liveRunOf(tr, s)
+	r, depth := t.liveRunOf(tr, s, 1+len(s.Events))
 	if r == nil {
 		return t.take()
 	}
@@ -97,7 +101,7 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 		return t.take()
 	}
 	if r.closed {
-		t.stats.SpansLate++
+		t.lateToRun(tr.id, r, 1+len(s.Events))
 		return t.take()
 	}
 	r.lastSeen = now
@@ -126,11 +130,12 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	return t.take()
 }
 
-// liveRunOf finds the run of a live span, counting it when it has none.
-func (t *Tracker) liveRunOf(tr *trace, s *spans.Span) (*run, int) {
+// liveRunOf finds the run of a live span, counting it when it has none;
+// events is what the span would add, for the late report.
+func (t *Tracker) liveRunOf(tr *trace, s *spans.Span, events int) (*run, int) {
 	if tr == nil {
-		if t.closed.has(s.TraceID) {
-			t.stats.SpansLate++
+		if ext, ok := t.closed.get(s.TraceID); ok {
+			t.lateToClosed(s.TraceID, ext, events)
 		} else {
 			t.stats.SpansNoRun++
 		}

@@ -10,12 +10,16 @@ import (
 // Options bound the tracker's memory and set its timings.
 type Options struct {
 	// MaxWait is how long spans of a trace are held waiting for their run
-	// root before the run starts from what is known.
+	// root before the run starts from what is known: only if the selector
+	// picks one of them (any, with "all") and the earliest names a valid
+	// agent. Otherwise they stay held (parked) for their root, which
+	// decides, until OrphanTimeout of silence.
 	MaxWait time.Duration
 	// Grace lets stragglers in after the root ended before the run closes.
 	Grace time.Duration
 	// OrphanTimeout closes, as failed, a started run whose root never came,
-	// once no span of it has arrived for this long.
+	// once no span of it has arrived for this long; the spans of a parked
+	// trace are then let go, counted as unselected.
 	OrphanTimeout time.Duration
 	// MaxRunDuration closes, as failed, a live run whose root span has not
 	// ended after this long.
@@ -24,7 +28,11 @@ type Options struct {
 	MaxSpansPerTrace int
 	// MaxHeldSpans bounds the spans held across all traces.
 	MaxHeldSpans int
-	// MaxOpenRuns bounds the traces tracked at once; the oldest is evicted.
+	// MaxOpenRuns bounds the traces tracked at once. At either bound the
+	// oldest trace without a started run open is evicted (held spans start
+	// their run and close it as failed, or go as unselected if nothing
+	// selects them); only when every trace has one is the oldest started
+	// run closed, as failed.
 	MaxOpenRuns int
 	// RemoteParentIsRoot makes a span whose parent is remote a run root at
 	// once (the SDK bridge). Otherwise it waits MaxWait for its parent (the

@@ -1,6 +1,7 @@
 package runtracker
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -22,12 +23,16 @@ type Tracker struct {
 	tasks bool
 
 	traces map[spans.TraceID]*trace
-	// oldest and newest link traces in arrival order, for eviction.
+	// oldest and newest link traces in arrival order, for Tick.
 	oldest, newest *trace
-	held           int
+	// cold links, oldest first, the traces without a started run open:
+	// they are evicted before any started run is.
+	cold coldList
+	held int
 	// bytes estimates what held spans and pending events occupy.
 	bytes   int64
 	closed  closedSet
+	late    lateReport
 	nextKey RunKey
 	stats   Stats
 
@@ -54,7 +59,14 @@ type trace struct {
 	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
-	prev, next  *trace
+	// started counts its started runs not closed yet; with none the trace
+	// is on the cold list. An int32 beside waitExpired takes no room.
+	started int32
+	// park is set while the trace's wait has expired with no run that its
+	// held spans could start: they stay held for their root.
+	park               *parking
+	prev, next         *trace
+	coldPrev, coldNext *trace
 	// runsArray holds a trace's first run, as most traces have one. The run
 	// itself is not embedded: a trace whose spans wait for their root has
 	// none yet, and would hold its 400-odd bytes for nothing.
@@ -69,9 +81,12 @@ type node struct {
 }
 
 type run struct {
-	key      RunKey
-	index    int // among its trace's runs, for the journal
-	agentID  string
+	key     RunKey
+	index   int // among its trace's runs, for the journal
+	agentID string
+	// external is the external_run_id its run/start sent, kept only when
+	// it is not the trace id: the hex would keep 32 bytes per open run.
+	external string
 	root     *spans.Span // nil until the run root arrives
 	selected bool
 	live     bool // started by the live span processor
@@ -237,8 +252,8 @@ func (t *Tracker) isRunRoot(s *spans.Span) bool {
 func (t *Tracker) add(now time.Time, s *spans.Span) {
 	tr := t.trace(s.TraceID)
 	if tr == nil {
-		if t.closed.has(s.TraceID) && !t.isRunRoot(s) {
-			t.stats.SpansLate++
+		if ext, ok := t.closed.get(s.TraceID); ok && !t.isRunRoot(s) {
+			t.lateToClosed(s.TraceID, ext, lateEvents(s))
 			return
 		}
 		tr = t.newTrace(now, s.TraceID)
@@ -262,20 +277,45 @@ func (t *Tracker) add(now time.Time, s *spans.Span) {
 	}
 	if tr.waitExpired {
 		t.placeUnresolved(now, tr, s)
+		t.evictHeld(now)
 		return
 	}
 	t.hold(tr, s)
 	if len(tr.held) >= t.opts.MaxSpansPerTrace {
 		t.expireWait(now, tr, "the trace held too many spans before its root arrived")
+		if tr.park != nil {
+			// Nothing selects it yet: its spans go rather than exceed the bound.
+			t.dropParked(tr)
+			t.retireIfDone(tr)
+		}
 	}
-	for t.held > t.opts.MaxHeldSpans && t.oldest != nil {
-		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge held more than %d spans", t.opts.MaxHeldSpans))
+	t.evictHeld(now)
+}
+
+// evictHeld evicts traces while more than MaxHeldSpans spans are held.
+func (t *Tracker) evictHeld(now time.Time) {
+	for t.held > t.opts.MaxHeldSpans {
+		victim := t.victim()
+		if victim == nil {
+			return
+		}
+		t.evict(now, victim, fmt.Sprintf("evicted: the bridge held more than %d spans", t.opts.MaxHeldSpans))
+		if t.traces[victim.id] == victim {
+			return // not retired: evicting again would not help
+		}
 	}
 }
 
 func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
-	for len(t.traces) >= t.opts.MaxOpenRuns && t.oldest != nil {
-		t.evict(now, t.oldest, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
+	for len(t.traces) >= t.opts.MaxOpenRuns {
+		victim := t.victim()
+		if victim == nil {
+			break
+		}
+		t.evict(now, victim, fmt.Sprintf("evicted: the bridge tracked more than %d traces", t.opts.MaxOpenRuns))
+		if t.traces[victim.id] == victim {
+			break // not retired: evicting again would not help
+		}
 	}
 	tr := &trace{id: id, created: now}
 	tr.runs = tr.runsArray[:0]
@@ -287,6 +327,7 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 		t.oldest = tr
 	}
 	t.newest = tr
+	t.cold.push(tr)
 	return tr
 }
 
@@ -327,19 +368,25 @@ func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
 func (t *Tracker) validAgent(id string) bool { return agentosapi.IsUUID(id) }
 
 func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
+	agent := t.m.AgentID(s)
+	selected := t.m.Selects(s) && t.validAgent(agent)
 	var r *run
-	// A run started without its root adopts the first parentless root.
-	for _, cand := range tr.runs {
-		if cand.root == nil && !cand.closed && !s.HasParent() {
-			r = cand
-			break
+	if !s.HasParent() {
+		// A run started without its root is the root's only if the root
+		// selects it for the same agent: selection is the root's to decide.
+		if cand := tr.rootless(); cand != nil {
+			if selected && cand.agentID == agent {
+				r = cand
+			} else {
+				t.closeRun(tr, cand, t.rejectedReason(s, agent, selected))
+			}
 		}
 	}
 	if r == nil {
 		r = t.newRun(now, tr, s)
-		r.agentID = t.m.AgentID(s)
-		r.selected = t.m.Selects(s) && t.validAgent(r.agentID)
-		if !t.validAgent(r.agentID) {
+		r.agentID = agent
+		r.selected = selected
+		if !t.validAgent(agent) {
 			t.stats.SpansNoAgent++
 		}
 	}
@@ -349,6 +396,34 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
 	t.assign(now, tr, r, s, 0)
 	t.rehomeAfter(now, tr, s)
+	if tr.park != nil && !s.HasParent() {
+		t.unpark(now, tr, r)
+	}
+}
+
+// rootless returns the trace's open run that started without its root,
+// if any. Such a run is always selected and started: a trace that would
+// start an unselected one is parked instead.
+func (tr *trace) rootless() *run {
+	for _, r := range tr.runs {
+		if r.root == nil && !r.closed && !r.live {
+			return r
+		}
+	}
+	return nil
+}
+
+// rejectedReason says why a run started before its root was closed when
+// the root arrived.
+func (t *Tracker) rejectedReason(root *spans.Span, agent string, selected bool) string {
+	const started = "the run was started from its spans before its root span arrived"
+	switch {
+	case !t.validAgent(agent):
+		return fmt.Sprintf("%s; the root span %q names no valid agent id", started, root.Name)
+	case !selected:
+		return fmt.Sprintf("%s; the run selector does not select the root span %q", started, root.Name)
+	}
+	return fmt.Sprintf("%s; the root span %q names agent %s, where it starts a run of its own", started, root.Name, agent)
 }
 
 // setNode records a run root even past MaxSpansPerTrace: descendants
@@ -370,18 +445,35 @@ func (t *Tracker) rehome(now time.Time, tr *trace) {
 	}
 	clear(tr.held[len(kept):])
 	tr.held = kept
+	if tr.park != nil {
+		// What a parked trace decides by is what it still holds.
+		last := tr.park.last
+		tr.park = t.parkingOf(tr.held, last)
+	}
+}
+
+// parkingOf sums up held spans for a parked trace, nil if there are none.
+func (t *Tracker) parkingOf(held []*spans.Span, last time.Time) *parking {
+	if len(held) == 0 {
+		return nil
+	}
+	p := &parking{}
+	for _, s := range held {
+		p.add(t, last, s)
+	}
+	return p
 }
 
 func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth int) {
 	if tr.nodes.has(s.SpanID) {
 		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
-	if r.closed {
-		t.stats.SpansLate++
-		return
-	}
 	if !r.selected {
 		t.stats.SpansUnselected++
+		return
+	}
+	if r.closed {
+		t.lateToRun(tr.id, r, lateEvents(s))
 		return
 	}
 	r.lastSeen = now
@@ -407,11 +499,25 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 }
 
 // placeUnresolved handles a span whose ancestors are unknown after the
-// trace's wait expired.
+// trace's wait expired. It evicts nothing: its callers do, once the trace
+// is consistent.
 func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 	if s.ParentRemote {
 		// Its remote parent did not arrive within the wait: it is a root.
 		t.addRoot(now, tr, s)
+		return
+	}
+	if tr.park != nil {
+		t.hold(tr, s)
+		tr.park.add(t, now, s)
+		if tr.park.selects && t.orphanAgentOK(tr.park.earliest) {
+			t.startFromHeld(now, tr, tr.park.earliest, fmt.Sprintf("the run root had not arrived within the maximum wait (%s)", t.opts.MaxWait))
+			return
+		}
+		if len(tr.held) >= t.opts.MaxSpansPerTrace {
+			t.dropParked(tr)
+			t.retireIfDone(tr)
+		}
 		return
 	}
 	var open *run
@@ -425,42 +531,59 @@ func (t *Tracker) placeUnresolved(now time.Time, tr *trace, s *spans.Span) {
 		}
 	}
 	if open == nil {
+		if !t.orphanAgentOK(s) || !t.orphanSelects(s) {
+			t.hold(tr, s)
+			tr.park = &parking{}
+			tr.park.add(t, now, s)
+			return
+		}
 		open = t.startOrphan(now, tr, s, "the run root had not arrived within the maximum wait")
 	}
 	t.assign(now, tr, open, s, 1)
 }
 
-// startOrphan starts a run for spans whose root has not arrived.
+// parking is what a parked trace keeps to decide whether its held spans
+// can start a run without their root, and when to let them go.
+type parking struct {
+	last     time.Time   // its last span arrived, for OrphanTimeout
+	earliest *spans.Span // of its held spans: the agent of a run started without the root
+	selects  bool        // some held span matches the run selector
+}
+
+func (p *parking) add(t *Tracker, now time.Time, s *spans.Span) {
+	p.last = now
+	if p.earliest == nil || s.StartTime.Before(p.earliest.StartTime) {
+		p.earliest = s
+	}
+	p.selects = p.selects || t.orphanSelects(s)
+}
+
+// startOrphan starts a run for spans whose root has not arrived. The
+// caller has checked that they are selected and name a valid agent.
 func (t *Tracker) startOrphan(now time.Time, tr *trace, first *spans.Span, reason string) *run {
 	r := t.newRun(now, tr, first)
 	r.agentID = t.m.AgentID(first)
-	r.selected = t.validAgent(r.agentID) && t.orphanSelected(first, tr)
-	if !t.validAgent(r.agentID) {
-		t.stats.SpansNoAgent++
-	}
-	if r.selected {
-		t.stats.RunsOrphaned++
-		t.startRun(r, reason)
-	}
+	r.selected = true
+	t.stats.RunsOrphaned++
+	t.startRun(tr, r, reason)
 	return r
 }
 
-// orphanSelected applies the selector to a trace without its root: with any
-// selector but "all", some span of it must itself match.
-func (t *Tracker) orphanSelected(first *spans.Span, tr *trace) bool {
-	if t.m.Options().Selector.Mode == mapping.SelectAll || t.m.Selects(first) {
-		return true
-	}
-	for _, s := range tr.held {
-		if t.m.Selects(s) {
-			return true
-		}
-	}
-	return false
+// orphanSelects applies the selector to a span of a trace without its
+// root: with any selector but "all", the span must itself match.
+func (t *Tracker) orphanSelects(s *spans.Span) bool {
+	return t.m.Options().Selector.Mode == mapping.SelectAll || t.m.Selects(s)
+}
+
+// orphanAgentOK reports whether a run started from first, the earliest
+// span known of it, has a valid agent.
+func (t *Tracker) orphanAgentOK(first *spans.Span) bool {
+	return t.validAgent(t.m.AgentID(first))
 }
 
 // expireWait stops waiting for roots: held spans with a remote parent become
-// roots, the rest start a run without their root.
+// roots, the rest start a run without their root if some span of theirs is
+// selected, else they stay held (parked) for their root.
 func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	tr.waitExpired = true
 	if len(tr.held) == 0 {
@@ -484,16 +607,22 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 			t.addRoot(now, tr, s)
 		}
 	}
-	if len(tr.held) == 0 {
+	if len(tr.held) == 0 || tr.park != nil {
 		return
 	}
-	held := tr.held
-	first := held[0]
-	for _, s := range held {
-		if s.StartTime.Before(first.StartTime) {
-			first = s
-		}
+	p := t.parkingOf(tr.held, now)
+	if p.selects && t.orphanAgentOK(p.earliest) {
+		t.startFromHeld(now, tr, p.earliest, reason)
+		return
 	}
+	tr.park = p
+}
+
+// startFromHeld starts a run without its root from the held spans, first
+// being the earliest.
+func (t *Tracker) startFromHeld(now time.Time, tr *trace, first *spans.Span, reason string) {
+	tr.park = nil
+	held := tr.held
 	r := t.startOrphan(now, tr, first, reason)
 	tr.held = nil
 	t.unhold(tr, held)
@@ -507,7 +636,61 @@ func (t *Tracker) expireWait(now time.Time, tr *trace, reason string) {
 	t.flush(r)
 }
 
-func (t *Tracker) startRun(r *run, reason string) {
+// unpark gives r, the run of the trace's parentless root, the spans its
+// parked trace still holds after the root resolved its descendants: their
+// parent never came, and the trace's root is their nearest known root. A
+// remote root (a subtree) leaves them parked.
+func (t *Tracker) unpark(now time.Time, tr *trace, r *run) {
+	tr.park = nil
+	held := tr.held
+	tr.held = nil
+	t.unhold(tr, held)
+	rest := held[:0]
+	for _, s := range held {
+		if s.ParentRemote && !t.opts.RemoteParentIsRoot && !tr.nodes.has(s.ParentSpanID) {
+			t.addRoot(now, tr, s)
+			continue
+		}
+		rest = append(rest, s)
+	}
+	for _, s := range rest {
+		if rr, depth := tr.runOf(s); rr != nil {
+			t.assign(now, tr, rr, s, depth)
+			continue
+		}
+		t.assign(now, tr, r, s, 1)
+	}
+}
+
+// dropParked lets a parked trace's held spans go, counted as unselected:
+// no span of theirs selected a run.
+func (t *Tracker) dropParked(tr *trace) {
+	p := tr.park
+	tr.park = nil
+	if p.selects && !t.orphanAgentOK(p.earliest) {
+		t.stats.SpansNoAgent++
+	}
+	t.stats.SpansUnselected += int64(len(tr.held))
+	held := tr.held
+	tr.held = nil
+	t.unhold(tr, held)
+}
+
+func (t *Tracker) startRun(tr *trace, r *run, reason string) {
+	t.emitStart(r, reason)
+	t.markStarted(tr)
+}
+
+// markStarted notes that a run of tr started and stays open.
+func (t *Tracker) markStarted(tr *trace) {
+	if tr.started == 0 {
+		t.cold.remove(tr)
+	}
+	tr.started++
+}
+
+// emitStart sends a run's run/start.
+func (t *Tracker) emitStart(r *run, reason string) {
 	var req agentosapi.StartRunRequest
 	if r.root != nil {
 		req = t.m.StartRequest(r.root)
@@ -517,6 +700,7 @@ func (t *Tracker) startRun(r *run, reason string) {
 	}
 	req.AgentID = r.agentID
 	r.started = true
+	r.setExternal(req.ExternalRunID)
 	t.stats.RunsStarted++
 	t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: r.first.traceID, RunIndex: r.index, Start: req})
 }
@@ -539,7 +723,7 @@ func (t *Tracker) flush(r *run) {
 
 // closeRun starts the run if needed, sends what is pending and closes it:
 // from its root when it has one, else as failed for reason.
-func (t *Tracker) closeRun(r *run, reason string) {
+func (t *Tracker) closeRun(tr *trace, r *run, reason string) {
 	if r.closed {
 		return
 	}
@@ -547,8 +731,12 @@ func (t *Tracker) closeRun(r *run, reason string) {
 	if !r.selected {
 		return
 	}
-	if !r.started {
-		t.startRun(r, reason)
+	if r.started {
+		if tr.started--; tr.started == 0 {
+			t.cold.push(tr)
+		}
+	} else {
+		t.emitStart(r, reason)
 	}
 	t.endOpenSpans(r)
 	t.flush(r)
@@ -567,22 +755,26 @@ func (t *Tracker) closeRun(r *run, reason string) {
 	r.pending = mapping.Timeline{}
 }
 
-// Tick advances time: waits expire, grace periods end, orphans time out.
+// Tick advances time: waits expire, grace periods end, orphans time out,
+// parked traces silent for OrphanTimeout are let go.
 func (t *Tracker) Tick(now time.Time) []Op {
 	for tr := t.oldest; tr != nil; {
 		next := tr.next
 		if !tr.waitExpired && len(tr.held) > 0 && now.Sub(tr.created) >= t.opts.MaxWait {
 			t.expireWait(now, tr, fmt.Sprintf("the run root had not arrived within the maximum wait (%s)", t.opts.MaxWait))
 		}
+		if tr.park != nil && now.Sub(tr.park.last) >= t.opts.OrphanTimeout {
+			t.dropParked(tr)
+		}
 		for _, r := range tr.runs {
 			switch {
 			case r.closed:
 			case r.root != nil && !now.Before(r.closeAt):
-				t.closeRun(r, "")
+				t.closeRun(tr, r, "")
 			case r.live && r.root == nil && now.Sub(r.opened) >= t.opts.MaxRunDuration:
-				t.closeRun(r, fmt.Sprintf("the run root span had not ended after the maximum run duration (%s)", t.opts.MaxRunDuration))
+				t.closeRun(tr, r, fmt.Sprintf("the run root span had not ended after the maximum run duration (%s)", t.opts.MaxRunDuration))
 			case r.started && r.root == nil && !r.live && now.Sub(r.lastSeen) >= t.opts.OrphanTimeout:
-				t.closeRun(r, fmt.Sprintf("the run root span never arrived: no span of trace %s for %s", tr.id, t.opts.OrphanTimeout))
+				t.closeRun(tr, r, fmt.Sprintf("the run root span never arrived: no span of trace %s for %s", tr.id, t.opts.OrphanTimeout))
 			case r.started:
 				t.flush(r)
 			}
@@ -603,7 +795,7 @@ func (t *Tracker) Flush() []Op {
 			switch {
 			case r.closed:
 			case r.root != nil:
-				t.closeRun(r, "")
+				t.closeRun(tr, r, "")
 			case r.started:
 				t.flush(r)
 			}
@@ -625,17 +817,17 @@ func (t *Tracker) Shutdown(now time.Time) []Op {
 	return t.take()
 }
 
-func (t *Tracker) evict(now time.Time, tr *trace, reason string) {
-	t.stats.RunsEvicted++
-	t.closeTrace(now, tr, reason)
-}
-
+// closeTrace closes every run of tr and retires it. Held spans that no run
+// can take go as unselected.
 func (t *Tracker) closeTrace(now time.Time, tr *trace, reason string) {
 	if len(tr.held) > 0 {
 		t.expireWait(now, tr, reason)
 	}
+	if tr.park != nil {
+		t.dropParked(tr)
+	}
 	for _, r := range tr.runs {
-		t.closeRun(r, reason)
+		t.closeRun(tr, r, reason)
 	}
 	t.retireIfDone(tr)
 }
@@ -644,9 +836,13 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	if len(tr.held) > 0 {
 		return
 	}
+	ext := ""
 	for _, r := range tr.runs {
 		if !r.closed {
 			return
+		}
+		if ext == "" && r.started {
+			ext = cmp.Or(r.external, extTraceID)
 		}
 	}
 	delete(t.traces, tr.id)
@@ -664,36 +860,9 @@ func (t *Tracker) retireIfDone(tr *trace) {
 		t.newest = tr.prev
 	}
 	tr.prev, tr.next = nil, nil
-	t.closed.add(tr.id)
+	t.cold.remove(tr) // no run of it is open
+	t.closed.add(tr.id, ext)
 	if t.opts.ReportRetired {
 		t.retired = append(t.retired, tr.id)
 	}
-}
-
-// closedSet remembers recently closed traces, so their late spans are
-// recognised instead of opening a new run.
-type closedSet struct {
-	ids  map[spans.TraceID]struct{}
-	ring []spans.TraceID
-	next int
-}
-
-func newClosedSet(size int) closedSet {
-	return closedSet{ids: make(map[spans.TraceID]struct{}), ring: make([]spans.TraceID, 0, size)}
-}
-
-func (c *closedSet) has(id spans.TraceID) bool {
-	_, ok := c.ids[id]
-	return ok
-}
-
-func (c *closedSet) add(id spans.TraceID) {
-	if len(c.ring) < cap(c.ring) {
-		c.ring = append(c.ring, id)
-	} else {
-		delete(c.ids, c.ring[c.next])
-		c.ring[c.next] = id
-		c.next = (c.next + 1) % len(c.ring)
-	}
-	c.ids[id] = struct{}{}
 }
