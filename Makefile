@@ -2,7 +2,7 @@
 GO      ?= go
 FUZZTIME ?= 60s
 
-.PHONY: run test tools lint unit tidy fuzz e2e collector generate bench soak
+.PHONY: run test tools lint unit tidy fuzz e2e collector collector-lb generate bench soak
 
 # The Go modules of this repository: the core and SDK bridge (no Collector
 # dependency), the Collector exporter, and the benchmarks (which need both).
@@ -49,6 +49,12 @@ e2e:
 # Only builds otelcol-agentos and the load-balancing tier into .e2e/.
 collector:
 	bash e2e/run.sh build
+
+# Only builds the router of the scale-out layout (lb.yaml),
+# .e2e/otelcol-agentos-lb/otelcol-agentos-lb, with the Collector Builder
+# v0.161.0 (testdata/collector/builder-lb.yaml says why that release).
+collector-lb:
+	bash e2e/run.sh build-lb
 
 # Regenerates the exporter's metadata code and README status table with
 # mdatagen (pinned in tools/go.mod).

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,48 +74,10 @@ func sendLongRuns(t *testing.T, otlpAddr string, offset, n int) []sentRun {
 	return sent
 }
 
-// killable is a collector process the test can kill -9.
-type killable struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    string
-}
-
+// startKillable starts otelcol-agentos on persistent-queue.yaml.
 func startKillable(t *testing.T, env ...string) *killable {
 	t.Helper()
-	health := freeAddr(t)
-	k := &killable{exited: make(chan struct{}), log: filepath.Join(t.TempDir(), "collector.log")}
-	logFile, err := os.Create(k.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cmd = exec.Command(binary(t, "OTELCOL_AGENTOS"), "--config", filepath.Join("..", "testdata", "collector", "persistent-queue.yaml"))
-	k.cmd.Env = append(append(os.Environ(), env...), "HEALTH_ENDPOINT="+health, "METRICS_PORT="+freePort(t))
-	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
-	setParentDeath(k.cmd)
-	if err := k.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = k.cmd.Wait()
-		logFile.Close()
-		close(k.exited)
-	}()
-	t.Cleanup(func() {
-		_ = k.cmd.Process.Kill()
-		<-k.exited
-		if t.Failed() {
-			b, _ := os.ReadFile(k.log)
-			t.Logf("collector log:\n%s", b)
-		}
-	})
-	waitHealthy(t, "otelcol-agentos", "http://"+health, k.exited)
-	return k
-}
-
-func (k *killable) kill9() {
-	_ = k.cmd.Process.Kill()
-	<-k.exited
+	return startKillableConfig(t, binary(t, "OTELCOL_AGENTOS"), "persistent-queue.yaml", env...)
 }
 
 // TestCrashSafeCollector: the collector of persistent-queue.yaml is killed

@@ -154,6 +154,56 @@ func freePort(t *testing.T) string {
 	return port
 }
 
+// killable is a collector process the test can kill -9.
+type killable struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    string
+}
+
+// startKillableConfig starts a collector binary with a config of
+// testdata/collector, waits for its health check, and kills it when the
+// test ends, printing its log if the test failed.
+func startKillableConfig(t *testing.T, bin, config string, env ...string) *killable {
+	t.Helper()
+	health := freeAddr(t)
+	name := strings.TrimSuffix(config, ".yaml")
+	k := &killable{exited: make(chan struct{}), log: filepath.Join(t.TempDir(), name+".log")}
+	logFile, err := os.Create(k.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cmd = exec.Command(bin, "--config", filepath.Join("..", "testdata", "collector", config))
+	// The test's env comes after the default metrics port: the last wins.
+	k.cmd.Env = append(append(os.Environ(), "METRICS_PORT="+freePort(t)), env...)
+	k.cmd.Env = append(k.cmd.Env, "HEALTH_ENDPOINT="+health)
+	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
+	setParentDeath(k.cmd)
+	if err := k.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = k.cmd.Wait()
+		logFile.Close()
+		close(k.exited)
+	}()
+	t.Cleanup(func() {
+		_ = k.cmd.Process.Kill()
+		<-k.exited
+		if t.Failed() {
+			b, _ := os.ReadFile(k.log)
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	waitHealthy(t, name, "http://"+health, k.exited)
+	return k
+}
+
+func (k *killable) kill9() {
+	_ = k.cmd.Process.Kill()
+	<-k.exited
+}
+
 // agentos is an agentos-localserver process.
 type agentos struct {
 	URL string

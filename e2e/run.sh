@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # End-to-end tests of the custom collectors (make e2e).
 #
-#   e2e/run.sh          build everything, then run the e2e tests
-#   e2e/run.sh build    only build the collectors (make collector)
+#   e2e/run.sh             build everything, then run the e2e tests
+#   e2e/run.sh build       only build both collectors (make collector)
+#   e2e/run.sh build-lb    only build the router (make collector-lb)
 #
 # Installs the Collector Builder v0.165.0 and v0.161.0 through the Go module
-# proxy into .e2e/ (gitignored), builds otelcol-agentos (builder-config.yaml)
-# and the load-balancing tier (testdata/collector/builder-lb.yaml), builds
-# agentos-localserver, then runs the Go tests under e2e/ (build tag e2e),
-# which start the local AgentOS server and the collectors, send OTLP traces
-# and check the runs. Only Go is needed. The first run downloads and
-# compiles the Collector (minutes); later runs reuse Go's module and build
-# caches and the installed builders, and take seconds.
+# proxy into .e2e/ (gitignored), builds otelcol-agentos (builder-config.yaml,
+# builder v0.165.0) and the router of the scale-out layout, otelcol-agentos-lb
+# (testdata/collector/builder-lb.yaml, builder v0.161.0: the manifest says
+# why), builds agentos-localserver, then runs the Go tests under e2e/
+# (build tag e2e), which start the local AgentOS server and the
+# collectors, send OTLP traces and check the runs. Only Go is needed. The
+# first run downloads and compiles the Collector (minutes); later runs
+# reuse Go's module and build caches and the installed builders, and take
+# seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -67,10 +70,16 @@ build() { # builder-version manifest
 	fi
 }
 
-build v0.165.0 builder-config.yaml
-build v0.161.0 testdata/collector/builder-lb.yaml
 export OTELCOL_AGENTOS=$out/otelcol-agentos/otelcol-agentos
 export OTELCOL_LB=$out/otelcol-agentos-lb/otelcol-agentos-lb
+if [ "${1:-}" = build-lb ]; then
+	build v0.161.0 testdata/collector/builder-lb.yaml
+	printf 'e2e: %s\n' "${timings[@]}"
+	echo "e2e: $OTELCOL_LB"
+	exit 0
+fi
+build v0.165.0 builder-config.yaml
+build v0.161.0 testdata/collector/builder-lb.yaml
 
 if [ "${1:-}" = build ]; then
 	printf 'e2e: %s\n' "${timings[@]}"
