@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -152,5 +154,63 @@ func TestIndexListsTheNewest(t *testing.T) {
 	}
 	if want := fmt.Sprintf("The newest %d of %d runs are listed.", maxListed, maxListed+2); !strings.Contains(body, want) {
 		t.Errorf("lacks %q", want)
+	}
+}
+
+// TestHostCheck sends requests as a DNS-rebinding page would, with its
+// own name as Host: the pages and /_local refuse it, the ingest API (which
+// needs a key) and the names allowed by flag do not.
+func TestHostCheck(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a", "-allow-host", "Host.Docker.Internal")
+	for _, tc := range []struct {
+		host, path string
+		status     int
+	}{
+		{"evil.example:8787", "/", 403},
+		{"evil.example", "/_local/runs", 403},
+		{"evil.example", "/runs/" + agentA, 403},
+		{"evil.example", "/assets/style.css", 403},
+		{"localhost.evil.example", "/", 403},
+		{"evil.example", agentosapi.PathRunStart, 405}, // past the check, to the API's own
+		{"localhost:8787", "/", 200},
+		{"app.localhost", "/", 200},
+		{"127.0.0.1:8787", "/_local/runs", 200},
+		{"[::1]:8787", "/", 200},
+		{"10.1.2.3", "/", 200},
+		{"host.docker.internal:8787", "/", 200},
+	} {
+		req, err := http.NewRequest(http.MethodGet, url+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tc.host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status {
+			t.Errorf("Host %s, GET %s: %d, want %d: %s", tc.host, tc.path, res.StatusCode, tc.status, body)
+		}
+		if res.StatusCode == 403 && strings.Contains(string(body), "evil") {
+			t.Errorf("the refusal echoes the Host: %s", body)
+		}
+	}
+}
+
+func TestRecoverPanics(t *testing.T) {
+	var log syncBuffer
+	h := recoverPanics(slog.New(slog.NewTextHandler(&log, nil)), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("a bug")
+	}))
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	status, _, body := getPage(t, hs.URL+"/runs/x")
+	if status != 500 || !strings.Contains(body, "a bug") {
+		t.Errorf("%d %q, want 500 saying what happened", status, body)
+	}
+	if !strings.Contains(log.String(), "a bug") || !strings.Contains(log.String(), "/runs/x") {
+		t.Errorf("the log lacks the panic: %s", log.String())
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 )
@@ -47,20 +50,65 @@ type BoltStore struct {
 	db *bolt.DB
 }
 
-// OpenBoltStore opens the database at path, creating it if needed.
-func OpenBoltStore(path string) (*BoltStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+// ErrDamaged is returned by OpenBoltStore for a file that is not a
+// database this server wrote, or no longer a consistent one (truncated,
+// overwritten in part).
+var ErrDamaged = errors.New("the database file is damaged or not a database")
+
+// OpenBoltStore opens the database at path, creating it if needed. It
+// checks the whole file first: bbolt trusts its pages, so a damaged one
+// would otherwise crash the process at the first read that meets it.
+func OpenBoltStore(path string) (store *BoltStore, err error) {
+	// A truncated file is mapped past its end: reading there faults, which
+	// this turns into a panic that the recover below reports.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var db *bolt.DB
+	defer func() {
+		if p := recover(); p != nil {
+			// db, if any, is left open: its state is unknown, and the
+			// caller is about to give up anyway.
+			store, err = nil, fmt.Errorf("%s: %w (%v)", path, ErrDamaged, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
 		return nil, fmt.Errorf("%s: %w", path, ErrStoreInUse)
-	}
-	if err != nil {
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("%s: %w (%v)", path, ErrDamaged, err)
+	case err != nil:
 		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if err := check(db, path); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("%s: %w (%v)", path, ErrDamaged, err)
 	}
 	if err := db.Update(initBuckets); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &BoltStore{db: db}, nil
+}
+
+// check reports the first inconsistency of the file, if any.
+func check(db *bolt.DB, path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		// Pages past the end of the file would fault when read.
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("the file has %d bytes, its pages need %d", info.Size(), tx.Size())
+		}
+		var first error
+		for err := range tx.Check() {
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	})
 }
 
 func initBuckets(tx *bolt.Tx) error {
