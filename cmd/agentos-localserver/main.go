@@ -193,8 +193,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
-	runs, sumErr := store.Summaries()
-	log.Info("stopped", "runs", len(runs))
+	runs, sumErr := store.List(localserver.Query{Limit: 1})
+	log.Info("stopped", "runs", runs.Total)
 	return errors.Join(err, sumErr)
 }
 
@@ -236,14 +236,7 @@ func newMux(srv *localserver.Server, pages *web) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
 	pages.register(mux)
-	mux.HandleFunc("GET /_local/runs", func(w http.ResponseWriter, _ *http.Request) {
-		runs := srv.Runs()
-		out := runsJSON{Runs: make([]runJSON, len(runs))}
-		for i, r := range runs {
-			out.Runs[i] = toJSON(r)
-		}
-		writeJSON(w, out)
-	})
+	mux.HandleFunc("GET /_local/runs", pages.runsJSON)
 	mux.HandleFunc("GET /_local/stats", func(w http.ResponseWriter, _ *http.Request) {
 		st := srv.Stats()
 		writeJSON(w, statsJSON{Requests: st.Requests, Status: st.Status, Rejected: st.Rejected})
@@ -262,6 +255,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 type (
 	runsJSON struct {
 		Runs []runJSON `json:"runs"`
+		// The id to pass as ?after= for the next page; absent on the last.
+		Next string `json:"next,omitempty"`
 	}
 	runJSON struct {
 		ID            string            `json:"id"`

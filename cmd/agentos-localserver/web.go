@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +28,8 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"datetime": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05.000") },
 	"rfc3339":  func(t time.Time) string { return t.Format(time.RFC3339Nano) },
 	"short":    short,
+	"text":     text,
+	"clean":    clean,
 }).ParseFS(webFiles, "web/*.html"))
 
 // web serves the pages that show the recorded runs. It reads the store
@@ -35,16 +41,21 @@ type web struct {
 	log    *slog.Logger
 }
 
-// How often a page that shows an open run reloads itself.
-const refreshEvery = 2 * time.Second
+// How often a page asks whether what it shows has changed.
+const pollEvery = 2 * time.Second
 
-// maxListed bounds the runs listed, so that a long-lived database keeps
-// the page light; filtering by status reaches older ones.
-const maxListed = 500
+// Bounds of the run page: events shown per page of the timeline, and
+// events read for the waterfall.
+const (
+	timelinePage       = 500
+	maxWaterfallEvents = 5000
+)
 
 func (p *web) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.HandleFunc("GET /runs/{id}", p.run)
+	mux.HandleFunc("GET /runs/{id}/payload", p.payload)
+	mux.HandleFunc("GET /_local/changes", p.changes)
 	assets, _ := fs.Sub(webFiles, "web/assets")
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 }
@@ -52,14 +63,23 @@ func (p *web) register(mux *http.ServeMux) {
 type (
 	indexPage struct {
 		Title   string
-		Refresh int // milliseconds; 0: the page stays as it is
+		Poll    int    // milliseconds between checks for changes; 0: none
+		Watch   string // what the change check asks about
+		Version string // its answer when the page was made
 		Filters []filterLink
-		Status  string
-		Runs    []runRow
-		Total   int
-		Matched int // runs of the status asked for, listed or not
-		URL     string
+		Query   listQuery
 		Agents  []string
+		Runs    []runRow
+		Listing localserver.Listing
+		First   int // position of the first run listed, from 1
+		Last    int
+		Newer   string
+		Older   string
+		Newest  string
+		URL     string
+	}
+	listQuery struct {
+		Status, Agent, Text, From, To string
 	}
 	filterLink struct {
 		Label, Href string
@@ -75,155 +95,297 @@ type (
 
 var statuses = []string{localserver.StatusRunning, localserver.StatusCompleted, localserver.StatusFailed}
 
-// index lists the runs, newest first, optionally of one status.
+// The form's datetime-local fields, in the server's time zone (the
+// browser's, on the developer's machine).
+const localMinute = "2006-01-02T15:04"
+
+// index lists the runs, newest first, a page at a time, filtered by the
+// query.
 func (p *web) index(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(statuses, status) {
+	form := r.URL.Query()
+	lq := listQuery{Status: form.Get("status"), Agent: strings.TrimSpace(form.Get("agent")), Text: form.Get("q"),
+		From: form.Get("from"), To: form.Get("to")}
+	if lq.Status != "" && !slices.Contains(statuses, lq.Status) {
 		http.Error(w, "unknown status: want running, completed or failed", http.StatusBadRequest)
 		return
 	}
-	summaries, err := p.store.Summaries()
+	q := localserver.Query{Status: lq.Status, AgentID: lq.Agent, Text: lq.Text,
+		Before: form.Get("before"), After: form.Get("after")}
+	for _, b := range []struct {
+		value string
+		to    *time.Time
+	}{{lq.From, &q.From}, {lq.To, &q.To}} {
+		if b.value == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(localMinute, b.value, time.Local)
+		if err != nil {
+			http.Error(w, "from and to take a time such as 2026-05-01T14:30", http.StatusBadRequest)
+			return
+		}
+		*b.to = t
+	}
+	// Read before the list: a change in between reloads the page once
+	// more, rather than never.
+	version := p.version("")
+	l, err := p.store.List(q)
+	if errors.Is(err, localserver.ErrBadCursor) {
+		http.Error(w, "this page link is malformed: start again from the newest runs", http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		p.fail(w, err)
 		return
 	}
-	page := indexPage{Title: "Runs", Status: status, Total: len(summaries), URL: p.url, Agents: p.agents}
-	counts := map[string]int{}
-	for _, s := range slices.Backward(summaries) {
-		counts[s.Status]++
-		if status == "" || s.Status == status {
-			start, duration := span(s)
-			page.Runs = append(page.Runs, runRow{RunSummary: s, Start: start, Duration: duration})
+	page := indexPage{Title: "Runs", Query: lq, Agents: p.agents, Listing: l, URL: p.url,
+		Poll: int(pollEvery.Milliseconds()), Watch: "/_local/changes", Version: version}
+	for _, s := range l.Runs {
+		page.Runs = append(page.Runs, runRow{RunSummary: s, Start: s.Start(), Duration: duration(s)})
+	}
+	link := func(set map[string]string) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"status": lq.Status, "agent": lq.Agent, "q": lq.Text, "from": lq.From, "to": lq.To} {
+			if val != "" {
+				v.Set(k, val)
+			}
 		}
+		for k, val := range set {
+			if val == "" {
+				v.Del(k)
+			} else {
+				v.Set(k, val)
+			}
+		}
+		if len(v) == 0 {
+			return "/"
+		}
+		return "/?" + v.Encode()
 	}
-	// Newest first by when they started, not by when the server heard of
-	// them: the SDK exporter sends runs in parallel once they have ended.
-	slices.SortStableFunc(page.Runs, func(a, b runRow) int { return b.Start.Compare(a.Start) })
-	page.Matched = len(page.Runs)
-	page.Runs = page.Runs[:min(len(page.Runs), maxListed)]
-	page.Filters = append(page.Filters, filterLink{Label: "all", Href: "/", Count: len(summaries), Current: status == ""})
+	all := 0
+	for _, n := range l.Counts {
+		all += n
+	}
+	page.Filters = append(page.Filters, filterLink{Label: "all", Href: link(map[string]string{"status": ""}), Count: all, Current: lq.Status == ""})
 	for _, st := range statuses {
-		page.Filters = append(page.Filters, filterLink{Label: st, Href: "/?status=" + st, Count: counts[st], Current: status == st})
+		page.Filters = append(page.Filters, filterLink{Label: st, Href: link(map[string]string{"status": st}), Count: l.Counts[st], Current: lq.Status == st})
 	}
-	// While runs are open, or before the first arrives, the list changes.
-	if counts[localserver.StatusRunning] > 0 || len(summaries) == 0 {
-		page.Refresh = int(refreshEvery.Milliseconds())
+	if l.Newer != "" {
+		page.Newer = link(map[string]string{"after": l.Newer})
+		page.Newest = link(nil)
+	}
+	if l.Older != "" {
+		page.Older = link(map[string]string{"before": l.Older})
+	}
+	page.First, page.Last = l.Offset+1, l.Offset+len(l.Runs)
+	if !slices.Contains(p.agents, lq.Agent) && lq.Agent != "" {
+		page.Agents = append(slices.Clone(p.agents), lq.Agent)
 	}
 	p.render(w, "index.html", page)
 }
 
-// span is when a run started and how long it took. Event times are the
-// agent's clock, and a run sent after it ended (as the SDK exporter does)
-// reaches the server later than it happened, so a run starts at its first
-// event if that is earlier than its run/start, and ends at its last event.
-func span(s localserver.RunSummary) (start time.Time, duration string) {
-	start = s.StartedAt
-	if !s.FirstEventAt.IsZero() && s.FirstEventAt.Before(start) {
-		start = s.FirstEventAt
-	}
+// duration is how long a run took, for people.
+func duration(s localserver.RunSummary) string {
 	if s.Status == localserver.StatusRunning {
-		return start, "running"
+		return "running"
 	}
-	end := s.EndedAt
-	if s.EventCount > 0 {
-		end = s.LastEventAt
-	}
-	return start, clock(max(end.Sub(start), 0))
+	return clock(s.End().Sub(s.Start()))
 }
 
 type (
 	runPage struct {
-		Title        string
-		Refresh      int
-		Run          localserver.Run
-		Start        time.Time
-		Duration     string
-		Input        string
-		Output       string
-		ErrorDetail  string
-		Models       []string
-		InputTokens  int64
-		OutputTokens int64
-		LLMCalls     int
-		Events       []eventRow
+		Title     string
+		Poll      int
+		Watch     string
+		Version   string
+		Run       localserver.Run
+		Summary   localserver.RunSummary
+		Start     time.Time
+		Duration  string
+		Input     content
+		Output    content
+		Detail    jsonView
+		Waterfall waterfall
+		Events    []eventRow
+		// The timeline's page: events from FirstSeq on, with links to the
+		// pages around it.
+		FirstSeq, LastSeq int64
+		Prev, Next        string
 	}
 	eventRow struct {
-		localserver.RecordedEvent
-		Level   string // the event's, or info when it has none
-		Family  string // the type's first part, such as llm or tool
-		Offset  string
-		Facts   []fact
-		Payload string
+		Seq        int64
+		Type       string
+		Level      string // the event's, or info when it has none
+		Family     string // the type's first part, such as llm or tool
+		OccurredAt string
+		Offset     string
+		SpanID     string
+		Facts      []fact
+		Content    content
+		Raw        jsonView
 	}
 	fact struct{ Key, Value string }
+	// content is a payload's main part as people read it: a conversation,
+	// a JSON value, or a text.
+	content struct {
+		Label    string
+		Messages []message
+		More     int // messages left out
+		JSON     jsonView
+		Text     string
+	}
 )
 
-// run shows one run and its timeline.
+// run shows one run: its waterfall and a page of its timeline.
 func (p *web) run(w http.ResponseWriter, r *http.Request) {
-	run, ok, err := p.store.Run(strings.ToLower(r.PathValue("id")))
+	id := strings.ToLower(r.PathValue("id"))
+	version := p.version(id)
+	sum, ok, err := p.store.Summary(id)
 	if err != nil {
 		p.fail(w, err)
 		return
 	}
 	if !ok {
-		http.Error(w, "no run "+r.PathValue("id"), http.StatusNotFound)
+		http.Error(w, "no run "+clean(cut(r.PathValue("id"), 40)), http.StatusNotFound)
 		return
 	}
-	page := runPage{Title: "Run " + short(run.ID), Run: run,
-		Input: pretty(run.Input), Output: pretty(run.Output), ErrorDetail: pretty(run.ErrorDetail)}
+	run, _, err := p.store.Head(id)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	from, _ := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
+	from = max(from, 1)
+	// The waterfall needs the spans' events whatever page of the timeline
+	// is shown; both read the first page from one read.
+	head, err := p.store.Events(id, 1, maxWaterfallEvents)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	events := head
+	if from > 1 || len(head) > timelinePage {
+		if from > int64(len(head)) || from+timelinePage > int64(len(head)) {
+			if events, err = p.store.Events(id, from, timelinePage); err != nil {
+				p.fail(w, err)
+				return
+			}
+		} else {
+			events = head[from-1 : from-1+timelinePage]
+		}
+	}
+	if len(events) > timelinePage {
+		events = events[:timelinePage]
+	}
+	src := func(part string) string { return "/runs/" + run.ID + "/payload?part=" + part }
+	eventSrc := func(seq int64) string { return "/runs/" + run.ID + "/payload?event=" + strconv.FormatInt(seq, 10) }
+	b := &budget{left: pageInlineBytes}
+	page := runPage{Title: "Run " + short(run.ID), Run: run, Summary: sum, Start: sum.Start(), Duration: duration(sum),
+		FirstSeq: from}
+	page.Input = conversationOr(run.Input, []string{"input_messages", "messages", "prompt"}, src("input"), b)
+	page.Output = conversationOr(run.Output, []string{"output_messages", "messages", "response"}, src("output"), b)
+	page.Detail = viewJSON(run.ErrorDetail, src("error_detail"), b)
 	if run.Status == localserver.StatusRunning {
-		page.Refresh = int(refreshEvery.Milliseconds())
+		page.Poll, page.Watch, page.Version = int(pollEvery.Milliseconds()), "/_local/changes?run="+run.ID, version
 	}
-	summary := localserver.RunSummary{StartedAt: run.StartedAt, EndedAt: run.EndedAt, Status: run.Status, EventCount: len(run.Events)}
-	for _, e := range run.Events {
-		t := e.Time()
-		if summary.FirstEventAt.IsZero() || t.Before(summary.FirstEventAt) {
-			summary.FirstEventAt = t
-		}
-		if t.After(summary.LastEventAt) {
-			summary.LastEventAt = t
+	page.Waterfall = buildWaterfall(&run, sum, head, sum.EventCount > len(head), eventSrc)
+	for _, e := range events {
+		page.Events = append(page.Events, p.eventRow(e, page.Start, eventSrc(e.SequenceNumber), b))
+	}
+	if n := len(events); n > 0 {
+		page.LastSeq = events[n-1].SequenceNumber
+		if page.LastSeq < int64(sum.EventCount) {
+			page.Next = fmt.Sprintf("/runs/%s?from=%d", run.ID, page.LastSeq+1)
 		}
 	}
-	page.Start, page.Duration = span(summary)
-	for _, e := range run.Events {
-		row := eventRow{RecordedEvent: e, Level: cmpOr(e.Level, "info"), Payload: pretty(e.Payload),
-			Offset: "+" + clock(e.Time().Sub(page.Start))}
-		row.Family, _, _ = strings.Cut(e.Type, ".")
-		row.Facts = facts(e.Payload)
-		if e.Type == "llm.response" {
-			page.addUsage(e.Payload)
-		}
-		page.Events = append(page.Events, row)
+	if from > 1 {
+		page.Prev = fmt.Sprintf("/runs/%s?from=%d", run.ID, max(from-timelinePage, 1))
 	}
 	p.render(w, "run.html", page)
 }
 
-// addUsage counts the model and tokens of an llm.response payload.
-func (page *runPage) addUsage(payload json.RawMessage) {
-	var usage struct {
-		Model        string `json:"model"`
-		InputTokens  int64  `json:"input_tokens"`
-		OutputTokens int64  `json:"output_tokens"`
+func (p *web) eventRow(e localserver.RecordedEvent, start time.Time, src string, b *budget) eventRow {
+	row := eventRow{Seq: e.SequenceNumber, Type: text(e.Type), Level: cmpOr(e.Level, "info"),
+		OccurredAt: text(e.OccurredAt), Offset: offset(e.Time().Sub(start))}
+	row.Family, _, _ = strings.Cut(e.Type, ".")
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(e.Payload, &fields) == nil {
+		var sp string
+		_ = json.Unmarshal(fields["span_id"], &sp)
+		row.SpanID = text(sp)
+		row.Facts = facts(fields)
+		row.Content = eventContent(e.Type, fields, src, b)
 	}
-	if json.Unmarshal(payload, &usage) != nil {
-		return
+	row.Raw = jsonView{Src: src, Size: byteSize(len(e.Payload)), Empty: len(e.Payload) == 0}
+	return row
+}
+
+// eventContent picks the part of a payload people read first.
+func eventContent(typ string, fields map[string]json.RawMessage, src string, b *budget) content {
+	for _, f := range []struct{ typ, key, label string }{
+		{"llm.request", "prompt", "prompt"},
+		{"llm.response", "response", "response"},
+		{"tool.called", "input", "arguments"},
+		{"tool.returned", "output", "result"},
+		{"tool.failed", "error", "error"},
+		{"agent.started", "input", "input"},
+		{"agent.completed", "output", "output"},
+	} {
+		if typ != f.typ {
+			continue
+		}
+		raw, ok := fields[f.key]
+		if !ok {
+			return content{}
+		}
+		c := conversation(raw, src, b)
+		c.Label = f.label
+		return c
 	}
-	page.LLMCalls++
-	page.InputTokens += usage.InputTokens
-	page.OutputTokens += usage.OutputTokens
-	if usage.Model != "" && !slices.Contains(page.Models, usage.Model) {
-		page.Models = append(page.Models, usage.Model)
+	return content{}
+}
+
+// conversationOr is the conversation under one of keys of an object, or
+// the whole value as JSON.
+func conversationOr(raw json.RawMessage, keys []string, src string, b *budget) content {
+	var fields map[string]json.RawMessage
+	if len(raw) <= inlineMaxBytes*8 && json.Unmarshal(raw, &fields) == nil {
+		for _, k := range keys {
+			if v, ok := fields[k]; ok {
+				if c := conversation(v, src, b); len(c.Messages) > 0 {
+					return c
+				}
+			}
+		}
 	}
+	return content{JSON: viewJSON(raw, src, b)}
+}
+
+// conversation shows raw as messages when it is some, as text when it is
+// a string, else as JSON.
+func conversation(raw json.RawMessage, src string, b *budget) content {
+	if len(raw) <= inlineMaxBytes*8 && depth(raw) <= inlineMaxDepth {
+		if msgs, more, ok := messages(raw); ok {
+			n := 0
+			for _, m := range msgs {
+				for _, part := range m.Parts {
+					n += len(part.Text) + len(part.Name) + 64
+				}
+			}
+			if b.take(n) {
+				if len(msgs) == 1 && msgs[0].Role == "" && len(msgs[0].Parts) == 1 {
+					return content{Text: msgs[0].Parts[0].Text}
+				}
+				return content{Messages: msgs, More: more}
+			}
+		}
+	}
+	return content{JSON: viewJSON(raw, src, b)}
 }
 
 // factKeys are the payload fields a reader looks for first.
-var factKeys = []string{"model", "input_tokens", "output_tokens", "tool", "agent", "name", "duration_ms", "error", "exception.message"}
+var factKeys = []string{"span_name", "model", "input_tokens", "output_tokens", "tool", "agent", "name", "duration_ms", "finish_reasons", "error", "exception.message"}
 
-func facts(payload json.RawMessage) []fact {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(payload, &fields) != nil {
-		return nil
-	}
+func facts(fields map[string]json.RawMessage) []fact {
 	var out []fact
 	for _, k := range factKeys {
 		v, ok := fields[k]
@@ -232,29 +394,102 @@ func facts(payload json.RawMessage) []fact {
 		}
 		var s string
 		if json.Unmarshal(v, &s) != nil {
-			s = string(v)
+			if len(v) > factMaxRunes*4 {
+				s = string(v[:factMaxRunes*4])
+			} else {
+				var b bytes.Buffer
+				if json.Compact(&b, v) == nil {
+					s = b.String()
+				}
+			}
 		}
-		out = append(out, fact{k, s})
+		out = append(out, fact{k, text(s)})
 	}
 	return out
 }
 
-// pretty indents JSON; what is not JSON is shown as it is.
-func pretty(raw json.RawMessage) string {
+// payload answers one raw JSON value of a run, for a page that opens it.
+func (p *web) payload(w http.ResponseWriter, r *http.Request) {
+	id := strings.ToLower(r.PathValue("id"))
+	q := r.URL.Query()
+	var raw json.RawMessage
+	if seq := q.Get("event"); seq != "" {
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if err != nil || n < 1 {
+			http.Error(w, "event takes a sequence number", http.StatusBadRequest)
+			return
+		}
+		events, err := p.store.Events(id, n, 1)
+		if errors.Is(err, localserver.ErrUnknownRun) || err == nil && (len(events) == 0 || events[0].SequenceNumber != n) {
+			http.Error(w, "no such event", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			p.fail(w, err)
+			return
+		}
+		raw = events[0].Payload
+	} else {
+		run, ok, err := p.store.Head(id)
+		if err != nil {
+			p.fail(w, err)
+			return
+		}
+		if !ok {
+			http.Error(w, "no such run", http.StatusNotFound)
+			return
+		}
+		switch q.Get("part") {
+		case "input":
+			raw = run.Input
+		case "output":
+			raw = run.Output
+		case "error_detail":
+			raw = run.ErrorDetail
+		default:
+			http.Error(w, "part takes input, output or error_detail", http.StatusBadRequest)
+			return
+		}
+	}
 	if len(raw) == 0 {
-		return ""
+		raw = json.RawMessage("null")
 	}
-	var b bytes.Buffer
-	if json.Indent(&b, raw, "", "  ") != nil {
-		return string(raw)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(raw)
+}
+
+// changes answers {"version": "…"}, which differs whenever what a page
+// shows may have changed: any run for the list, one run with ?run=ID.
+// Pages poll it, and load themselves again only when it moves.
+func (p *web) changes(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, map[string]string{"version": p.version(strings.ToLower(r.URL.Query().Get("run")))})
+}
+
+// version is what changes answers: of the store, or of one run.
+func (p *web) version(runID string) string {
+	if runID == "" {
+		return strconv.FormatUint(p.store.Version(), 10)
 	}
-	return b.String()
+	s, ok, err := p.store.Summary(runID)
+	if err != nil || !ok {
+		return "none"
+	}
+	return fmt.Sprintf("%s.%d", s.Status, s.EventCount)
 }
 
 // clock formats a duration for people, to the microsecond under a second
 // and the millisecond under a minute.
 func clock(d time.Duration) string {
 	switch {
+	case d == math.MinInt64 || d == math.MaxInt64:
+		return "?" // saturated: one of the times is not a real one
+	case d < 0:
+		return "−" + clock(-d)
 	case d < time.Second:
 		return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000)
 	case d < time.Minute:
@@ -263,7 +498,15 @@ func clock(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-func short(id string) string { id, _, _ = strings.Cut(id, "-"); return id }
+// offset is a time relative to the run's start, signed.
+func offset(d time.Duration) string {
+	if d >= 0 {
+		return "+" + clock(d)
+	}
+	return clock(d)
+}
+
+func short(id string) string { id, _, _ = strings.Cut(id, "-"); return clean(cut(id, 40)) }
 
 func cmpOr(s, fallback string) string {
 	if s == "" {

@@ -3,16 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
 )
 
 func getPage(t *testing.T, url string) (int, http.Header, string) {
@@ -63,7 +66,7 @@ func TestPages(t *testing.T) {
 		{name: "index", path: "/", status: 200,
 			want: []string{
 				`href="/runs/` + failed + `"`, `href="/runs/` + open + `"`,
-				"ext-&lt;script&gt;", "it broke &lt;script&gt;", `data-refresh="2000"`,
+				"ext-&lt;script&gt;", "it broke &lt;script&gt;", `data-poll="2000"`, `data-watch="/_local/changes"`,
 				"3.000 s", // first to last event
 			},
 			not: []string{hostile}},
@@ -74,16 +77,16 @@ func TestPages(t *testing.T) {
 		{name: "failed run", path: "/runs/" + strings.ToUpper(failed), status: 200,
 			want: []string{
 				"m-1-2026, m-2", "50 in", "5 out", "over 2 llm.response",
-				`class="event level-error family-tool" data-type="tool.failed" data-seq="4"`,
+				`class="event level-error family-tool" id="e4" data-type="tool.failed" data-seq="4"`,
 				"&#43;1.500 s", "&#43;3.000 s", "it broke &lt;script&gt;",
-				"&#34;prompt&#34;: &#34;\\u003cscript\\u003e", // pretty-printed, escaped
+				`<div class="part text plain">&lt;script&gt;alert(1)&lt;/script&gt;</div>`, // the prompt, escaped
 			},
-			not: []string{hostile, "data-refresh"}},
-		{name: "open run refreshes", path: "/runs/" + open, status: 200, want: []string{`data-refresh="2000"`, "No events yet."}},
+			not: []string{hostile, "data-poll"}},
+		{name: "open run refreshes", path: "/runs/" + open, status: 200, want: []string{`data-poll="2000"`, `data-watch="/_local/changes?run=` + open + `"`, "No events yet."}},
 		{name: "unknown run", path: "/runs/" + agentB, status: 404},
 		{name: "unknown status", path: "/?status=" + hostile, status: 400, not: []string{hostile}},
 		{name: "stylesheet", path: "/assets/style.css", status: 200, want: []string{".timeline"}},
-		{name: "script", path: "/assets/refresh.js", status: 200, want: []string{"data-refresh"}},
+		{name: "script", path: "/assets/app.js", status: 200, want: []string{"dataset.poll"}},
 		{name: "ingest paths stay strict", path: agentosapi.PathRunStart, status: 405},
 		{name: "other paths stay the ingest API's", path: "/nothing", status: 404, want: []string{`"code":"not_found"`}},
 	} {
@@ -139,21 +142,73 @@ func TestRestartKeepsRuns(t *testing.T) {
 	}
 }
 
-func TestIndexListsTheNewest(t *testing.T) {
+// TestPaging stores more runs than a page holds: paging the list older
+// and newer, and /_local/runs after after, reaches every run exactly once.
+func TestPaging(t *testing.T) {
 	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
-	var last string
-	for i := range maxListed + 2 {
-		last = startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: fmt.Sprintf("run-%d", i)})
+	const n = 2*localserver.DefaultListLimit + 7
+	var ids []string // oldest first
+	for i := range n {
+		ids = append(ids, startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: fmt.Sprintf("run-%d", i)}))
 	}
-	_, _, body := getPage(t, url+"/")
-	if n := strings.Count(body, `<tr class="run `); n != maxListed {
-		t.Errorf("%d runs listed, want %d", n, maxListed)
+	olderRe := regexp.MustCompile(`<a class="older" rel="next" href="([^"]+)">`)
+	newerRe := regexp.MustCompile(`<a class="newer" rel="prev" href="([^"]+)">`)
+	var seen []string
+	var pages []string
+	for path := "/"; ; {
+		_, _, body := getPage(t, url+html.UnescapeString(path))
+		pages = append(pages, body)
+		for _, m := range rowRe.FindAllStringSubmatch(body, -1) {
+			seen = append(seen, m[2])
+		}
+		m := olderRe.FindStringSubmatch(body)
+		if m == nil {
+			break
+		}
+		if len(pages) > 5 {
+			t.Fatal("paging does not end")
+		}
+		path = m[1]
 	}
-	if !strings.Contains(body, last) || strings.Contains(body, ">run-0<") || strings.Contains(body, ">run-1<") {
-		t.Error("the listed runs are not the newest")
+	want := slices.Clone(ids)
+	slices.Reverse(want)
+	if !slices.Equal(seen, want) {
+		t.Fatalf("paging older saw %d runs, want all %d newest first", len(seen), n)
 	}
-	if want := fmt.Sprintf("The newest %d of %d runs are listed.", maxListed, maxListed+2); !strings.Contains(body, want) {
-		t.Errorf("lacks %q", want)
+	if len(pages) != 3 || !strings.Contains(pages[2], fmt.Sprintf("101–%d of %d", n, n)) {
+		t.Errorf("%d pages; the last says %q", len(pages), regexp.MustCompile(`\d+–\d+ of \d+`).FindString(pages[len(pages)-1]))
+	}
+	// Back, newer, from the last page.
+	m := newerRe.FindStringSubmatch(pages[2])
+	if m == nil {
+		t.Fatal("the last page has no link to newer runs")
+	}
+	_, _, body := getPage(t, url+html.UnescapeString(m[1]))
+	if got := rowRe.FindAllStringSubmatch(body, -1); len(got) != localserver.DefaultListLimit || got[0][2] != want[50] {
+		t.Errorf("newer than the last page: %d runs", len(got))
+	}
+
+	// A search reaches the oldest run at once.
+	_, _, body = getPage(t, url+"/?q=RUN-0")
+	if got := rowRe.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][2] != ids[0] {
+		t.Errorf("searching run-0: %v", got)
+	}
+
+	var snap runsJSON
+	var all []string
+	for after := ""; ; {
+		snap = runsJSON{}
+		get(t, url+"/_local/runs?limit=40&after="+after, &snap)
+		for _, r := range snap.Runs {
+			all = append(all, r.ID)
+		}
+		if snap.Next == "" {
+			break
+		}
+		after = snap.Next
+	}
+	if !slices.Equal(all, ids) {
+		t.Errorf("/_local/runs pages gave %d runs, want all %d in order", len(all), n)
 	}
 }
 

@@ -40,6 +40,7 @@ type Listing struct {
 	Runs    []RunSummary // newest first
 	Total   int          // runs stored
 	Matched int          // runs matching the query, on every page
+	Offset  int          // matching runs newer than the first of Runs
 	// Counts are the runs of each status among those matching the query
 	// but for its Status.
 	Counts map[string]int
@@ -139,6 +140,7 @@ func list(all []RunSummary, q Query, matchText func(s *RunSummary, text string) 
 		})
 		from = max(to-limit, 0)
 	}
+	out.Offset = from
 	for _, s := range matched[from:to] {
 		out.Runs = append(out.Runs, *s)
 	}

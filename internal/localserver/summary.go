@@ -137,12 +137,25 @@ func (s *RunSummary) addUsage(payload json.RawMessage) {
 // spaces, so that {"messages":[{"role":"user","content":"hi"}]} reads
 // "user hi".
 func preview(raw json.RawMessage) string {
-	return truncateRunes(jsonText(raw, previewRunes*4), previewRunes)
+	// What people wrote first (the messages' content), else every string.
+	s := jsonTextOf(raw, previewRunes*4, contentKeys)
+	if s == "" {
+		s = jsonText(raw, previewRunes*4)
+	}
+	return truncateRunes(s, previewRunes)
 }
+
+// contentKeys hold what people wrote or read, in the shapes of GenAI
+// messages, OpenAI's and most agents' own inputs.
+var contentKeys = map[string]bool{"content": true, "text": true, "prompt": true, "query": true, "question": true,
+	"message": true, "input": true, "output": true, "response": true, "answer": true, "result": true}
 
 // jsonText collects the string values (not the keys) of raw, up to about
 // limit bytes. What is not JSON is taken as it is.
-func jsonText(raw json.RawMessage, limit int) string {
+func jsonText(raw json.RawMessage, limit int) string { return jsonTextOf(raw, limit, nil) }
+
+// jsonTextOf is jsonText of the values of keys only, if keys is not nil.
+func jsonTextOf(raw json.RawMessage, limit int, keys map[string]bool) string {
 	if len(raw) == 0 {
 		return ""
 	}
@@ -151,6 +164,7 @@ func jsonText(raw json.RawMessage, limit int) string {
 	// Keys are told apart by position: in an object, every other string.
 	var inObject []bool
 	var afterKey []bool
+	var lastKey []string
 	for b.Len() < limit {
 		tok, err := dec.Token()
 		if err != nil {
@@ -165,8 +179,9 @@ func jsonText(raw json.RawMessage, limit int) string {
 			case '{', '[':
 				inObject = append(inObject, v == '{')
 				afterKey = append(afterKey, false)
+				lastKey = append(lastKey, "")
 			default:
-				inObject, afterKey = inObject[:len(inObject)-1], afterKey[:len(afterKey)-1]
+				inObject, afterKey, lastKey = inObject[:len(inObject)-1], afterKey[:len(afterKey)-1], lastKey[:len(lastKey)-1]
 			}
 			if n := len(afterKey); n > 0 && (v == '}' || v == ']') {
 				afterKey[n-1] = false
@@ -175,10 +190,10 @@ func jsonText(raw json.RawMessage, limit int) string {
 		case string:
 			n := len(inObject)
 			if n > 0 && inObject[n-1] && !afterKey[n-1] {
-				afterKey[n-1] = true // a key
+				afterKey[n-1], lastKey[n-1] = true, v // a key
 				continue
 			}
-			if s := strings.TrimSpace(v); s != "" {
+			if s := strings.TrimSpace(v); s != "" && (keys == nil || n > 0 && keys[lastKey[n-1]]) {
 				if b.Len() > 0 {
 					b.WriteByte(' ')
 				}
