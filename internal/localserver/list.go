@@ -49,8 +49,9 @@ type Listing struct {
 	Older, Newer string
 }
 
-// cursor names a run's place in the newest-first order.
-func cursor(s *RunSummary) string {
+// Cursor names the run's place in the newest-first order of List, for
+// Query.Before and Query.After.
+func (s RunSummary) Cursor() string {
 	return strconv.FormatInt(s.Start().UnixNano(), 36) + "." + s.ID
 }
 
@@ -145,10 +146,10 @@ func list(all []RunSummary, q Query, matchText func(s *RunSummary, text string) 
 		out.Runs = append(out.Runs, *s)
 	}
 	if to < len(matched) && to > from {
-		out.Older = cursor(matched[to-1])
+		out.Older = matched[to-1].Cursor()
 	}
 	if from > 0 && to > from {
-		out.Newer = cursor(matched[from])
+		out.Newer = matched[from].Cursor()
 	}
 	return out, nil
 }

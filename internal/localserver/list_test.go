@@ -127,7 +127,7 @@ func cursorOf(t *testing.T, store Store, id string) string {
 	if !ok || err != nil {
 		t.Fatal(id, err)
 	}
-	return cursor(&s)
+	return s.Cursor()
 }
 
 // TestBoltStoreConvertsFormat1 opens a file as the previous version wrote

@@ -118,6 +118,16 @@
     if (d.matches && d.matches("details.lazy") && d.open) load(d);
   }, true);
 
+  // A link to an event (#e12, from the trace, say) opens its payload.
+  function openTarget() {
+    const m = /^#e(\d+)$/.exec(location.hash);
+    const ev = m && document.getElementById("e" + m[1]);
+    const raw = ev && ev.querySelector("details.raw");
+    if (raw) raw.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
   // ---- Keeping the page current: ask a cheap endpoint whether anything
   // changed, and only then load the page again, in place. Not while the
   // tab is hidden.
