@@ -46,6 +46,7 @@ type (
 		Type, Level string
 		Offset      string
 		Src         string // where its payload is fetched from
+		Href        string // where it is on the timeline
 		at          time.Time
 	}
 	spanMark struct {
@@ -94,7 +95,9 @@ func eventRole(typ string) (kind string, start, end bool) {
 
 // buildWaterfall lays out run's spans from events on the axis from start
 // to end.
-func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []localserver.RecordedEvent, partial bool, payloadSrc func(seq int64) string) waterfall {
+// payloadSrc and href give where an event's payload is fetched from and
+// where the event is shown.
+func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []localserver.RecordedEvent, partial bool, payloadSrc, href func(seq int64) string) waterfall {
 	var rootInfo struct {
 		SpanID    string `json:"span_id"`
 		Name      string `json:"name"`
@@ -142,7 +145,7 @@ func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []l
 			s.Kind = kind
 		}
 		level := cmpOr(e.Level, "info")
-		ev := spanEvent{Seq: e.SequenceNumber, Type: e.Type, Level: level, Src: payloadSrc(e.SequenceNumber), at: t}
+		ev := spanEvent{Seq: e.SequenceNumber, Type: e.Type, Level: level, Src: payloadSrc(e.SequenceNumber), Href: href(e.SequenceNumber), at: t}
 		s.Events = append(s.Events, ev)
 		switch {
 		case s == root && (isStart || isEnd):

@@ -255,26 +255,19 @@ func (p *web) run(w http.ResponseWriter, r *http.Request) {
 	}
 	from, _ := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
 	from = max(from, 1)
-	// The waterfall needs the spans' events whatever page of the timeline
-	// is shown; both read the first page from one read.
+	// The waterfall needs the run's first events whatever page of the
+	// timeline is shown; the first page of it is among them.
 	head, err := p.store.Events(id, 1, maxWaterfallEvents)
 	if err != nil {
 		p.fail(w, err)
 		return
 	}
-	events := head
-	if from > 1 || len(head) > timelinePage {
-		if from > int64(len(head)) || from+timelinePage > int64(len(head)) {
-			if events, err = p.store.Events(id, from, timelinePage); err != nil {
-				p.fail(w, err)
-				return
-			}
-		} else {
-			events = head[from-1 : from-1+timelinePage]
+	events := head[:min(len(head), timelinePage)]
+	if from > 1 {
+		if events, err = p.store.Events(id, from, timelinePage); err != nil {
+			p.fail(w, err)
+			return
 		}
-	}
-	if len(events) > timelinePage {
-		events = events[:timelinePage]
 	}
 	src := func(part string) string { return "/runs/" + run.ID + "/payload?part=" + part }
 	eventSrc := func(seq int64) string { return "/runs/" + run.ID + "/payload?event=" + strconv.FormatInt(seq, 10) }
@@ -287,7 +280,13 @@ func (p *web) run(w http.ResponseWriter, r *http.Request) {
 	if run.Status == localserver.StatusRunning {
 		page.Poll, page.Watch, page.Version = int(pollEvery.Milliseconds()), "/_local/changes?run="+run.ID, version
 	}
-	page.Waterfall = buildWaterfall(&run, sum, head, sum.EventCount > len(head), eventSrc)
+	eventHref := func(seq int64) string {
+		if seq >= from && seq < from+timelinePage {
+			return fmt.Sprintf("#e%d", seq)
+		}
+		return fmt.Sprintf("/runs/%s?from=%d#e%d", run.ID, seq, seq)
+	}
+	page.Waterfall = buildWaterfall(&run, sum, head, sum.EventCount > len(head), eventSrc, eventHref)
 	for _, e := range events {
 		page.Events = append(page.Events, p.eventRow(e, page.Start, eventSrc(e.SequenceNumber), b))
 	}

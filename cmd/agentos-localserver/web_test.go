@@ -269,3 +269,67 @@ func TestRecoverPanics(t *testing.T) {
 		t.Errorf("the log lacks the panic: %s", log.String())
 	}
 }
+
+// TestRunPageContent checks how a run's content is shown: conversations
+// as messages, bidi controls made visible, a zero occurred_at, a large
+// payload left to be fetched, and the timeline paged.
+func TestRunPageContent(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
+	id := startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA,
+		Input: json.RawMessage(`{"input_messages":[{"role":"user","parts":[{"type":"text","content":"Book a flight"}]}]}`)})
+	big := `{"blob":"` + strings.Repeat("b", 20000) + `"}`
+	events := []agentosapi.Event{
+		{Type: "llm.response", OccurredAt: "2026-05-01T10:00:01Z", Payload: json.RawMessage(`{"span_id":"s1","response":[{"role":"assistant","parts":[{"type":"tool_call","name":"book_flight","arguments":{"to":"Paris"}}]}]}`)},
+		{Type: "step.started", OccurredAt: "0001-01-01T00:00:00Z", Payload: json.RawMessage(`{"name":"file\u202egnp.exe"}`)},
+		{Type: "tool.returned", OccurredAt: "2026-05-01T10:00:02Z", Payload: json.RawMessage(big)},
+	}
+	for i := range timelinePage {
+		events = append(events, agentosapi.Event{Type: "step.completed", OccurredAt: "2026-05-01T10:00:03Z", Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	for i := 0; i < len(events); i += 100 {
+		post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: id, Events: events[i:min(i+100, len(events))]})
+	}
+	status, _, page := getPage(t, url+"/runs/"+id)
+	if status != 200 {
+		t.Fatal(status)
+	}
+	for _, want := range []string{
+		`<div class="msg role-user"><span class="role">user</span><div class="part text">Book a flight</div>`,
+		`<span class="k">tool call</span> <code>book_flight</code> <code class="args">{&#34;to&#34;:&#34;Paris&#34;}</code>`,
+		"file⟨U&#43;202E⟩gnp.exe",                     // html/template escapes the +
+		`data-src="/runs/` + id + `/payload?event=3"`, // the big payload, fetched when opened
+		`events #1–#500 of 503`,
+		`href="/runs/` + id + `?from=501"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "\u202e") || strings.Contains(page, "9223372036854") || strings.Contains(page, strings.Repeat("b", 1000)) {
+		t.Error("the page has a raw bidi control, a saturated offset or the big payload inline")
+	}
+	_, _, later := getPage(t, url+"/runs/"+id+"?from=501")
+	if got := typeRe.FindAllStringSubmatch(later, -1); len(got) != 3 || got[0][2] != "501" {
+		t.Errorf("the timeline's second page: %d events", len(got))
+	}
+	status, header, raw := getPage(t, url+"/runs/"+id+"/payload?event=3")
+	if status != 200 || raw != big || header.Get("Content-Type") != "application/json" {
+		t.Errorf("the payload endpoint: %d %s, %d bytes", status, header.Get("Content-Type"), len(raw))
+	}
+	if status, _, _ := getPage(t, url+"/runs/"+id+"/payload?event=9999"); status != 404 {
+		t.Errorf("an event that does not exist: %d", status)
+	}
+	if _, _, in := getPage(t, url+"/runs/"+id+"/payload?part=input"); !strings.HasPrefix(in, `{"input_messages"`) {
+		t.Errorf("the input: %s", in)
+	}
+
+	// The change endpoint moves with the run, and only then.
+	var before, same, after struct{ Version string }
+	get(t, url+"/_local/changes?run="+id, &before)
+	get(t, url+"/_local/changes?run="+id, &same)
+	post(t, url+agentosapi.PathRunComplete, "aos_agent_a", agentosapi.CompleteRunRequest{RunID: id})
+	get(t, url+"/_local/changes?run="+id, &after)
+	if before.Version == "" || before != same || after == before {
+		t.Errorf("versions %q, %q, then %q", before.Version, same.Version, after.Version)
+	}
+}
