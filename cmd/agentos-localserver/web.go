@@ -30,6 +30,7 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"short":    short,
 	"text":     text,
 	"clean":    clean,
+	"long":     func(s string) string { return clean(cut(s, messageMaxRunes)) },
 }).ParseFS(webFiles, "web/*.html"))
 
 // web serves the pages that show the recorded runs. It reads the store
@@ -350,7 +351,7 @@ func conversationOr(raw json.RawMessage, keys []string, src string, b *budget) c
 	if len(raw) <= inlineMaxBytes*8 && json.Unmarshal(raw, &fields) == nil {
 		for _, k := range keys {
 			if v, ok := fields[k]; ok {
-				if c := conversation(v, src, b); len(c.Messages) > 0 {
+				if c := conversation(v, src, b); len(c.Messages) > 0 || c.Text != "" {
 					return c
 				}
 			}

@@ -118,12 +118,16 @@
     if (d.matches && d.matches("details.lazy") && d.open) load(d);
   }, true);
 
-  // A link to an event (#e12, from the trace, say) opens its payload.
+  // A link to an event (#e12, from the trace, say) opens its payload; a
+  // link to a span (#s<span id>) opens its row.
   function openTarget() {
     const m = /^#e(\d+)$/.exec(location.hash);
     const ev = m && document.getElementById("e" + m[1]);
     const raw = ev && ev.querySelector("details.raw");
     if (raw) raw.open = true;
+    const s = /^#s([0-9a-fA-F]+)$/.exec(location.hash);
+    const row = s && document.querySelector('details.span[data-span-id="' + s[1] + '"]');
+    if (row) row.open = true;
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
