@@ -60,13 +60,17 @@ type place struct {
 	id    string
 }
 
-func parseCursor(c string) (place, error) {
+// parseCursor reads a Cursor; nil for none.
+func parseCursor(c string) (*place, error) {
+	if c == "" {
+		return nil, nil
+	}
 	n, id, ok := strings.Cut(c, ".")
 	start, err := strconv.ParseInt(n, 36, 64)
 	if !ok || err != nil || id == "" {
-		return place{}, fmt.Errorf("%w %q", ErrBadCursor, c)
+		return nil, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	return place{start, id}, nil
+	return &place{start, id}, nil
 }
 
 // newer reports whether s comes before p in the newest-first order.
@@ -83,16 +87,13 @@ func list(all []RunSummary, q Query, matchText func(s *RunSummary, text string) 
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	var before, after *place
-	for c, to := range map[string]**place{q.Before: &before, q.After: &after} {
-		if c == "" {
-			continue
-		}
-		p, err := parseCursor(c)
-		if err != nil {
-			return Listing{}, err
-		}
-		*to = &p
+	before, err := parseCursor(q.Before)
+	if err != nil {
+		return Listing{}, err
+	}
+	after, err := parseCursor(q.After)
+	if err != nil {
+		return Listing{}, err
 	}
 	text := strings.ToLower(strings.TrimSpace(q.Text))
 	out := Listing{Total: len(all), Counts: map[string]int{}}
