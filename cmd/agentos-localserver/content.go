@@ -15,10 +15,10 @@ import (
 const (
 	inlineMaxBytes  = 8 << 10
 	inlineMaxDepth  = 12
-	pageInlineBytes = 768 << 10
+	pageInlineBytes = 512 << 10
 	messageMaxRunes = 4000
 	maxMessages     = 30
-	factMaxRunes    = 200
+	factMaxRunes    = 120
 )
 
 // budget is what a page may still inline.

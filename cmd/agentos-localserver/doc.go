@@ -32,7 +32,7 @@
 //	                            error; ?q= searches, ?status=, ?agent=,
 //	                            ?from= and ?to= (2026-05-01T14:30) filter
 //	GET  /runs/{id}             a run: its trace as a waterfall of spans,
-//	                            its timeline (500 events a page, ?from=N)
+//	                            its timeline (200 events a page, ?from=N)
 //	GET  /runs/{id}/payload     one raw JSON value, fetched by the page when
 //	                            opened: ?event=N, or ?part=input, output or
 //	                            error_detail

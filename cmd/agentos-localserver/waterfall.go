@@ -14,7 +14,11 @@ import (
 // the bridge sends carries span_id, parent_span_id and span_name), nested
 // by parent, each a bar on the run's time axis.
 const (
-	maxWaterfallRows = 1000
+	maxWaterfallRows = 500
+	maxRowEvents     = 20 // listed in a row's detail; the timeline has them all
+	maxListedEvents  = 1000
+	maxRowMarks      = 50
+	maxMarks         = 2000
 	axisWidth        = 1000.0 // the bars' SVG user units
 	maxDepthClass    = 24     // deeper rows are indented as this one
 )
@@ -32,6 +36,7 @@ type (
 		HasTokens          bool
 		Tool               string
 		Events             []spanEvent
+		MoreEvents         int
 		Marks              []spanMark
 		X, W               string // the bar, in axis units
 		Offset, Duration   string
@@ -122,6 +127,7 @@ func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []l
 	}
 	var order []*spanRow
 	last := root.Start
+	listed, marks := 0, 0
 	for _, e := range events {
 		t := e.Time()
 		if t.After(last) {
@@ -146,7 +152,12 @@ func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []l
 		}
 		level := cmpOr(e.Level, "info")
 		ev := spanEvent{Seq: e.SequenceNumber, Type: e.Type, Level: level, Src: payloadSrc(e.SequenceNumber), Href: href(e.SequenceNumber), at: t}
-		s.Events = append(s.Events, ev)
+		if len(s.Events) < maxRowEvents && listed < maxListedEvents {
+			s.Events = append(s.Events, ev)
+			listed++
+		} else {
+			s.MoreEvents++
+		}
 		switch {
 		case s == root && (isStart || isEnd):
 		case isStart:
@@ -167,7 +178,10 @@ func buildWaterfall(run *localserver.Run, sum localserver.RunSummary, events []l
 				s.Status = "error"
 			}
 		default:
-			s.Marks = append(s.Marks, spanMark{Level: level, Title: text(fmt.Sprintf("#%d %s", e.SequenceNumber, e.Type)), at: t})
+			if len(s.Marks) < maxRowMarks && marks < maxMarks {
+				s.Marks = append(s.Marks, spanMark{Level: level, Title: text(fmt.Sprintf("#%d %s", e.SequenceNumber, e.Type)), at: t})
+				marks++
+			}
 			if t.Before(s.Start) && s != root {
 				s.Start = t
 			}

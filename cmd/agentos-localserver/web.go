@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
 )
 
@@ -48,7 +49,8 @@ const pollEvery = 2 * time.Second
 // Bounds of the run page: events shown per page of the timeline, and
 // events read for the waterfall.
 const (
-	timelinePage       = 500
+	timelinePage       = 200
+	maxTasks           = 200
 	maxWaterfallEvents = 5000
 )
 
@@ -206,6 +208,8 @@ type (
 		Output    content
 		Detail    jsonView
 		Waterfall waterfall
+		Tasks     []agentosapi.Task
+		MoreTasks int
 		Events    []eventRow
 		// The timeline's page: events from FirstSeq on, with links to the
 		// pages around it.
@@ -278,6 +282,8 @@ func (p *web) run(w http.ResponseWriter, r *http.Request) {
 	page.Input = conversationOr(run.Input, []string{"input_messages", "messages", "prompt"}, src("input"), b)
 	page.Output = conversationOr(run.Output, []string{"output_messages", "messages", "response"}, src("output"), b)
 	page.Detail = viewJSON(run.ErrorDetail, src("error_detail"), b)
+	page.Tasks = run.Tasks[:min(len(run.Tasks), maxTasks)]
+	page.MoreTasks = len(run.Tasks) - len(page.Tasks)
 	if run.Status == localserver.StatusRunning {
 		page.Poll, page.Watch, page.Version = int(pollEvery.Milliseconds()), "/_local/changes?run="+run.ID, version
 	}

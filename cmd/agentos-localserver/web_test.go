@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
@@ -289,6 +290,7 @@ func TestRunPageContent(t *testing.T) {
 	for i := 0; i < len(events); i += 100 {
 		post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: id, Events: events[i:min(i+100, len(events))]})
 	}
+	post(t, url+agentosapi.PathTasks, "aos_agent_a", agentosapi.TaskRequest{RunID: id, Task: agentosapi.Task{ID: agentB, Name: "book <flight>", Status: "completed"}})
 	status, _, page := getPage(t, url+"/runs/"+id)
 	if status != 200 {
 		t.Fatal(status)
@@ -298,8 +300,9 @@ func TestRunPageContent(t *testing.T) {
 		`<span class="k">tool call</span> <code>book_flight</code> <code class="args">{&#34;to&#34;:&#34;Paris&#34;}</code>`,
 		"file⟨U&#43;202E⟩gnp.exe",                     // html/template escapes the +
 		`data-src="/runs/` + id + `/payload?event=3"`, // the big payload, fetched when opened
-		`events #1–#500 of 503`,
-		`href="/runs/` + id + `?from=501"`,
+		fmt.Sprintf(`events #1–#%d of %d`, timelinePage, timelinePage+3),
+		`<td>book &lt;flight&gt;</td><td><span class="status status-completed">completed</span></td>`,
+		fmt.Sprintf(`href="/runs/%s?from=%d"`, id, timelinePage+1),
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %s", want)
@@ -308,8 +311,8 @@ func TestRunPageContent(t *testing.T) {
 	if strings.Contains(page, "\u202e") || strings.Contains(page, "9223372036854") || strings.Contains(page, strings.Repeat("b", 1000)) {
 		t.Error("the page has a raw bidi control, a saturated offset or the big payload inline")
 	}
-	_, _, later := getPage(t, url+"/runs/"+id+"?from=501")
-	if got := typeRe.FindAllStringSubmatch(later, -1); len(got) != 3 || got[0][2] != "501" {
+	_, _, later := getPage(t, url+"/runs/"+id+fmt.Sprintf("?from=%d", timelinePage+1))
+	if got := typeRe.FindAllStringSubmatch(later, -1); len(got) != 3 || got[0][2] != fmt.Sprint(timelinePage+1) {
 		t.Errorf("the timeline's second page: %d events", len(got))
 	}
 	status, header, raw := getPage(t, url+"/runs/"+id+"/payload?event=3")
@@ -332,4 +335,35 @@ func TestRunPageContent(t *testing.T) {
 	if before.Version == "" || before != same || after == before {
 		t.Errorf("versions %q, %q, then %q", before.Version, same.Version, after.Version)
 	}
+}
+
+// TestPageSizeCap fills a run with more events, spans and payload than any
+// page could hold: its page stays under 2 MB.
+func TestPageSizeCap(t *testing.T) {
+	url := serve(t, "-memory", "-agent", agentA+"=aos_agent_a")
+	id := startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA,
+		Input: json.RawMessage(`{"prompt":"` + strings.Repeat("i", 900<<10) + `"}`)})
+	text := strings.Repeat("t", 3000)
+	for batch := range 60 {
+		var events []agentosapi.Event
+		for i := range 100 {
+			n := batch*100 + i
+			span := fmt.Sprintf("%016x", n/2+1)
+			typ, key := "llm.request", "prompt"
+			if n%2 == 1 {
+				typ, key = "llm.response", "response"
+			}
+			events = append(events, agentosapi.Event{Type: typ, OccurredAt: time.Date(2026, 5, 1, 10, 0, 0, n*int(time.Millisecond), time.UTC).Format(time.RFC3339Nano),
+				Payload: json.RawMessage(fmt.Sprintf(`{"span_id":%q,"parent_span_id":"0000000000000001","span_name":"chat","model":"m","%s":[{"role":"user","content":%q}]}`, span, key, text))})
+		}
+		post(t, url+agentosapi.PathEvents, "aos_agent_a", agentosapi.EventsRequest{RunID: id, Events: events})
+	}
+	status, _, page := getPage(t, url+"/runs/"+id)
+	if status != 200 || len(page) > 2<<20 {
+		t.Errorf("the page of a run of 6,000 events of 3 KB: %d, %d bytes", status, len(page))
+	}
+	if n := len(spanRe.FindAllString(page, -1)); n != maxWaterfallRows {
+		t.Errorf("%d trace rows, want the first %d", n, maxWaterfallRows)
+	}
+	t.Logf("%d bytes", len(page))
 }
