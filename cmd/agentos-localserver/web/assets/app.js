@@ -142,19 +142,23 @@
   // The version the page was built at; a change since makes it reload.
   let version = document.body.dataset.version || null;
   let timer = null;
+  let busy = false; // a check is under way: never two at once
 
   async function check() {
     timer = null;
+    if (busy) return;
+    busy = true;
     try {
       const res = await fetch(watch, { cache: "no-store" });
       if (res.ok) {
         const v = (await res.json()).version;
-        if (version !== null && v !== version) await reload();
-        version = v;
+        // A reload that failed is tried again at the next tick.
+        if (version === null || v === version || (await reload())) version = v;
       }
     } catch (e) {
       // The server is restarting, say: ask again at the next tick.
     }
+    busy = false;
     schedule();
   }
 
@@ -162,13 +166,15 @@
     if (!document.hidden && watch && timer === null) timer = setTimeout(check, every);
   }
 
+  // reload replaces the page's #results with the server's, and reports
+  // whether it did.
   async function reload() {
     const res = await fetch(location.href, { cache: "no-store" });
-    if (!res.ok) return;
+    if (!res.ok) return false;
     const next = new DOMParser().parseFromString(await res.text(), "text/html");
     const fresh = next.getElementById("results");
     const here = document.getElementById("results");
-    if (!fresh || !here) return;
+    if (!fresh || !here) return false;
     // What the reader opened stays open.
     const open = new Set();
     here.querySelectorAll("details[open][data-span-id]").forEach(function (d) { open.add(d.dataset.spanId); });
@@ -183,6 +189,7 @@
       const live = document.querySelector(".bar .live");
       if (live) live.remove();
     }
+    return true;
   }
 
   document.addEventListener("visibilitychange", function () {
