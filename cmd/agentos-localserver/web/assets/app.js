@@ -112,6 +112,23 @@
     }
   }
 
+  // JSON the server inlined (small and shallow) becomes collapsible too;
+  // without this script it stays readable, indented.
+  function upgrade(root) {
+    root.querySelectorAll("pre.json").forEach(function (pre) {
+      let value;
+      try {
+        value = JSON.parse(pre.textContent);
+      } catch (e) {
+        return;
+      }
+      const box = el("div", "tree inline");
+      box.append(node(null, value, 0));
+      pre.replaceWith(box);
+    });
+  }
+  upgrade(document);
+
   // toggle does not bubble: listen in the capture phase.
   document.addEventListener("toggle", function (ev) {
     const d = ev.target;
@@ -178,6 +195,7 @@
     // What the reader opened stays open.
     const open = new Set();
     here.querySelectorAll("details[open][data-span-id]").forEach(function (d) { open.add(d.dataset.spanId); });
+    upgrade(fresh);
     here.replaceWith(fresh);
     fresh.querySelectorAll("details[data-span-id]").forEach(function (d) {
       if (open.has(d.dataset.spanId)) d.open = true;
