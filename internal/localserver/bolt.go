@@ -22,9 +22,10 @@ import (
 
 // The file's layout. Runs are keyed by the order they were added in, so a
 // cursor lists them in run/start order. A run's summary and search text
-// sit apart from the run, and its events in a bucket of their own keyed by
-// sequence number, so that appending events rewrites neither the run nor
-// its input, and a listing reads summaries only. Runs are gob and events
+// sit apart from the run, as do its tasks, and its events in a bucket of
+// their own keyed by sequence number, so that appending events or putting
+// a task rewrites neither the run nor its input, and a listing reads
+// summaries only. Runs are gob and events
 // appendEvent's encoding: unlike encoding/json both keep raw JSON payloads
 // byte for byte.
 var (
@@ -34,8 +35,11 @@ var (
 	bucketEvents    = []byte("events")    // order key -> bucket of sequence number -> appendEvent
 	bucketSummaries = []byte("summaries") // order key -> RunSummary as JSON
 	bucketText      = []byte("text")      // order key -> searchText
+	bucketTasks     = []byte("tasks")     // order key -> the run's Tasks, gob
 	keyFormat       = []byte("format")
 )
+
+var allBuckets = [][]byte{bucketRuns, bucketIDs, bucketEvents, bucketSummaries, bucketText, bucketTasks}
 
 const (
 	boltFormat = "agentos-localserver/2"
@@ -164,7 +168,7 @@ func initBuckets(tx *bolt.Tx) error {
 	default:
 		return fmt.Errorf("unknown database format %q, want %q", format, boltFormat)
 	}
-	for _, name := range [][]byte{bucketRuns, bucketIDs, bucketEvents, bucketSummaries, bucketText} {
+	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -208,6 +212,9 @@ func convertFormat1(tx *bolt.Tx) error {
 		}
 		s.widen(events)
 		if err := putRun(tx, c.key, &c.run); err != nil {
+			return err
+		}
+		if err := putTasks(tx, c.key, c.run.Tasks); err != nil {
 			return err
 		}
 		if err := putSummary(tx, c.key, &s); err != nil {
@@ -262,14 +269,37 @@ func convertEvents(bucket *bolt.Bucket) ([]RecordedEvent, error) {
 	return events, nil
 }
 
+// putRun writes the run without its events and tasks.
 func putRun(tx *bolt.Tx, key []byte, r *Run) error {
 	head := *r
-	head.Events = nil
+	head.Events, head.Tasks = nil, nil
 	value, err := encode(head)
 	if err != nil {
 		return err
 	}
 	return tx.Bucket(bucketRuns).Put(key, value)
+}
+
+func putTasks(tx *bolt.Tx, key []byte, tasks []agentosapi.Task) error {
+	if len(tasks) == 0 {
+		return tx.Bucket(bucketTasks).Delete(key)
+	}
+	value, err := encode(tasks)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTasks).Put(key, value)
+}
+
+// loadRun reads the run at key without its events.
+func loadRun(tx *bolt.Tx, key []byte, r *Run) error {
+	if err := decode(tx.Bucket(bucketRuns).Get(key), r); err != nil {
+		return err
+	}
+	if v := tx.Bucket(bucketTasks).Get(key); v != nil {
+		return decode(v, &r.Tasks)
+	}
+	return nil
 }
 
 func putSummary(tx *bolt.Tx, key []byte, s *RunSummary) error {
@@ -383,12 +413,15 @@ func (b *BoltStore) Update(id string, change func(*Run)) error {
 	}
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		var r Run
-		if err := decode(tx.Bucket(bucketRuns).Get(key), &r); err != nil {
+		if err := loadRun(tx, key, &r); err != nil {
 			return err
 		}
 		change(&r)
 		s.refresh(&r)
 		if err := putRun(tx, key, &r); err != nil {
+			return err
+		}
+		if err := putTasks(tx, key, r.Tasks); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketText).Put(key, []byte(searchText(&r))); err != nil {
@@ -403,13 +436,36 @@ func (b *BoltStore) Update(id string, change func(*Run)) error {
 	return nil
 }
 
+// PutTask records task in the run's tasks, which are kept apart from the
+// run: the run and its input are not rewritten.
+func (b *BoltStore) PutTask(id string, task agentosapi.Task) error {
+	_, key := b.summary(id)
+	if key == nil {
+		return ErrUnknownRun
+	}
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		var tasks []agentosapi.Task
+		if v := tx.Bucket(bucketTasks).Get(key); v != nil {
+			if err := decode(v, &tasks); err != nil {
+				return err
+			}
+		}
+		return putTasks(tx, key, putTask(tasks, task))
+	})
+	if err != nil {
+		return err
+	}
+	b.version.Add(1)
+	return nil
+}
+
 // Head returns the run with id without its events.
 func (b *BoltStore) Head(id string) (run Run, ok bool, err error) {
 	_, key := b.summary(id)
 	if key == nil {
 		return Run{}, false, nil
 	}
-	err = b.db.View(func(tx *bolt.Tx) error { return decode(tx.Bucket(bucketRuns).Get(key), &run) })
+	err = b.db.View(func(tx *bolt.Tx) error { return loadRun(tx, key, &run) })
 	run.Events = nil
 	return run.normalized(), err == nil, err
 }
@@ -421,7 +477,7 @@ func (b *BoltStore) Run(id string) (run Run, ok bool, err error) {
 		return Run{}, false, nil
 	}
 	err = b.db.View(func(tx *bolt.Tx) error {
-		if err := decode(tx.Bucket(bucketRuns).Get(key), &run); err != nil {
+		if err := loadRun(tx, key, &run); err != nil {
 			return err
 		}
 		run.Events, err = loadEvents(tx, key, 0, -1)
@@ -479,9 +535,9 @@ func (r Run) normalized() Run {
 func (b *BoltStore) Runs() ([]Run, error) {
 	out := []Run{}
 	err := b.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRuns).ForEach(func(key, v []byte) error {
+		return tx.Bucket(bucketRuns).ForEach(func(key, _ []byte) error {
 			var r Run
-			if err := decode(v, &r); err != nil {
+			if err := loadRun(tx, key, &r); err != nil {
 				return err
 			}
 			events, err := loadEvents(tx, key, 0, -1)
@@ -524,7 +580,7 @@ func (b *BoltStore) Version() uint64 { return b.version.Load() }
 // Reset forgets every run.
 func (b *BoltStore) Reset() error {
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketRuns, bucketIDs, bucketEvents, bucketSummaries, bucketText} {
+		for _, name := range allBuckets {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
 			}

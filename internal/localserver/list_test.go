@@ -140,7 +140,8 @@ func TestBoltStoreConvertsFormat1(t *testing.T) {
 	}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	run := Run{ID: "00000000-0000-4000-8000-000000000001", AgentID: agentA, TriggerType: "sdk", Status: StatusCompleted,
-		Input: []byte(`{"q":"hello there"}`), Output: []byte(`{"a":"done"}`), StartedAt: t0, EndedAt: t0.Add(time.Second)}
+		Input: []byte(`{"q":"hello there"}`), Output: []byte(`{"a":"done"}`), StartedAt: t0, EndedAt: t0.Add(time.Second),
+		Tasks: []agentosapi.Task{{ID: agentB, Name: "t", Status: "completed"}}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucket(bucketMeta)
 		runs, _ := tx.CreateBucket(bucketRuns)
@@ -167,7 +168,7 @@ func TestBoltStoreConvertsFormat1(t *testing.T) {
 		t.Errorf("converted summary %+v", s)
 	}
 	got, ok, err := store.Run(run.ID)
-	if err != nil || !ok || len(got.Events) != 1 || string(got.Output) != `{"a":"done"}` {
+	if err != nil || !ok || len(got.Events) != 1 || string(got.Output) != `{"a":"done"}` || len(got.Tasks) != 1 || got.Tasks[0].Name != "t" {
 		t.Errorf("converted run %+v %v", got, err)
 	}
 }

@@ -22,6 +22,9 @@ type Store interface {
 	AppendEvents(id string, events []RecordedEvent) error
 	// Update changes the fields of the run other than Events.
 	Update(id string, change func(*Run)) error
+	// PutTask records task in the run's Tasks: in place of the task with
+	// the same id (compared case-insensitively), or at the end.
+	PutTask(id string, task agentosapi.Task) error
 	// Run returns a deep copy of the run with id.
 	Run(id string) (Run, bool, error)
 	// Head returns a deep copy of the run with id without its events.
@@ -114,6 +117,28 @@ func (m *memoryStore) Update(id string, change func(*Run)) error {
 	r.text = searchText(&r.run)
 	m.version++
 	return nil
+}
+
+func (m *memoryStore) PutTask(id string, task agentosapi.Task) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[id]
+	if !ok {
+		return ErrUnknownRun
+	}
+	r.run.Tasks = putTask(r.run.Tasks, task)
+	m.version++
+	return nil
+}
+
+// putTask is tasks with task in place of the one with its id, or added.
+func putTask(tasks []agentosapi.Task, task agentosapi.Task) []agentosapi.Task {
+	i := slices.IndexFunc(tasks, func(t agentosapi.Task) bool { return strings.EqualFold(t.ID, task.ID) })
+	if i < 0 {
+		return append(tasks, task)
+	}
+	tasks[i] = task
+	return tasks
 }
 
 func (m *memoryStore) Run(id string) (Run, bool, error) {
