@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -43,20 +44,28 @@ func (a *agentFlag) String() string { return fmt.Sprintf("%d agents", len(*a)) }
 
 func (a *agentFlag) Set(s string) error { *a = append(*a, s); return nil }
 
-// agentKeys maps agent ids to keys.
+// agentKeys maps agent keys to the agent ids they belong to.
 type agentKeys map[string]string
 
-// add registers "ID=KEY". Errors name the agent id, never the key.
-func (a agentKeys) add(s string) error {
+// add registers "ID=KEY" from where (a flag or a file's line). Errors
+// never quote s: a malformed value may be the key alone.
+func (a agentKeys) add(where, s string) error {
 	id, key, ok := strings.Cut(strings.TrimSpace(s), "=")
 	id, key = strings.TrimSpace(id), strings.TrimSpace(key)
-	if !ok || key == "" {
-		return fmt.Errorf("agent %q: want ID=KEY", id)
+	switch {
+	case !ok || key == "":
+		return fmt.Errorf("%s: want ID=KEY", where)
+	case !agentosapi.IsUUID(id):
+		return fmt.Errorf("%s: the id before = is not a uuid", where)
+	case strings.ContainsAny(key, " \t"):
+		return fmt.Errorf("%s: agent %s: the key has a space in it", where, id)
 	}
-	if !agentosapi.IsUUID(id) {
-		return fmt.Errorf("agent %q: the id is not a uuid", id)
+	if other, dup := a[key]; dup {
+		// Which agent a key stands for must not depend on the order of
+		// the flags: refuse, even for the same agent.
+		return fmt.Errorf("%s: agent %s: this key is already given for agent %s", where, id, other)
 	}
-	a[id] = key
+	a[key] = id
 	return nil
 }
 
@@ -73,11 +82,21 @@ func (a agentKeys) readFile(path string) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := a.add(line); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, n, err)
+		if err := a.add(fmt.Sprintf("%s:%d", path, n), line); err != nil {
+			return err
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		// bufio's errors never hold the line, but say where.
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// ids returns the agent ids, sorted, each once.
+func (a agentKeys) ids() []string {
+	ids := slices.Sorted(maps.Values(a))
+	return slices.Compact(ids)
 }
 
 // run serves until ctx ends. It is main without the process around it.
@@ -93,6 +112,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	dbPath := fs.String("db", "", "keep runs in this database `file` (default "+defaultDBPath()+")")
 	memory := fs.Bool("memory", false, "keep runs in memory only: they are gone when the server stops")
 	fs.Var(&agentFlags, "agent", "agent `ID=KEY` to accept (repeatable)")
+	var allowHosts hostFlag
+	fs.Var(&allowHosts, "allow-host", "also serve the pages to this host `name` besides localhost and IP addresses (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,9 +121,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	agents := agentKeys{}
-	for _, a := range agentFlags {
-		if err := agents.add(a); err != nil {
-			return fmt.Errorf("-agent: %w", err)
+	for i, a := range agentFlags {
+		if err := agents.add(fmt.Sprintf("-agent #%d", i+1), a); err != nil {
+			return err
 		}
 	}
 	if *agentsFile != "" {
@@ -128,12 +149,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	srv := localserver.New(localserver.Options{MaxBodyBytes: *maxBody, Logger: log, Store: store})
-	ids := make([]string, 0, len(agents))
-	for id, key := range agents {
+	for key, id := range agents {
 		srv.RegisterAgent(id, key)
-		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	ids := agents.ids()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -141,7 +160,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	bound := ln.Addr().String()
 	pages := &web{store: store, url: "http://" + bound, agents: ids, log: log}
-	hs := &http.Server{Handler: newMux(srv, pages), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: recoverPanics(log, checkHost(allowHosts, newMux(srv, pages))), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -174,8 +193,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
-	runs, sumErr := store.Summaries()
-	log.Info("stopped", "runs", len(runs))
+	runs, sumErr := store.List(localserver.Query{Limit: 1})
+	log.Info("stopped", "runs", runs.Total)
 	return errors.Join(err, sumErr)
 }
 
@@ -202,6 +221,9 @@ func openStore(path string, memory bool) (localserver.Store, string, error) {
 		}
 	}
 	store, err := localserver.OpenBoltStore(path)
+	if errors.Is(err, localserver.ErrDamaged) {
+		return nil, "", fmt.Errorf("%w; move it away, or give -db another file", err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -214,14 +236,7 @@ func newMux(srv *localserver.Server, pages *web) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
 	pages.register(mux)
-	mux.HandleFunc("GET /_local/runs", func(w http.ResponseWriter, _ *http.Request) {
-		runs := srv.Runs()
-		out := runsJSON{Runs: make([]runJSON, len(runs))}
-		for i, r := range runs {
-			out.Runs[i] = toJSON(r)
-		}
-		writeJSON(w, out)
-	})
+	mux.HandleFunc("GET /_local/runs", pages.runsJSON)
 	mux.HandleFunc("GET /_local/stats", func(w http.ResponseWriter, _ *http.Request) {
 		st := srv.Stats()
 		writeJSON(w, statsJSON{Requests: st.Requests, Status: st.Status, Rejected: st.Rejected})
@@ -240,6 +255,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 type (
 	runsJSON struct {
 		Runs []runJSON `json:"runs"`
+		// The id to pass as ?after= for the next page; absent on the last.
+		Next string `json:"next,omitempty"`
 	}
 	runJSON struct {
 		ID            string            `json:"id"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,6 +180,19 @@ func TestRejectsBadFlags(t *testing.T) {
 		{"-agent", agentA + "=k", "extra"},
 		{"-agent", agentA + "=aos_agent_x", "-memory", "-db", filepath.Join(t.TempDir(), "runs.db")},
 		{"-agent", agentA + "=aos_agent_x", "-db", t.TempDir()},
+		// Malformed values that are, or hold, the key alone.
+		{"-agent", "aos_agent_x"},
+		{"-agent", "aos_agent_x="},
+		{"-agent", "=aos_agent_x"},
+		{"-agent", agentA + "=aos_agent_x extra"},
+		// A key given twice: which agent it stands for would depend on
+		// the order of the flags.
+		{"-agent", agentA + "=aos_agent_x", "-agent", agentB + "=aos_agent_x"},
+		{"-agent", agentA + "=aos_agent_x", "-agent", agentA + "=aos_agent_x"},
+		{"-agent", agentA + "=aos_agent_x", "-agents-file", agentsFile(t, agentB+"=aos_agent_x")},
+		{"-agents-file", agentsFile(t, "# ok", "aos_agent_x")},
+		{"-agents-file", agentsFile(t, "not-a-uuid=aos_agent_x")},
+		{"-agent", agentA + "=aos_agent_x", "-allow-host", "evil.example:80"},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), &stderr)
@@ -189,5 +203,60 @@ func TestRejectsBadFlags(t *testing.T) {
 		if strings.Contains(err.Error(), "aos_agent_x") {
 			t.Errorf("%q: the key is in the error %v", args, err)
 		}
+	}
+}
+
+func agentsFile(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "agents")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOneKeyManyAgentsIsRefusedByName(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-memory",
+		"-agent", agentA + "=aos_agent_x", "-agent", agentB + "=aos_agent_x"}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-agent #2") || !strings.Contains(err.Error(), agentA) || strings.Contains(err.Error(), "aos_agent_x") {
+		t.Errorf("error %v: want one naming the second flag and the first agent, without the key", err)
+	}
+}
+
+// TestDamagedDatabase starts the server on a truncated database and on
+// one with garbage pages: one line naming the file, and an error, not a
+// panic.
+func TestDamagedDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "runs.db")
+	url, stop := serveStoppable(t, "-db", db, "-agent", agentA+"=aos_agent_a")
+	for i := range 50 {
+		startRun(t, url, "aos_agent_a", agentosapi.StartRunRequest{AgentID: agentA, ExternalRunID: fmt.Sprintf("run-%d", i),
+			Input: json.RawMessage(fmt.Sprintf(`{"q":%q}`, strings.Repeat("x", 2000)))})
+	}
+	stop()
+	good, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := append([]byte(nil), good...)
+	for i := 8192; i < len(garbage); i++ {
+		garbage[i] = byte(i * 7919 >> 3)
+	}
+	for name, data := range map[string][]byte{"truncated": good[:len(good)/3], "garbage pages": garbage} {
+		t.Run(name, func(t *testing.T) {
+			damaged := filepath.Join(t.TempDir(), "damaged.db")
+			if err := os.WriteFile(damaged, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-db", damaged, "-agent", agentA + "=aos_agent_a"}, &stderr)
+			if err == nil {
+				t.Fatal("served a damaged database")
+			}
+			if msg := err.Error(); !strings.Contains(msg, damaged) || !strings.Contains(msg, "damaged") || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming the file", msg)
+			}
+		})
 	}
 }

@@ -7,7 +7,12 @@
 // Runs live in a Store: in memory by default (NewMemoryStore), or in a
 // bbolt database file (OpenBoltStore) so that they survive a restart, as
 // the agentos-localserver command keeps them. The Server checks every rule
-// and serialises writes; a Store only records.
+// and serialises writes; a Store only records. A Store keeps each run's
+// summary (RunSummary) apart from the run, so that listings (Store.List:
+// pages, filters, search) never read inputs, outputs or events, and
+// appending events rewrites neither. OpenBoltStore checks the whole file
+// first and refuses a damaged one with ErrDamaged, rather than let bbolt
+// crash on it later.
 //
 // Where the API documentation leaves the status code open, the server
 // answers, in the order it checks:

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -139,14 +138,7 @@ func (s *Server) apply(agent string, req any) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.store.Update(run.ID, func(r *Run) {
-			i := slices.IndexFunc(r.Tasks, func(t agentosapi.Task) bool { return strings.EqualFold(t.ID, req.Task.ID) })
-			if i < 0 {
-				r.Tasks = append(r.Tasks, req.Task)
-			} else {
-				r.Tasks[i] = req.Task
-			}
-		}); err != nil {
+		if err := s.store.PutTask(run.ID, req.Task); err != nil {
 			return nil, s.storeFailed(err)
 		}
 		return map[string]string{"task_id": req.Task.ID, "status": req.Task.Status}, nil

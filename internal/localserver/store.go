@@ -3,8 +3,8 @@ package localserver
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
-	"time"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 )
@@ -22,13 +22,27 @@ type Store interface {
 	AppendEvents(id string, events []RecordedEvent) error
 	// Update changes the fields of the run other than Events.
 	Update(id string, change func(*Run)) error
+	// PutTask records task in the run's Tasks: in place of the task with
+	// the same id (compared case-insensitively), or at the end.
+	PutTask(id string, task agentosapi.Task) error
 	// Run returns a deep copy of the run with id.
 	Run(id string) (Run, bool, error)
+	// Head returns a deep copy of the run with id without its events.
+	Head(id string) (Run, bool, error)
+	// Events returns up to limit events of the run with id, from sequence
+	// number from on.
+	Events(id string, from int64, limit int) ([]RecordedEvent, error)
 	// Runs returns deep copies of every run, in the order they were added.
 	Runs() ([]Run, error)
 	// Summaries returns every run without its events, in the order they
 	// were added.
 	Summaries() ([]RunSummary, error)
+	// List returns a page of summaries, as q asks. It reads no run's
+	// input, output or events.
+	List(q Query) (Listing, error)
+	// Version changes whenever a run is added or changed, so a page can
+	// tell cheaply whether it is out of date.
+	Version() uint64
 	// Reset forgets every run.
 	Reset() error
 	// Close releases the store. Other methods must not be called after it.
@@ -39,69 +53,30 @@ type Store interface {
 // hold.
 var ErrUnknownRun = errors.New("localserver: unknown run")
 
-// RunSummary is a run without its events, for listings.
-type RunSummary struct {
-	ID, AgentID, TriggerType, ExternalRunID string
-	Status                                  string
-	ErrorMessage                            string
-	EventCount                              int
-	StartedAt, EndedAt                      time.Time // server receipt times
-	// The earliest and latest Time of the run's events; zero without events.
-	FirstEventAt, LastEventAt time.Time
-}
-
-// Time is when the event happened: its occurred_at, or without one (or
-// with one the server cannot read) the time the server received it, as
-// AgentOS stamps events that carry none.
-func (e RecordedEvent) Time() time.Time {
-	if e.OccurredAt != "" {
-		if t, err := time.Parse(time.RFC3339Nano, e.OccurredAt); err == nil {
-			return t
-		}
-	}
-	return e.ReceivedAt
-}
-
-func summarize(r *Run) RunSummary {
-	return RunSummary{ID: r.ID, AgentID: r.AgentID, TriggerType: r.TriggerType, ExternalRunID: r.ExternalRunID,
-		Status: r.Status, ErrorMessage: r.ErrorMessage, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
-}
-
-// widen extends the summary's event span and count by events.
-func (s *RunSummary) widen(events []RecordedEvent) {
-	for _, e := range events {
-		t := e.Time()
-		if s.FirstEventAt.IsZero() || t.Before(s.FirstEventAt) {
-			s.FirstEventAt = t
-		}
-		if t.After(s.LastEventAt) {
-			s.LastEventAt = t
-		}
-	}
-	s.EventCount += len(events)
-}
-
 // NewMemoryStore returns a Store that keeps runs in memory only, the
 // default of New.
 func NewMemoryStore() Store { return &memoryStore{runs: map[string]*memoryRun{}} }
 
 type memoryStore struct {
-	mu    sync.RWMutex
-	runs  map[string]*memoryRun
-	order []*memoryRun
+	mu      sync.RWMutex
+	runs    map[string]*memoryRun
+	order   []*memoryRun
+	version uint64
 }
 
 type memoryRun struct {
-	run  Run
-	span RunSummary // only the event count and span are kept up to date
+	run     Run
+	summary RunSummary
+	text    string // searchText
 }
 
 func (m *memoryStore) Add(run Run) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := &memoryRun{run: run}
+	r := &memoryRun{run: run, summary: summarize(&run), text: searchText(&run)}
 	m.runs[run.ID] = r
 	m.order = append(m.order, r)
+	m.version++
 	return nil
 }
 
@@ -112,13 +87,7 @@ func (m *memoryStore) Summary(id string) (RunSummary, bool, error) {
 	if !ok {
 		return RunSummary{}, false, nil
 	}
-	return r.summary(), true, nil
-}
-
-func (r *memoryRun) summary() RunSummary {
-	s := summarize(&r.run)
-	s.EventCount, s.FirstEventAt, s.LastEventAt = r.span.EventCount, r.span.FirstEventAt, r.span.LastEventAt
-	return s
+	return r.summary, true, nil
 }
 
 func (m *memoryStore) AppendEvents(id string, events []RecordedEvent) error {
@@ -129,7 +98,8 @@ func (m *memoryStore) AppendEvents(id string, events []RecordedEvent) error {
 		return ErrUnknownRun
 	}
 	r.run.Events = append(r.run.Events, events...)
-	r.span.widen(events)
+	r.summary.widen(events)
+	m.version++
 	return nil
 }
 
@@ -143,7 +113,32 @@ func (m *memoryStore) Update(id string, change func(*Run)) error {
 	events := r.run.Events
 	change(&r.run)
 	r.run.Events = events
+	r.summary.refresh(&r.run)
+	r.text = searchText(&r.run)
+	m.version++
 	return nil
+}
+
+func (m *memoryStore) PutTask(id string, task agentosapi.Task) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[id]
+	if !ok {
+		return ErrUnknownRun
+	}
+	r.run.Tasks = putTask(r.run.Tasks, task)
+	m.version++
+	return nil
+}
+
+// putTask is tasks with task in place of the one with its id, or added.
+func putTask(tasks []agentosapi.Task, task agentosapi.Task) []agentosapi.Task {
+	i := slices.IndexFunc(tasks, func(t agentosapi.Task) bool { return strings.EqualFold(t.ID, task.ID) })
+	if i < 0 {
+		return append(tasks, task)
+	}
+	tasks[i] = task
+	return tasks
 }
 
 func (m *memoryStore) Run(id string) (Run, bool, error) {
@@ -154,6 +149,37 @@ func (m *memoryStore) Run(id string) (Run, bool, error) {
 		return Run{}, false, nil
 	}
 	return r.run.clone(), true, nil
+}
+
+func (m *memoryStore) Head(id string) (Run, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r, ok := m.runs[id]
+	if !ok {
+		return Run{}, false, nil
+	}
+	head := r.run
+	head.Events = nil
+	return head.clone(), true, nil
+}
+
+func (m *memoryStore) Events(id string, from int64, limit int) ([]RecordedEvent, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r, ok := m.runs[id]
+	if !ok {
+		return nil, ErrUnknownRun
+	}
+	events := r.run.Events
+	// Sequence numbers are 1-based positions.
+	lo := min(max(from-1, 0), int64(len(events)))
+	hi := min(lo+int64(max(limit, 0)), int64(len(events)))
+	out := make([]RecordedEvent, hi-lo)
+	for i, e := range events[lo:hi] {
+		e.Payload = slices.Clone(e.Payload)
+		out[i] = e
+	}
+	return out, nil
 }
 
 func (m *memoryStore) Runs() ([]Run, error) {
@@ -171,15 +197,32 @@ func (m *memoryStore) Summaries() ([]RunSummary, error) {
 	defer m.mu.RUnlock()
 	out := make([]RunSummary, len(m.order))
 	for i, r := range m.order {
-		out[i] = r.summary()
+		out[i] = r.summary
 	}
 	return out, nil
+}
+
+func (m *memoryStore) List(q Query) (Listing, error) {
+	all, _ := m.Summaries()
+	return list(all, q, func(s *RunSummary, text string) bool {
+		m.mu.RLock()
+		defer m.mu.RUnlock()
+		r, ok := m.runs[s.ID]
+		return ok && strings.Contains(r.text, text)
+	})
+}
+
+func (m *memoryStore) Version() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.version
 }
 
 func (m *memoryStore) Reset() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.runs, m.order = map[string]*memoryRun{}, nil
+	m.version++
 	return nil
 }
 

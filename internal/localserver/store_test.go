@@ -42,8 +42,8 @@ func TestStoreSummaries(t *testing.T) {
 			// An event without occurred_at counts from its receipt (:02).
 			mustPost(t, hs, agentosapi.PathEvents, keyA, fmt.Sprintf(`{"run_id":%q,"events":[
 				{"type":"llm.request","occurred_at":"2026-03-01T11:59:59Z"},
-				{"type":"x"},
-				{"type":"llm.response","occurred_at":"2026-03-01T11:59:58.5Z"}]}`, first), nil)
+				{"type":"x","level":"error"},
+				{"type":"llm.response","occurred_at":"2026-03-01T11:59:58.5Z","payload":{"model":"m-1","input_tokens":3,"output_tokens":4}}]}`, first), nil)
 			mustPost(t, hs, agentosapi.PathRunFail, keyA, fmt.Sprintf(`{"run_id":%q,"error_message":"boom"}`, first), nil)
 			second := startRun(t, hs, keyB, agentB) // at :04
 
@@ -56,7 +56,8 @@ func TestStoreSummaries(t *testing.T) {
 			}
 			want := []RunSummary{
 				{ID: first, AgentID: agentA, TriggerType: "sdk", Status: StatusFailed, ErrorMessage: "boom", EventCount: 3,
-					StartedAt: at(1), EndedAt: at(3), FirstEventAt: at(-1.5), LastEventAt: at(2)},
+					StartedAt: at(1), EndedAt: at(3), FirstEventAt: at(-1.5), LastEventAt: at(2),
+					ErrorEvents: 1, LLMCalls: 1, InputTokens: 3, OutputTokens: 4, Models: "m-1"},
 				{ID: second, AgentID: agentB, TriggerType: "sdk", Status: StatusRunning, StartedAt: at(4)},
 			}
 			if len(got) != len(want) {
