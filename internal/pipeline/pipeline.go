@@ -99,6 +99,7 @@ type Pipeline struct {
 
 	// durable is nil without a Journal.
 	durable *durable
+	late    lateLog // guarded by mu
 
 	stopTick chan struct{}
 	tickDone chan struct{}
@@ -132,7 +133,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{now: cfg.Now, log: log, tracker: tracker,
+	p := &Pipeline{now: cfg.Now, log: log, tracker: tracker, late: lateLog{log: log},
 		maxBytes: cfg.MaxBufferedBytes, admitWait: cfg.MaxAdmitWait}
 	if p.now == nil {
 		p.now = time.Now
@@ -294,16 +295,26 @@ func (p *Pipeline) admit(ctx context.Context, change func(time.Time) ([]runtrack
 	}
 }
 
-// Tick lets the tracker act on the time that passed.
+// Tick lets the tracker act on the time that passed, and logs the spans
+// that arrived after their run closed.
 func (p *Pipeline) Tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shutdown {
 		return
 	}
-	if err := p.submit(p.tracker.Tick(p.now())); err != nil {
+	now := p.now()
+	if err := p.submit(p.tracker.Tick(now)); err != nil {
 		p.log.Error("agentos tick", slog.Any("error", err))
 	}
+	p.reportLate(now)
+}
+
+// reportLate logs the late spans since the last report. The caller holds
+// mu.
+func (p *Pipeline) reportLate(now time.Time) {
+	late, unlisted := p.tracker.TakeLate()
+	p.late.report(now, late, unlisted)
 }
 
 // Flush closes the runs whose root has arrived and waits until everything
@@ -342,6 +353,8 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	if p.durable == nil {
 		err = p.submit(p.tracker.Shutdown(p.now()))
 	}
+	p.reportLate(p.now())
+	p.late.summarise()
 	// With a journal, open runs and held spans stay stored, for the next
 	// start to resume: closing them as failed would end runs whose spans
 	// are still coming.
