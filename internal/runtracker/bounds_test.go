@@ -83,3 +83,43 @@ func TestRootlessTracesStayBounded(t *testing.T) {
 	}
 	t.Logf("runs started %d, evicted %d, orphaned %d", st.RunsStarted, st.RunsEvicted, st.RunsOrphaned)
 }
+
+// A root sent again after its run closed (a client retrying a batch whose
+// answer a crash lost) is a duplicate, not a second run; another root of
+// the same trace, with a remote parent, still makes its own.
+func TestRootSentAgainAfterItsRunClosed(t *testing.T) {
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+	tk, err := runtracker.New(m, runtracker.Options{Grace: time.Second, RemoteParentIsRoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := spans.TraceID{9}
+	root := spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent", StartTime: t0, EndTime: t0.Add(time.Second)}
+	other := spans.Span{TraceID: tid, SpanID: spans.SpanID{2}, ParentSpanID: spans.SpanID{7}, ParentRemote: true,
+		Name: "invoke_agent", StartTime: t0, EndTime: t0.Add(time.Second)}
+	starts := 0
+	count := func(ops []runtracker.Op) {
+		for _, op := range ops {
+			if op.Kind == runtracker.OpStart {
+				starts++
+			}
+		}
+	}
+	count(tk.Add(t0, []spans.Span{root}))
+	count(tk.Tick(t0.Add(2 * time.Second)))
+	if starts != 1 || tk.Stats().OpenTraces != 0 {
+		t.Fatalf("after the first root: %d starts, %d traces open", starts, tk.Stats().OpenTraces)
+	}
+	count(tk.Add(t0.Add(3*time.Second), []spans.Span{root}))
+	count(tk.Tick(t0.Add(5 * time.Second)))
+	if starts != 1 || tk.Stats().SpansDuplicate != 1 {
+		t.Fatalf("the root sent again: %d starts, %d duplicates; want 1 and 1", starts, tk.Stats().SpansDuplicate)
+	}
+	count(tk.Add(t0.Add(6*time.Second), []spans.Span{other}))
+	count(tk.Tick(t0.Add(8 * time.Second)))
+	count(tk.Add(t0.Add(9*time.Second), []spans.Span{root, other}))
+	count(tk.Shutdown(t0.Add(10 * time.Second)))
+	if starts != 2 || tk.Stats().SpansDuplicate != 3 {
+		t.Fatalf("another root of the trace: %d starts, %d duplicates; want 2 and 3", starts, tk.Stats().SpansDuplicate)
+	}
+}

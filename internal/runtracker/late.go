@@ -1,6 +1,8 @@
 package runtracker
 
 import (
+	"slices"
+
 	"cmp"
 
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -122,30 +124,51 @@ func (t *Tracker) lateToClosed(id spans.TraceID, ext string, events int) {
 
 // closedSet remembers recently retired traces with the external_run_id of
 // their first started run ("" for none, extTraceID for the trace id), so
-// their late spans are
-// recognised and reported instead of opening a new run. It holds a fixed
-// number of traces, the most recent.
+// their late spans are recognised and reported instead of opening a new
+// run, and with the span ids of their run roots, so a root sent again (a
+// client retrying a batch whose answer a crash lost) is known for a
+// duplicate instead of opening a second run. It holds a fixed number of
+// traces, the most recent.
 type closedSet struct {
-	ids  map[spans.TraceID]string
+	ids  map[spans.TraceID]closedTrace
 	ring []spans.TraceID
 	next int
 }
 
+type closedTrace struct {
+	ext string
+	// root is the first run root's span id; more holds any others (a
+	// trace with several remote-parent roots).
+	root spans.SpanID
+	more []spans.SpanID
+}
+
+// hadRoot says whether id was a run root of the closed trace.
+func (c *closedTrace) hadRoot(id spans.SpanID) bool {
+	return (c.root == id && id.IsValid()) || slices.Contains(c.more, id)
+}
+
 func newClosedSet(size int) closedSet {
-	return closedSet{ids: make(map[spans.TraceID]string), ring: make([]spans.TraceID, 0, size)}
+	return closedSet{ids: make(map[spans.TraceID]closedTrace), ring: make([]spans.TraceID, 0, size)}
 }
 
-func (c *closedSet) get(id spans.TraceID) (string, bool) {
-	ext, ok := c.ids[id]
-	return ext, ok
+func (c *closedSet) get(id spans.TraceID) (closedTrace, bool) {
+	ct, ok := c.ids[id]
+	return ct, ok
 }
 
-func (c *closedSet) add(id spans.TraceID, ext string) {
-	if _, ok := c.ids[id]; ok {
-		// Retired again (a new root of it came): keep one ring slot.
-		if ext != "" {
-			c.ids[id] = ext
+func (c *closedSet) add(id spans.TraceID, ct closedTrace) {
+	if old, ok := c.ids[id]; ok {
+		// Retired again (a new root of it came): keep one ring slot, and
+		// every root.
+		if ct.ext == "" {
+			ct.ext = old.ext
 		}
+		if old.root.IsValid() {
+			ct.more = append(ct.more, old.root)
+		}
+		ct.more = append(ct.more, old.more...)
+		c.ids[id] = ct
 		return
 	}
 	if len(c.ring) < cap(c.ring) {
@@ -155,5 +178,5 @@ func (c *closedSet) add(id spans.TraceID, ext string) {
 		c.ring[c.next] = id
 		c.next = (c.next + 1) % len(c.ring)
 	}
-	c.ids[id] = ext
+	c.ids[id] = ct
 }

@@ -134,8 +134,8 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 // events is what the span would add, for the late report.
 func (t *Tracker) liveRunOf(tr *trace, s *spans.Span, events int) (*run, int) {
 	if tr == nil {
-		if ext, ok := t.closed.get(s.TraceID); ok {
-			t.lateToClosed(s.TraceID, ext, events)
+		if ct, ok := t.closed.get(s.TraceID); ok {
+			t.lateToClosed(s.TraceID, ct.ext, events)
 		} else {
 			t.stats.SpansNoRun++
 		}

@@ -252,9 +252,16 @@ func (t *Tracker) isRunRoot(s *spans.Span) bool {
 func (t *Tracker) add(now time.Time, s *spans.Span) {
 	tr := t.trace(s.TraceID)
 	if tr == nil {
-		if ext, ok := t.closed.get(s.TraceID); ok && !t.isRunRoot(s) {
-			t.lateToClosed(s.TraceID, ext, lateEvents(s))
-			return
+		if ct, ok := t.closed.get(s.TraceID); ok {
+			switch {
+			case !t.isRunRoot(s):
+				t.lateToClosed(s.TraceID, ct.ext, lateEvents(s))
+				return
+			case ct.hadRoot(s.SpanID):
+				// Its run was closed from it already: sent twice.
+				t.stats.SpansDuplicate++
+				return
+			}
 		}
 		tr = t.newTrace(now, s.TraceID)
 	}
@@ -836,13 +843,20 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	if len(tr.held) > 0 {
 		return
 	}
-	ext := ""
+	var ct closedTrace
 	for _, r := range tr.runs {
 		if !r.closed {
 			return
 		}
-		if ext == "" && r.started {
-			ext = cmp.Or(r.external, extTraceID)
+		if ct.ext == "" && r.started {
+			ct.ext = cmp.Or(r.external, extTraceID)
+		}
+		if r.root != nil {
+			if !ct.root.IsValid() {
+				ct.root = r.root.SpanID
+			} else {
+				ct.more = append(ct.more, r.root.SpanID)
+			}
 		}
 	}
 	delete(t.traces, tr.id)
@@ -861,7 +875,7 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	}
 	tr.prev, tr.next = nil, nil
 	t.cold.remove(tr) // no run of it is open
-	t.closed.add(tr.id, ext)
+	t.closed.add(tr.id, ct)
 	if t.opts.ReportRetired {
 		t.retired = append(t.retired, tr.id)
 	}
