@@ -56,11 +56,10 @@ func (s *soak) startCollector(sc scenario, fe frontEnd, otlpAddr, storageDir str
 		}
 		args = append(args, "--config", overlay)
 	}
-	metrics, err := freeAddr()
+	metricsPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	_, metricsPort, _ := net.SplitHostPort(metrics)
 	env := append(os.Environ(), "METRICS_PORT="+metricsPort,
 		"AGENTOS_ENDPOINT="+s.agentos.url(), "AGENTOS_API_KEY="+soakAPIKey, "AGENTOS_AGENT_ID="+soakAgentID,
 		"OTLP_SINK_ENDPOINT="+s.sink.url, "OTLP_HTTP_ENDPOINT="+otlpAddr, "HEALTH_ENDPOINT="+health,
@@ -118,6 +117,16 @@ func waitHealthy(p *process, url string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return errors.New("the collector was not healthy within a minute (see its log)")
+}
+
+// freePort is a free loopback port.
+func freePort() (string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	_, port, err := net.SplitHostPort(addr)
+	return port, err
 }
 
 func freeAddr() (string, error) {

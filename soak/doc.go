@@ -6,7 +6,8 @@
 // process, then, for each scenario of the table in scenarios.go (latency,
 // injected 503s, a rate limit, a 20 s outage, a server slower than the
 // client's timeout, a burst of 20,000 runs through one collector, a kill -9
-// of a crash-safe collector while it ingests), drives a stream of agent runs through each front end:
+// of a crash-safe collector while it ingests, with AgentOS answering at once
+// and after 200 ms, the death of one of three tiers behind a router), drives a stream of agent runs through each front end:
 //
 //	exporter   sdkbridge.NewExporter behind the SDK's batch span processor
 //	processor  sdkbridge.NewSpanProcessor, the live processor

@@ -85,6 +85,7 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 		TracePrefix: prefix, Runs: sc.runs, Spans: sc.spans, Workers: s.workers,
 		Pace: sc.pace, Timeout: sc.timeout, Deadline: sc.deadline, Batch: sc.batch, Resend: sc.crash.at > 0}
 	var collector *process
+	var layout *scaleOut
 	var storageDir string
 	if fe == collectorFE || fe == otlphttpFE {
 		if cfg.Endpoint, err = freeAddr(); err == nil {
@@ -92,9 +93,17 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 		}
 		if err == nil {
 			defer os.RemoveAll(storageDir)
-			collector, err = s.startCollector(sc, fe, cfg.Endpoint, storageDir, log)
+			if sc.tiers > 0 && fe == collectorFE {
+				layout, err = s.startScaleOut(sc, cfg.Endpoint, storageDir, log)
+				collector = layout.router
+			} else {
+				collector, err = s.startCollector(sc, fe, cfg.Endpoint, storageDir, log)
+			}
 		}
 		if err != nil {
+			if layout != nil {
+				_ = layout.stop()
+			}
 			r.err = err
 			return r
 		}
@@ -104,7 +113,11 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 	start := time.Now()
 	back := s.agentos.outage(start, sc.outage)
 	var restarted <-chan crashOutcome
-	if collector != nil && sc.crash.at > 0 {
+	var tierBack <-chan error
+	switch {
+	case layout != nil && sc.crash.at > 0:
+		tierBack = s.killTier(layout, 1, sc.crash, start, log)
+	case collector != nil && sc.crash.at > 0:
 		restarted = s.crashAndRestart(sc, collector, start, cfg.Endpoint, storageDir, log)
 	}
 	load, err := startProcess("load generator", s.self, []string{"-role", "load", "-load", string(cfgJSON)},
@@ -122,10 +135,18 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 		c := <-restarted
 		collector, err = c.collector, errors.Join(err, c.err)
 	}
+	if tierBack != nil {
+		err = errors.Join(err, <-tierBack)
+	}
 	if collector != nil {
 		s.awaitDelivery(sc, fe, prefix, start.Add(sc.deadline))
 		err = errors.Join(err, r.exited(collector.stop()))
 		r.maxRSS, r.cpu = collector.usage()
+	}
+	if layout != nil {
+		// The router was stopped above; the tiers deliver what they hold.
+		layout.router = nil
+		err = errors.Join(err, r.exited(layout.stop()))
 	}
 	err = errors.Join(err, <-back)
 	// Requests the front end abandoned may still be in a handler.

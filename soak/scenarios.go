@@ -47,8 +47,11 @@ type scenario struct {
 	// about one OTLP request per run, as a busy service sends them.
 	batch int
 	// crash kills the collector with SIGKILL and restarts it on the same
-	// storage and address.
+	// storage and address; with tiers, the second tier.
 	crash crash
+	// tiers, when positive, runs the collector rows through the scale-out
+	// layout: lb.yaml routing to this many agentos-tier.yaml collectors.
+	tiers int
 }
 
 // crash is a kill -9 of the collector at `at` after the first span, and
@@ -103,4 +106,10 @@ var scenarios = []scenario{
 	{name: "kill-slow-agentos", faults: localserver.Faults{ResponseDelay: 200 * time.Millisecond},
 		runs: 3000, spans: 9, crash: crash{at: 4 * time.Second, down: 2 * time.Second}, config: "persistent-queue.yaml",
 		deadline: 90 * time.Second, strict: false, frontEnds: []frontEnd{collectorFE}},
+	// A router and three tiers; one tier is killed under 250 runs a
+	// second and comes back 10 s later: the router keeps what it did not
+	// take, the tier what it took.
+	{name: "tier-death", runs: 5000, spans: 9, pace: 20 * time.Second, batch: 9, tiers: 3,
+		crash:    crash{at: 5 * time.Second, down: 10 * time.Second},
+		deadline: 120 * time.Second, strict: true, frontEnds: []frontEnd{collectorFE}},
 }
