@@ -77,7 +77,7 @@ bench:
 # server slower than the client's timeout) through each front end and a
 # built collector (built if missing), checked from the local AgentOS
 # server's state; exits 1 if a run was lost, left open, reordered or
-# duplicated. Bounded by per-row deadlines: at most about 12 minutes on
+# duplicated. Bounded by per-row deadlines: at most about 20 minutes on
 # 2 cores. Not part of `make test`. Scale up with SOAK_FLAGS, for example
 # SOAK_FLAGS='-scale 5 -deadline-scale 5' or SOAK_FLAGS='-only outage'.
 SOAK_FLAGS ?=

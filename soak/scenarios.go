@@ -68,7 +68,7 @@ const (
 	latency50 = "latency-50ms"
 )
 
-// scenarios are the defaults; the whole table runs in about 12 minutes on
+// scenarios are the defaults; the whole table runs in about 20 minutes on
 // 2 cores when every row hits its deadline.
 var scenarios = []scenario{
 	{name: latency0, runs: 1000, spans: 10, deadline: 60 * time.Second,
