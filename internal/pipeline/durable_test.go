@@ -411,7 +411,9 @@ func TestRunsOutlastingTheirRetriesAreSentLater(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	c := &clock{now: t0}
 	cfg := durableConfig(hs.URL, store, c, reader)
-	cfg.Ingest.Retry.MaxElapsedTime = 20 * time.Millisecond
+	// One attempt per request and round: the next could only begin past
+	// the budget, so none is cut short by it (which would be ambiguous).
+	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
 	cfg.RetryLater = 10 * time.Millisecond
 	p := mustNew(t, cfg)
 	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
@@ -454,7 +456,7 @@ func TestShutdownGivesUpOnRequestsWaitingToBeSentAgain(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	c := &clock{now: t0}
 	cfg := durableConfig(hs.URL, store, c, reader)
-	cfg.Ingest.Retry.MaxElapsedTime = 20 * time.Millisecond
+	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
 	cfg.RetryLater = time.Hour
 	p := mustNew(t, cfg)
 	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
