@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,13 +279,23 @@ func (a *agentos) get(t *testing.T, path string, v any) {
 	}
 }
 
+// runs reads every run, page by page.
 func (a *agentos) runs(t *testing.T) []recordedRun {
 	t.Helper()
-	var out struct {
-		Runs []recordedRun `json:"runs"`
+	var all []recordedRun
+	path := "/_local/runs"
+	for {
+		var page struct {
+			Runs []recordedRun `json:"runs"`
+			Next string        `json:"next"`
+		}
+		a.get(t, path, &page)
+		all = append(all, page.Runs...)
+		if page.Next == "" {
+			return all
+		}
+		path = "/_local/runs?after=" + url.QueryEscape(page.Next)
 	}
-	a.get(t, "/_local/runs", &out)
-	return out.Runs
 }
 
 func (a *agentos) stats(t *testing.T) serverStats {

@@ -49,11 +49,14 @@ run() {
 }
 
 timings=()
-timed() { # label cmd...
-	local label=$1 start=$SECONDS
+# timed label cmd...: runs cmd, notes how long it took, and returns its
+# status (called with ||, set -e does not stop at a failure inside).
+timed() {
+	local label=$1 start=$SECONDS rc=0
 	shift
-	run "$@"
+	run "$@" || rc=$?
 	timings+=("$label: $((SECONDS - start))s")
+	return "$rc"
 }
 
 build() { # builder-version manifest
