@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -112,6 +114,7 @@ func TestScaleOutTierKilled(t *testing.T) {
 	}
 	t.Logf("%d traces sent in %v (%.0f/s)", len(res.sent), res.took.Round(time.Millisecond), float64(len(res.sent))/res.took.Seconds())
 	runs := waitClosed(t, a, n, time.Minute)
+	runs = forgiveCrashEffects(t, runs, procs[victim].log)
 
 	arrived, extra, open := tally(res.sent, runs)
 	t.Logf("runs sent %d, arrived %d, duplicated %d, open %d, in AgentOS %d", len(res.sent), arrived, extra, open, len(runs))
@@ -209,4 +212,76 @@ func spansDropped(t *testing.T, addr string) map[string]int64 {
 		t.Fatalf("http://%s/metrics has no agentos_spans_dropped", addr)
 	}
 	return out
+}
+
+var (
+	mayExistLine   = regexp.MustCompile(`AgentOS may hold an open run with external_run_id ([0-9a-f]+):`)
+	runsResumedRun = regexp.MustCompile(`"runs_resumed": (\d+)`)
+)
+
+// forgiveCrashEffects takes out of runs the two documented effects of a
+// kill -9 with requests in flight (see the exporter README, "What a crash
+// loses"), and fails the test where they are not as documented:
+//   - a run whose run/start was in flight is started again, and AgentOS
+//     keeps the first record open, without events: allowed only for runs
+//     the restarted tier named on a line of its own;
+//   - an events request in flight is sent again, so a resumed run may
+//     hold a stretch of its events twice: allowed in at most as many runs
+//     as the tier resumed.
+//
+// On a quiet machine neither happens; a loaded one widens the window.
+func forgiveCrashEffects(t *testing.T, runs []recordedRun, restartedLog string) []recordedRun {
+	t.Helper()
+	b, err := os.ReadFile(restartedLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, m := range mayExistLine.FindAllStringSubmatch(string(b), -1) {
+		named[m[1]] = true
+	}
+	resumed := 0
+	if m := runsResumedRun.FindStringSubmatch(string(b)); m != nil {
+		resumed, _ = strconv.Atoi(m[1])
+	}
+	records := map[string]int{}
+	for _, r := range runs {
+		records[r.ExternalRunID]++
+	}
+	var kept []recordedRun
+	startedTwice, eventsTwice := 0, 0
+	for _, r := range runs {
+		if records[r.ExternalRunID] > 1 && r.Status == "running" && len(r.Events) == 0 && named[r.ExternalRunID] {
+			startedTwice++
+			continue
+		}
+		if deduped, ok := withoutRepeats(r.Events); ok {
+			r.Events = deduped
+			eventsTwice++
+		}
+		kept = append(kept, r)
+	}
+	t.Logf("crash effects: %d runs started again (named by the tier: %d), %d runs with events sent again (tier resumed %d)",
+		startedTwice, len(named), eventsTwice, resumed)
+	if eventsTwice > resumed {
+		t.Errorf("%d runs hold events twice, more than the %d runs the tier resumed", eventsTwice, resumed)
+	}
+	return kept
+}
+
+// withoutRepeats drops events that repeat an earlier one of the run (same
+// type, span and time), reporting whether there were any.
+func withoutRepeats(events []recordedEvent) ([]recordedEvent, bool) {
+	seen := map[string]bool{}
+	var out []recordedEvent
+	for _, e := range events {
+		k := fmt.Sprint(e.Type, e.Payload["span_id"], e.OccurredAt.UnixNano())
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		e.SequenceNumber = int64(len(out) + 1)
+		out = append(out, e)
+	}
+	return out, len(out) != len(events)
 }
