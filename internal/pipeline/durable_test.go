@@ -396,30 +396,39 @@ func TestShutdownWithJournalLeavesRunsToResume(t *testing.T) {
 	}
 }
 
+// downForLong starts a pipeline with a journal whose runs of traces ids
+// close while AgentOS answers every request 503, each request making one
+// attempt per round (the next could only begin past the budget, so none is
+// cut short by it, which would be ambiguous).
+func downForLong(t *testing.T, retryLater time.Duration, ids ...byte) (*Pipeline, *localserver.Server, *journal.MemStore, *sdkmetric.ManualReader) {
+	t.Helper()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	srv.SetFaults(localserver.Faults{ErrorRate: 1})
+	store := journal.NewMemStore()
+	reader := sdkmetric.NewManualReader()
+	c := &clock{now: t0}
+	cfg := durableConfig(hs.URL, store, c, reader)
+	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
+	cfg.RetryLater = retryLater
+	p := mustNew(t, cfg)
+	for _, id := range ids {
+		must(t, p.ConsumeSpans(context.Background(), trace3(id, t0)))
+	}
+	c.now = c.now.Add(2 * time.Second)
+	p.Tick()
+	return p, srv, store, reader
+}
+
 // AgentOS is down for longer than the requests' retries last: with a
 // journal, each run waits and is delivered whole once AgentOS is back,
 // without a restart, its deferred requests counted, and the journal
 // emptied behind it.
 func TestRunsOutlastingTheirRetriesAreSentLater(t *testing.T) {
 	ctx := context.Background()
-	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	srv := newServer(t)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	srv.SetFaults(localserver.Faults{ErrorRate: 1})
-	store := journal.NewMemStore()
-	reader := sdkmetric.NewManualReader()
-	c := &clock{now: t0}
-	cfg := durableConfig(hs.URL, store, c, reader)
-	// One attempt per request and round: the next could only begin past
-	// the budget, so none is cut short by it (which would be ambiguous).
-	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
-	cfg.RetryLater = 10 * time.Millisecond
-	p := mustNew(t, cfg)
-	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
-	must(t, p.ConsumeSpans(ctx, trace3(2, t0)))
-	c.now = c.now.Add(2 * time.Second)
-	p.Tick()
+	p, srv, store, reader := downForLong(t, 10*time.Millisecond, 1, 2)
 
 	// Every run/start has failed after its retries, more than once.
 	waitFor(t, func() bool { return sums(t, reader)["agentos.requests.deferred{run/start}"] >= 4 })
@@ -443,27 +452,12 @@ func TestRunsOutlastingTheirRetriesAreSentLater(t *testing.T) {
 	}
 }
 
-// A close that keeps failing is given up when Shutdown's time runs out:
-// reported, and kept stored for the next start.
+// A request waiting to be sent again is given up when Shutdown's time runs
+// out: reported, and its run kept stored for the next start.
 func TestShutdownGivesUpOnRequestsWaitingToBeSentAgain(t *testing.T) {
-	ctx := context.Background()
-	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	srv := newServer(t)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	srv.SetFaults(localserver.Faults{ErrorRate: 1})
-	store := journal.NewMemStore()
-	reader := sdkmetric.NewManualReader()
-	c := &clock{now: t0}
-	cfg := durableConfig(hs.URL, store, c, reader)
-	cfg.Ingest.Retry.InitialInterval, cfg.Ingest.Retry.MaxInterval = time.Hour, time.Hour
-	cfg.RetryLater = time.Hour
-	p := mustNew(t, cfg)
-	must(t, p.ConsumeSpans(ctx, trace3(1, t0)))
-	c.now = c.now.Add(2 * time.Second)
-	p.Tick()
+	p, _, store, reader := downForLong(t, time.Hour, 1)
 	waitFor(t, func() bool { return sums(t, reader)["agentos.requests.deferred{run/start}"] == 1 })
-	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	sctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var failed *delivery.FailedRunsError
 	if err := p.Shutdown(sctx); !errors.As(err, &failed) || failed.Runs != 1 {
