@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -137,6 +138,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("api_key: required, since agent_keys has no key for agent_id %s", cfg.AgentID))
 		}
 	}
+	errs = append(errs, cfg.validateClient()...)
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
 		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
 	}
@@ -174,6 +176,30 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
 	}
 	return errors.Join(errs...)
+}
+
+// validateClient refuses the confighttp settings that would break every
+// request: confighttp applies headers and authenticators after the
+// exporter has set its own, so they would replace the agent key (AgentOS
+// then answers 401 and the error blames api_key) or the body's type; and
+// AgentOS does not document compressed request bodies.
+func (cfg *Config) validateClient() []error {
+	var errs []error
+	for name := range cfg.ClientConfig.Headers.Iter {
+		switch strings.ToLower(name) {
+		case "authorization":
+			errs = append(errs, fmt.Errorf("headers: %s: the exporter sends the agent key in Authorization itself (set api_key or agent_keys); this header would replace it", name))
+		case "content-type":
+			errs = append(errs, fmt.Errorf("headers: %s: the exporter sets Content-Type itself (application/json); this header would replace it", name))
+		}
+	}
+	if cfg.ClientConfig.Auth.HasValue() {
+		errs = append(errs, errors.New("auth: not supported: an authenticator would replace the agent key the exporter sends in Authorization (set api_key or agent_keys)"))
+	}
+	if c := cfg.ClientConfig.Compression; c.IsCompressed() {
+		errs = append(errs, fmt.Errorf("compression: %q is not supported: AgentOS does not document compressed request bodies; leave it unset or none", string(c)))
+	}
+	return errs
 }
 
 // validateQueue refuses sending queues that would reorder batches or

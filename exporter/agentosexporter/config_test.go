@@ -67,7 +67,7 @@ func TestLoadValidConfig(t *testing.T) {
 }
 
 func TestMoreValidConfigs(t *testing.T) {
-	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed", "storage_persistent_queue", "storage_no_queue"} {
+	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed", "storage_persistent_queue", "storage_no_queue", "harmless_client_settings"} {
 		t.Run(name, func(t *testing.T) {
 			cfg, err := loadConfig(t, name)
 			require.NoError(t, err)
@@ -99,6 +99,10 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"bad_trigger", []string{"'trigger_type' ", `"cron" is not one of manual`}},
 		{"bad_redaction_pattern", []string{"redaction::patterns: ", "[a-"}},
 		{"concurrent_queue", []string{"sending_queue::num_consumers: must be 1, not 10", "out of order"}},
+		{"authorization_header", []string{"headers: authorization: the exporter sends the agent key in Authorization itself"}},
+		{"content_type_header", []string{"headers: CONTENT-TYPE: the exporter sets Content-Type itself"}},
+		{"auth_extension", []string{"auth: not supported", "replace the agent key"}},
+		{"compression", []string{`compression: "gzip" is not supported`}},
 		{"storage_memory_queue", []string{"sending_queue::storage: required with storage (set it to file_storage, or disable the sending queue)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
