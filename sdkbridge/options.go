@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -23,17 +24,46 @@ import (
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
-// Environment variables read by NewExporter and NewSpanProcessor. Options
-// given in code win over them.
+// Environment variables read by NewExporter and NewSpanProcessor; the
+// package documentation has them in one table. Options given in code win
+// over them.
 const (
 	EnvAPIKey   = "AGENTOS_API_KEY"
 	EnvAgentID  = "AGENTOS_AGENT_ID"
 	EnvEndpoint = "AGENTOS_ENDPOINT"
+	// EnvInsecure, "true" or "false", is WithInsecure.
+	EnvInsecure = "AGENTOS_INSECURE"
+	// EnvTimeout is WithTimeout, in milliseconds as
+	// OTEL_EXPORTER_OTLP_TIMEOUT is, or a Go duration such as "10s".
+	EnvTimeout = "AGENTOS_TIMEOUT"
+	// EnvCertificate is a PEM file of the CAs that verify AgentOS's
+	// certificate, instead of the system's.
+	EnvCertificate = "AGENTOS_CERTIFICATE"
+	// EnvClientCertificate and EnvClientKey are PEM files of a client
+	// certificate and its key, for mutual TLS; set both or neither.
+	EnvClientCertificate = "AGENTOS_CLIENT_CERTIFICATE"
+	EnvClientKey         = "AGENTOS_CLIENT_KEY"
 )
 
-// Option configures an Exporter or a SpanProcessor.
+// Option configures an Exporter or a SpanProcessor; both constructors take
+// every Option. Options only the live SpanProcessor honours are of type
+// ProcessorOption.
 type Option interface {
 	apply(*config)
+}
+
+// ProcessorOption is an Option that only NewSpanProcessor honours, such as
+// WithQueueSize and WithMaxRunDuration. It is an Option, so one []Option
+// can serve both constructors; NewExporter refuses it with an error naming
+// it rather than ignore it.
+type ProcessorOption struct {
+	name string
+	f    func(*config)
+}
+
+func (o ProcessorOption) apply(c *config) {
+	o.f(c)
+	c.processorOnly = append(c.processorOnly, o.name)
 }
 
 type optionFunc func(*config)
@@ -45,6 +75,7 @@ type config struct {
 	agentID       string
 	agentKeys     map[string]string
 	endpoint      string
+	endpointHost  bool // endpoint is host[:port][/path], no scheme
 	allowInsecure bool
 	httpClient    *http.Client
 	headers       map[string]string
@@ -68,6 +99,7 @@ type config struct {
 	logger        *slog.Logger
 	// maxRunDuration: see WithMaxRunDuration (processor_options.go).
 	maxRunDuration time.Duration
+	processorOnly  []string // names of the ProcessorOptions given
 }
 
 // Redaction masks (or, with Drop, removes) attributes by exact name or by
@@ -174,26 +206,55 @@ func WithAgentKeys(keys map[string]string) Option {
 }
 
 // WithEndpoint sets the AgentOS host as host[:port] (AGENTOS_ENDPOINT), as
-// otlptracehttp.WithEndpoint does: requests go over https://, or http://
-// when the host is this machine (127.0.0.1, ::1, localhost). A value with a
-// scheme is taken as WithEndpointURL. Default https://agentos-ai.dev.
+// otlptracehttp.WithEndpoint does: requests go over https://, or over
+// http:// with WithInsecure or when the host is this machine (127.0.0.1,
+// ::1, localhost). A value with a scheme is taken as WithEndpointURL. The
+// last of WithEndpoint and WithEndpointURL wins. Default
+// https://agentos-ai.dev.
 func WithEndpoint(endpoint string) Option {
-	return optionFunc(func(c *config) { c.endpoint = ingest.EndpointURL(endpoint) })
+	return optionFunc(func(c *config) { c.setEndpoint(endpoint) })
 }
 
 // WithEndpointURL sets the AgentOS base URL, such as
 // https://agentos.example.com or http://127.0.0.1:8787, optionally with a
-// path prefix, never with the ingest path /api/ingest/v1.
-func WithEndpointURL(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
+// path prefix, never with the ingest path /api/ingest/v1. Its scheme is
+// used as given; http:// to a host that is not loopback also needs
+// WithInsecure, which otlptracehttp does not ask for: the agent key would
+// travel in clear text.
+func WithEndpointURL(url string) Option {
+	return optionFunc(func(c *config) { c.endpoint, c.endpointHost = url, false })
+}
 
-// WithInsecure permits plain http:// to a host that is not loopback.
+// WithInsecure sends requests over plain http:// (AGENTOS_INSECURE=true):
+// to a host given by WithEndpoint or AGENTOS_ENDPOINT as host[:port], as
+// otlptracehttp.WithInsecure does, and it permits an http:// URL to a host
+// that is not loopback. A URL's https:// scheme is kept.
 func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
 
+func (c *config) setEndpoint(endpoint string) {
+	endpoint = strings.TrimSpace(endpoint)
+	c.endpoint, c.endpointHost = endpoint, !strings.Contains(endpoint, "://")
+}
+
+// baseURL is the endpoint as a URL: a host gets http:// under WithInsecure,
+// otherwise what ingest.EndpointURL gives it (https://, http:// for
+// loopback).
+func (c *config) baseURL() string {
+	switch {
+	case !c.endpointHost || c.endpoint == "":
+		return c.endpoint
+	case c.allowInsecure:
+		return "http://" + c.endpoint
+	}
+	return ingest.EndpointURL(c.endpoint)
+}
+
 // WithHTTPClient sets the client for requests to AgentOS. Its Timeout, if
-// set, bounds a request's first attempt unless WithTimeout is given. If its
+// set, is taken as WithTimeout's bound unless WithTimeout is given. If its
 // CheckRedirect is nil, redirects are not followed, as with the default
-// client: one could carry the key to another host. WithTLSClientConfig and
-// WithProxy configure the default client only; with this option, set them
+// client: one could carry the key to another host. WithTLSClientConfig,
+// WithProxy and the certificate variables (AGENTOS_CERTIFICATE, …)
+// configure the default client only; with this option, set them
 // on your client's transport, and keep as many idle connections per host
 // (MaxIdleConnsPerHost) as runs are delivered at once (WithConcurrency), or
 // connections are closed after each burst and dialed again.
@@ -213,9 +274,13 @@ func WithHeaders(headers map[string]string) Option {
 	})
 }
 
-// WithTimeout bounds the first attempt of each request (default 30 s); an
-// attempt after one whose outcome is unknown gets twice as long, within
-// the retry budget.
+// WithTimeout bounds each attempt of a request (AGENTOS_TIMEOUT; default
+// 30 s); WithRetry's MaxElapsedTime bounds the request with its retries.
+// Unlike otlptracehttp's, the bound doubles after an attempt whose outcome
+// is unknown (a timeout after the request was sent, a reset), up to
+// MaxElapsedTime, and later requests keep the longer bound until AgentOS
+// answers well within it again: a slow AgentOS gets the time to answer
+// rather than a duplicate request.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.timeout = d }) }
 
 // WithTLSClientConfig sets the TLS configuration of the default client,
@@ -263,12 +328,21 @@ func WithTiming(t Timing) Option { return optionFunc(func(c *config) { c.timing 
 // does; without it they are on with the defaults.
 func WithRetry(r RetryConfig) Option { return optionFunc(func(c *config) { c.retry = &r }) }
 
-// WithRemoteParentAsRoot decides whether a span whose parent is in another
-// process starts a run of its own (default true: its parent never reaches
-// this process).
-func WithRemoteParentAsRoot(root bool) Option {
+// WithRemoteParentIsRoot decides whether a span whose parent is in another
+// process starts a run of its own, as the Collector exporter's
+// remote_parent_is_root does. The default is true here and false in the
+// Collector: in an instrumented process the remote parent never arrives,
+// so waiting for it would only delay the run by Timing.MaxWait, while a
+// Collector may receive the parent from the other service.
+func WithRemoteParentIsRoot(root bool) Option {
 	return optionFunc(func(c *config) { c.remoteRoot = root })
 }
+
+// WithRemoteParentAsRoot is WithRemoteParentIsRoot.
+//
+// Deprecated: use WithRemoteParentIsRoot, named like the Collector's
+// remote_parent_is_root.
+func WithRemoteParentAsRoot(root bool) Option { return WithRemoteParentIsRoot(root) }
 
 // WithConcurrency sets how many runs are delivered in parallel; default 256,
 // so that a round trip of 50 to 100 ms to AgentOS does not limit
@@ -280,7 +354,10 @@ func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concu
 // queue grows in chunks as it fills, so its room costs nothing until used.
 // When it is full, child span starts and ends are dropped and counted; run
 // roots have a reserve of their own (16 times the queue, at most 65536).
-func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
+// NewExporter refuses it.
+func WithQueueSize(n int) ProcessorOption {
+	return ProcessorOption{"WithQueueSize", func(c *config) { c.queueSize = n }}
+}
 
 // WithMeterProvider reports the bridge's own metrics (runs, events, drops,
 // failed requests); without it they are not recorded.
@@ -288,8 +365,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }
 
-// WithLogger sets where the bridge logs delivery problems; default
-// slog.Default().
+// WithLogger sets where the bridge logs delivery problems. Without it they
+// go to slog.Default(), and the errors among them (a run not delivered)
+// also to otel.Handle, the global error handler otel-go users watch; with
+// it, only to l.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 const defaultQueueSize = 1 << 16
@@ -308,11 +387,27 @@ func newConfig(opts []Option) (config, error) {
 		c.agentID = v
 	}
 	if v := os.Getenv(EnvEndpoint); v != "" {
-		c.endpoint = ingest.EndpointURL(v) // host[:port] or a URL
+		c.setEndpoint(v) // host[:port] or a URL
 	}
+	if err := c.readEnv(); err != nil {
+		return c, err
+	}
+	tlsFromOptions := false
 	for _, o := range opts {
 		o.apply(&c)
+		if c.tlsConfig != nil || c.httpClient != nil {
+			tlsFromOptions = true
+		}
 	}
+	if !tlsFromOptions {
+		// The TLS variables configure the default client, unless options
+		// gave a client or its TLS configuration.
+		var err error
+		if c.tlsConfig, err = tlsFromEnv(); err != nil {
+			return c, err
+		}
+	}
+	c.endpoint = c.baseURL()
 	if c.agentID == "" && len(c.agentKeys) == 0 {
 		return c, fmt.Errorf("agentos: no agent id: set %s or use WithAgentID", EnvAgentID)
 	}
@@ -322,7 +417,7 @@ func newConfig(opts []Option) (config, error) {
 	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
 		hint := ""
 		if errors.Is(err, ingest.ErrInsecureEndpoint) {
-			hint = " (WithInsecure permits it)"
+			hint = " (WithInsecure or " + EnvInsecure + "=true permits it)"
 		}
 		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err, hint)
 	}
@@ -345,7 +440,7 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 	}
 	log := c.logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(otelErrorHandler{slog.Default().Handler(), nil})
 	}
 	warnSmallConnectionPool(log, c.httpClient, cmp.Or(c.concurrency, delivery.DefaultConcurrency))
 	retry := ingest.DefaultRetryPolicy()
@@ -432,6 +527,10 @@ func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
 	if err != nil {
 		return nil, c, err
 	}
+	return newPipelineFrom(c)
+}
+
+func newPipelineFrom(c config) (*pipeline.Pipeline, config, error) {
 	pc, err := c.pipelineConfig()
 	if err != nil {
 		return nil, c, err
