@@ -62,7 +62,10 @@ type Config struct {
 	// Tasks also reports tool, agent and step spans as AgentOS tasks.
 	Tasks bool `mapstructure:"tasks"`
 	// RemoteParentIsRoot makes a span with a remote parent a run root at
-	// once, instead of waiting max_wait for its parent.
+	// once, instead of waiting max_wait for its parent. Default false: a
+	// Collector often receives the parent from the other service too. (The
+	// SDK bridge's WithRemoteParentIsRoot defaults to true: inside one
+	// process the remote parent never arrives.)
 	RemoteParentIsRoot bool `mapstructure:"remote_parent_is_root"`
 	// Concurrency is how many runs are delivered in parallel.
 	Concurrency int `mapstructure:"concurrency"`
