@@ -16,12 +16,11 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
-	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
-	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
 // Environment variables read by NewExporter and NewSpanProcessor; the
@@ -415,11 +414,8 @@ func newConfig(opts []Option) (config, error) {
 		return c, fmt.Errorf("agentos: no API key: set %s or use WithAPIKey or WithAgentKeys", EnvAPIKey)
 	}
 	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
-		hint := ""
-		if errors.Is(err, ingest.ErrInsecureEndpoint) {
-			hint = " (WithInsecure or " + EnvInsecure + "=true permits it)"
-		}
-		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err, hint)
+		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err,
+			frontend.InsecureHint(err, "WithInsecure or "+EnvInsecure+"=true"))
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")
@@ -434,69 +430,60 @@ func newConfig(opts []Option) (config, error) {
 }
 
 func (c *config) pipelineConfig() (pipeline.Config, error) {
-	sel, err := mapping.NewSelector(c.selectorMode, c.selectorRegex)
+	s := frontend.Settings{
+		Endpoint:        c.endpoint,
+		AllowInsecure:   c.allowInsecure,
+		APIKey:          c.apiKey,
+		AgentKeys:       c.agentKeys,
+		AgentID:         c.agentID,
+		TriggerType:     string(c.triggerType),
+		SelectorMode:    c.selectorMode,
+		SelectorPattern: c.selectorRegex,
+		Redaction:       frontend.Redaction(c.redaction),
+		MinLevel:        string(c.minLevel),
+		MaxStringLength: c.maxStringLen,
+		Tasks:           c.tasks,
+
+		RemoteParentIsRoot: c.remoteRoot,
+		Concurrency:        c.concurrency,
+		Limits: frontend.Limits{
+			MaxSpansPerTrace: c.limits.MaxSpansPerTrace,
+			MaxHeldSpans:     c.limits.MaxHeldSpans,
+			MaxOpenRuns:      c.limits.MaxOpenRuns,
+			MaxBufferedBytes: c.limits.MaxBufferedBytes,
+			MaxBatchEvents:   c.limits.MaxBatchEvents,
+			MaxRequestBytes:  c.limits.MaxRequestBytes,
+		},
+		Timing: frontend.Timing{
+			MaxWait:        c.timing.MaxWait,
+			GracePeriod:    c.timing.GracePeriod,
+			OrphanTimeout:  c.timing.OrphanTimeout,
+			MaxRunDuration: c.maxRunDuration,
+		},
+		Retry: frontend.Retry{Enabled: true},
+	}
+	if r := c.retry; r != nil {
+		s.Retry = frontend.Retry{Enabled: r.Enabled, InitialInterval: r.InitialInterval, MaxInterval: r.MaxInterval, MaxElapsedTime: r.MaxElapsedTime}
+	}
+	pc, err := s.PipelineConfig()
 	if err != nil {
-		return pipeline.Config{}, fmt.Errorf("agentos: WithRunSelector: %w", err)
+		return pc, fmt.Errorf("agentos: WithRunSelector: %w", err)
 	}
 	log := c.logger
 	if log == nil {
 		log = slog.New(otelErrorHandler{slog.Default().Handler(), nil})
 	}
 	warnSmallConnectionPool(log, c.httpClient, cmp.Or(c.concurrency, delivery.DefaultConcurrency))
-	retry := ingest.DefaultRetryPolicy()
-	if r := c.retry; r != nil {
-		retry.Enabled = r.Enabled
-		if r.InitialInterval > 0 {
-			retry.InitialInterval = r.InitialInterval
-		}
-		if r.MaxInterval > 0 {
-			retry.MaxInterval = r.MaxInterval
-		}
-		if r.MaxElapsedTime > 0 {
-			retry.MaxElapsedTime = r.MaxElapsedTime
-		}
-	}
-	return pipeline.Config{
-		Ingest: ingest.Config{
-			BaseURL:        c.endpoint,
-			AllowInsecure:  c.allowInsecure,
-			HTTPClient:     c.httpClient,
-			Timeout:        c.timeout,
-			TLSConfig:      c.tlsConfig,
-			Proxy:          c.proxy,
-			Headers:        c.headers,
-			DefaultKey:     c.apiKey,
-			AgentKeys:      c.agentKeys,
-			MaxBodyBytes:   c.limits.MaxRequestBytes,
-			MaxBatchEvents: c.limits.MaxBatchEvents,
-			Retry:          retry,
-			UserAgent:      userAgent,
-			Logger:         log,
-		},
-		Mapping: mapping.Options{
-			DefaultAgentID: c.agentID,
-			DefaultTrigger: string(c.triggerType),
-			Selector:       sel,
-			MaxStringLen:   c.maxStringLen,
-			Redaction:      mapping.Redaction{Names: c.redaction.Attributes, Patterns: c.redaction.Patterns, Drop: c.redaction.Drop},
-			MinLevel:       string(c.minLevel),
-			Tasks:          c.tasks,
-		},
-		Tracker: runtracker.Options{
-			MaxWait:            c.timing.MaxWait,
-			Grace:              c.timing.GracePeriod,
-			OrphanTimeout:      c.timing.OrphanTimeout,
-			MaxRunDuration:     c.maxRunDuration,
-			MaxSpansPerTrace:   c.limits.MaxSpansPerTrace,
-			MaxHeldSpans:       c.limits.MaxHeldSpans,
-			MaxOpenRuns:        c.limits.MaxOpenRuns,
-			RemoteParentIsRoot: c.remoteRoot,
-		},
-		Concurrency:      c.concurrency,
-		MaxBufferedBytes: c.limits.MaxBufferedBytes,
-		MeterProvider:    c.meterProvider,
-		Logger:           log,
-	}, nil
+	pc.Ingest.HTTPClient = c.httpClient
+	pc.Ingest.Timeout = c.timeout
+	pc.Ingest.TLSConfig = c.tlsConfig
+	pc.Ingest.Proxy = c.proxy
+	pc.Ingest.Headers = c.headers
+	pc.Ingest.UserAgent = userAgent
+	pc.Ingest.Logger = log
+	pc.MeterProvider = c.meterProvider
+	pc.Logger = log
+	return pc, nil
 }
 
 // warnSmallConnectionPool says when the caller's client keeps fewer idle
@@ -516,7 +503,7 @@ func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency 
 		return // not ours to inspect
 	}
 	perHost := cmp.Or(tr.MaxIdleConnsPerHost, http.DefaultMaxIdleConnsPerHost)
-	if perHost < concurrency || (tr.MaxIdleConns > 0 && tr.MaxIdleConns < concurrency) {
+	if frontend.SmallPool(perHost, tr.MaxIdleConns, concurrency) {
 		log.Warn("agentos: WithHTTPClient's transport keeps fewer idle connections than runs are delivered at once (WithConcurrency); set MaxIdleConnsPerHost and MaxIdleConns to at least that, or connections are reopened all the time",
 			slog.Int("max_idle_conns_per_host", perHost), slog.Int("max_idle_conns", tr.MaxIdleConns), slog.Int("concurrency", concurrency))
 	}
@@ -537,37 +524,9 @@ func newPipelineFrom(c config) (*pipeline.Pipeline, config, error) {
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {
-		return nil, c, fmt.Errorf("agentos: %w", configerr.Rename(err, func(field string) string { return settingNames[field] }))
+		return nil, c, fmt.Errorf("agentos: %w", frontend.SDKNames(err))
 	}
 	return p, c, nil
-}
-
-// settingNames are this front end's names of the core's settings, for
-// errors that name one.
-var settingNames = map[string]string{
-	"Config.DefaultKey":            EnvAPIKey + " / WithAPIKey",
-	"Config.AgentKeys":             "WithAgentKeys",
-	"Config.BaseURL":               EnvEndpoint + " / WithEndpoint",
-	"Config.MaxBodyBytes":          "WithLimits(Limits{MaxRequestBytes})",
-	"Config.MaxBatchEvents":        "WithLimits(Limits{MaxBatchEvents})",
-	"Config.Retry.InitialInterval": "WithRetry(RetryConfig{InitialInterval})",
-	"Config.Retry.MaxInterval":     "WithRetry(RetryConfig{MaxInterval})",
-	"Config.Retry.MaxElapsedTime":  "WithRetry(RetryConfig{MaxElapsedTime})",
-	"Config.Timeout":               "WithTimeout",
-	"Config.Headers":               "WithHeaders",
-	"Config.TLSConfig":             "WithTLSClientConfig (with WithHTTPClient, set TLS on your client's transport)",
-	"Config.Proxy":                 "WithProxy (with WithHTTPClient, set the proxy on your client's transport)",
-	"Mapping.DefaultAgentID":       EnvAgentID + " / WithAgentID",
-	"Mapping.DefaultTrigger":       "WithTriggerType",
-	"Mapping.MinLevel":             "WithMinLevel",
-	"Mapping.MaxStringLen":         "WithMaxStringLength",
-	"Tracker.MaxWait":              "WithTiming(Timing{MaxWait})",
-	"Tracker.Grace":                "WithTiming(Timing{GracePeriod})",
-	"Tracker.OrphanTimeout":        "WithTiming(Timing{OrphanTimeout})",
-	"Tracker.MaxRunDuration":       "WithMaxRunDuration",
-	"Tracker.MaxSpansPerTrace":     "WithLimits(Limits{MaxSpansPerTrace})",
-	"Tracker.MaxHeldSpans":         "WithLimits(Limits{MaxHeldSpans})",
-	"Tracker.MaxOpenRuns":          "WithLimits(Limits{MaxOpenRuns})",
 }
 
 // userAgent names this front end after the project and version.

@@ -17,7 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
-	"github.com/agentos-ai/agentos-otel/internal/configerr"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -143,7 +143,7 @@ func (cfg *Config) Validate() error {
 	}
 	errs = append(errs, cfg.validateClient()...)
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
+		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, frontend.InsecureHint(err, "allow_insecure_http")))
 	}
 	if _, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
@@ -176,7 +176,7 @@ func (cfg *Config) Validate() error {
 	// The core's own checks (mapping and tracker), named with YAML keys.
 	// pipelineConfig fails only on the selector and patterns, reported above.
 	if pc, err := cfg.pipelineConfig(); err == nil {
-		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
+		errs = append(errs, frontend.YAMLNames(pc.Mapping.Validate()), frontend.YAMLNames(pc.Tracker.Validate()))
 	}
 	return errors.Join(errs...)
 }
@@ -222,37 +222,6 @@ func (cfg *Config) validateQueue() []error {
 	return errs
 }
 
-// settingKeys are this component's YAML keys for the core's settings, for
-// errors that name one.
-var settingKeys = map[string]string{
-	"Config.DefaultKey":            "api_key",
-	"Config.AgentKeys":             "agent_keys",
-	"Config.BaseURL":               "endpoint",
-	"Config.MaxBodyBytes":          "limits::max_request_bytes",
-	"Config.MaxBatchEvents":        "limits::max_batch_events",
-	"Config.Retry.InitialInterval": "request_retry::initial_interval",
-	"Config.Retry.MaxInterval":     "request_retry::max_interval",
-	"Config.Retry.MaxElapsedTime":  "request_retry::max_elapsed_time",
-	"Mapping.DefaultAgentID":       "agent_id",
-	"Mapping.DefaultTrigger":       "trigger_type",
-	"Mapping.MinLevel":             "min_level",
-	"Mapping.MaxStringLen":         "max_string_length",
-	"Tracker.MaxWait":              "timing::max_wait",
-	"Tracker.Grace":                "timing::grace_period",
-	"Tracker.OrphanTimeout":        "timing::orphan_timeout",
-	"Tracker.MaxSpansPerTrace":     "limits::max_spans_per_trace",
-	"Tracker.MaxHeldSpans":         "limits::max_held_spans",
-	"Tracker.MaxOpenRuns":          "limits::max_open_runs",
-}
-
-// yamlNames renders a core error that names a field with the YAML key.
-func yamlNames(err error) error {
-	if err == nil {
-		return nil
-	}
-	return configerr.Rename(err, func(field string) string { return settingKeys[field] })
-}
-
 // defaults the Collector shows in its effective configuration.
 func defaultTiming() TimingConfig {
 	return TimingConfig{
@@ -272,13 +241,4 @@ func defaultLimits() LimitsConfig {
 		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
 		MaxStoredBytes:   journal.DefaultMaxBytes,
 	}
-}
-
-// insecureHint names the setting that permits plain HTTP, when that is what
-// the endpoint lacks.
-func insecureHint(err error, setting string) string {
-	if errors.Is(err, ingest.ErrInsecureEndpoint) {
-		return " (" + setting + " permits it)"
-	}
-	return ""
 }

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -198,12 +199,12 @@ func TestCoreErrorsNameYAMLKeys(t *testing.T) {
 		{(&mapping.Options{MinLevel: "loud"}).Validate(), `min_level: "loud" is not one of debug, info, warn, error`},
 		{(&mapping.Options{DefaultAgentID: "agent-7"}).Validate(), `agent_id: "agent-7" is not a uuid`},
 	} {
-		assert.EqualError(t, yamlNames(tc.err), tc.want)
+		assert.EqualError(t, frontend.YAMLNames(tc.err), tc.want)
 	}
 	_, err := ingest.New(ingest.Config{BaseURL: "https://agentos-ai.dev", DefaultKey: "aos_agent_k", MaxBodyBytes: 10})
 	require.Error(t, err)
-	assert.Contains(t, yamlNames(err).Error(), "limits::max_request_bytes")
-	assert.NotContains(t, yamlNames(err).Error(), "Config.")
+	assert.Contains(t, frontend.YAMLNames(err).Error(), "limits::max_request_bytes")
+	assert.NotContains(t, frontend.YAMLNames(err).Error(), "Config.")
 }
 
 // Typed settings set in code skip UnmarshalText; Validate still refuses
