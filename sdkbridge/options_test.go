@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
+	"github.com/agentos-ai/agentos-otel/internal/localservertest"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
 
@@ -307,5 +308,57 @@ func TestDeliveryErrorCauses(t *testing.T) {
 	}
 	if !strings.HasPrefix(de.Error(), "agentos: 2 runs not delivered: ") {
 		t.Errorf("Error() = %q", de.Error())
+	}
+}
+
+func TestWithMinLevel(t *testing.T) {
+	turn := func(ctx context.Context, tr trace.Tracer) {
+		ctx, root := tr.Start(ctx, "invoke_agent demo")
+		_, step := tr.Start(ctx, "plan")
+		step.AddEvent("cache.miss", trace.WithAttributes(attribute.String("agentos.level", "debug")))
+		step.AddEvent("cache.stale", trace.WithAttributes(attribute.String("agentos.level", "warn")))
+		step.End()
+		root.End()
+	}
+	types := func(runs []localserver.Run) string {
+		var ts []string
+		for _, e := range runs[0].Events {
+			ts = append(ts, e.Type)
+		}
+		return strings.Join(ts, ",")
+	}
+	all := types(exportRuns(t, turn))
+	if !strings.Contains(all, "cache.miss") || !strings.Contains(all, "cache.stale") {
+		t.Fatalf("by default every event is sent: %s", all)
+	}
+	warn := types(exportRuns(t, turn, sdkbridge.WithMinLevel(sdkbridge.LevelWarn)))
+	if strings.Contains(warn, "cache.miss") || !strings.Contains(warn, "cache.stale") {
+		t.Fatalf("WithMinLevel(LevelWarn) sent %s", warn)
+	}
+}
+
+// A root naming another agent is reported to it with that agent's key.
+func TestWithAgentKeys(t *testing.T) {
+	const otherAgent, otherKey = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", "aos_agent_other_key"
+	srv, url := localservertest.Start(t, localserver.Options{},
+		localservertest.Agent{ID: agentID, Key: apiKey}, localservertest.Agent{ID: otherAgent, Key: otherKey})
+	ctx := context.Background()
+	exp, err := sdkbridge.NewExporter(ctx, bridgeOptions(url, sdkbridge.WithAgentKeys(map[string]string{otherAgent: otherKey}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	_, root := tp.Tracer("test").Start(ctx, "invoke_agent other", trace.WithAttributes(attribute.String("agentos.agent_id", otherAgent)))
+	root.End()
+	agentTurn(ctx, tp.Tracer("test"), false)
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range srv.Runs() {
+		got[r.AgentID]++
+	}
+	if got[otherAgent] != 1 || got[agentID] != 1 {
+		t.Fatalf("runs by agent %v, want one each", got)
 	}
 }

@@ -327,6 +327,29 @@ func TestConfigKeysReachAgentOS(t *testing.T) {
 				assert.NotContains(t, body, "hunter2-secret")
 				assert.NotContains(t, body, "tok-abc123")
 			}},
+		{"min_level", map[string]any{"min_level": "warn"}, func() ptrace.Traces {
+			td := oneRun(4)
+			chat := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+			for name, level := range map[string]string{"cache.miss": "debug", "cache.stale": "warn"} {
+				ev := chat.Events().AppendEmpty()
+				ev.SetName(name)
+				ev.SetTimestamp(ts(time.Millisecond))
+				ev.Attributes().PutStr("agentos.level", level)
+			}
+			return td
+		}, func(t *testing.T, _ []localserver.Run, body string) {
+			assert.NotContains(t, body, "cache.miss")
+			assert.Contains(t, body, "cache.stale")
+		}},
+		{"run_selector", map[string]any{"run_selector": map[string]any{"mode": "name_pattern", "pattern": "^invoke_agent d"}}, func() ptrace.Traces {
+			td := oneRun(5)
+			other := oneRun(6)
+			other.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetName("healthcheck")
+			other.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+			return td
+		}, func(t *testing.T, runs []localserver.Run, _ string) {
+			assert.Equal(t, "invoke_agent demo", runName(t, runs[0]), "only the root the pattern selects is a run")
+		}},
 		{"max_string_length", map[string]any{"max_string_length": 100}, withAttrs, func(t *testing.T, _ []localserver.Run, body string) {
 			assert.NotContains(t, body, strings.Repeat("x", 101))
 			assert.Contains(t, body, "…[truncated]")
@@ -395,4 +418,11 @@ func (o observed) gauge(t *testing.T, name string) int64 {
 		n += dp.Value
 	}
 	return n
+}
+
+func runName(t *testing.T, r localserver.Run) string {
+	t.Helper()
+	var in struct{ Name string }
+	require.NoError(t, json.Unmarshal(r.Input, &in))
+	return in.Name
 }
