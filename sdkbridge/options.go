@@ -134,7 +134,7 @@ type Timing struct {
 
 // RetryConfig bounds retries of failed requests, in otlptracehttp's shape:
 // Enabled false turns retries off; zero durations keep their defaults
-// (500 ms, 30 s, 5 min).
+// (500 ms, 30 s, 5 min), and negative ones are refused.
 type RetryConfig struct {
 	Enabled         bool
 	InitialInterval time.Duration
