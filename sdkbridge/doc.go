@@ -6,45 +6,70 @@
 // events, in the order they happened, with occurred_at taken from the span
 // and event timestamps. The Collector exporter shares the mapping.
 //
-// Two ways in:
+// # Two ways in
 //
-//   - Exporter, a drop-in sdktrace.SpanExporter. Swap it for the exporter
-//     you use today:
+// Exporter is a drop-in sdktrace.SpanExporter. Swap it for the exporter you
+// use today:
 //
-//     exp, err := sdkbridge.NewExporter(ctx)
-//     tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+//	exp, err := sdkbridge.NewExporter(ctx)
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 //
-//     It sees spans as they end, so it holds children until their root ends,
-//     then starts the run, sends the events and closes it.
+// It sees spans as they end, so it holds children until their root ends,
+// then starts the run, sends the events and closes it.
 //
-//   - SpanProcessor, the live variant: it starts the run when the root span
-//     starts, so AgentOS shows it running while the agent works, and streams
-//     events as spans start and end:
+// SpanProcessor is the live variant: it starts the run when the root span
+// starts, so AgentOS shows it running while the agent works, and streams
+// events as spans start and end:
 //
-//     sp, err := sdkbridge.NewSpanProcessor(ctx)
-//     tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+//	sp, err := sdkbridge.NewSpanProcessor(ctx)
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+//
+// Both take every Option. A ProcessorOption (WithQueueSize,
+// WithMaxRunDuration) is for the SpanProcessor only; NewExporter refuses
+// it with an error naming it.
 //
 // Neither blocks the instrumented program: requests are sent from
 // background goroutines, one run's requests strictly in order, several runs
 // in parallel. Memory is bounded (see Limits); what must be dropped is
 // counted and, with WithMeterProvider, reported as metrics.
 //
-// # Configuration
-//
-// Options win over the environment, which wins over the defaults:
-//
-//	AGENTOS_API_KEY   the agent key (aos_agent_…)               WithAPIKey, WithAgentKeys
-//	AGENTOS_AGENT_ID  the agent runs report to (a uuid)         WithAgentID
-//	AGENTOS_ENDPOINT  host[:port] (https, http for loopback)     WithEndpoint, WithEndpointURL
-//	                  or a base URL, default https://agentos-ai.dev
-//
-// With those three set, NewExporter(ctx) needs no options. Missing or
-// malformed settings fail at construction with an error naming the setting.
-// A root span or its resource may name another agent with the attribute
-// agentos.agent_id; its key is then looked up in WithAgentKeys.
-//
 // Shutdown flushes, then closes every run still open as failed, with an
 // error message that says why, so no run is left "running" in AgentOS.
+//
+// # Configuration
+//
+// Options win over the environment, which wins over the defaults. The
+// variables, the options that override them, and their defaults:
+//
+//	AGENTOS_API_KEY             WithAPIKey, WithAgentKeys  the agent key (aos_agent_…); required
+//	AGENTOS_AGENT_ID            WithAgentID                the agent runs report to (a uuid); required
+//	AGENTOS_ENDPOINT            WithEndpoint,              host[:port] (https://; http:// for loopback
+//	                            WithEndpointURL            or with AGENTOS_INSECURE) or a base URL;
+//	                                                       default https://agentos-ai.dev
+//	AGENTOS_INSECURE            WithInsecure               true: plain http:// (see WithInsecure); default false
+//	AGENTOS_TIMEOUT             WithTimeout                each attempt's bound, in milliseconds or
+//	                                                       a duration such as 10s; default 30s
+//	AGENTOS_CERTIFICATE         WithTLSClientConfig        PEM file of the CAs that verify AgentOS;
+//	                                                       default the system's
+//	AGENTOS_CLIENT_CERTIFICATE  WithTLSClientConfig        PEM files of a client certificate and its
+//	AGENTOS_CLIENT_KEY                                     key, for mutual TLS; set both or neither
+//
+// The certificate variables configure the default client; WithHTTPClient
+// or WithTLSClientConfig replaces them. There is no AGENTOS_HEADERS: the
+// bridge sets Authorization and Content-Type itself, and WithHeaders adds
+// others in code. With the first two set, NewExporter(ctx) needs no
+// options. Missing or malformed settings fail at construction with an
+// error naming the setting. A root span or its resource may name another
+// agent with the attribute agentos.agent_id; its key is then looked up in
+// WithAgentKeys.
+//
+// # Errors
+//
+// ForceFlush and Shutdown return a *DeliveryError when runs were not
+// delivered since the previous call. Between those calls, delivery errors
+// are logged to slog.Default() and handed to otel.Handle, the global error
+// handler (otel.SetErrorHandler); with WithLogger they go only to that
+// logger.
 //
 // # The live processor reads a span's start when it starts
 //

@@ -62,7 +62,7 @@ func TestEndpointErrors(t *testing.T) {
 	}{
 		{"ingest path", sdkbridge.WithEndpointURL("https://agentos.example.com/api/ingest/v1/"),
 			[]string{"AGENTOS_ENDPOINT, WithEndpoint or WithEndpointURL", `use the base URL, here "https://agentos.example.com"`}, nil},
-		{"remote http", sdkbridge.WithEndpoint("http://agentos.example.com"), []string{"WithInsecure permits it"}, nil},
+		{"remote http", sdkbridge.WithEndpoint("http://agentos.example.com"), []string{"WithInsecure or AGENTOS_INSECURE=true permits it"}, nil},
 		{"query", sdkbridge.WithEndpointURL("http://agentos.example.com/?key=" + apiKey), []string{"must not have a query"},
 			[]string{"WithInsecure", apiKey}},
 		{"key as user name", sdkbridge.WithEndpoint(apiKey + "@agentos.example.com"), []string{"https://[REDACTED]@agentos.example.com", "user info"},

@@ -3,42 +3,14 @@ package sdkbridge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/agentos-ai/agentos-otel/internal/delivery"
-	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
-)
-
-// ErrShutdown is returned by calls made after Shutdown.
-var ErrShutdown = errors.New("agentos: exporter is shut down")
-
-// ErrBufferFull is returned by ExportSpans when the bridge holds as much as
-// Limits.MaxBufferedBytes allows, because AgentOS is slower than the spans
-// arrive or unreachable. Nothing of the refused batch was kept; the SDK's
-// batch processor drops it and reports the error to the otel error handler.
-var ErrBufferFull = pipeline.ErrBufferFull
-
-// DeliveryError is returned by ForceFlush and Shutdown when runs were not
-// delivered whole since the previous call: a request of theirs failed for
-// good (a rejected key, retries exhausted, AgentOS unreachable). It unwraps
-// to each distinct cause.
-type DeliveryError = delivery.FailedRunsError
-
-// Causes a DeliveryError may unwrap to, for errors.Is.
-var (
-	// ErrUnauthorized: AgentOS answered 401, the API key is not valid.
-	// Requests with that key then fail fast for a while, without being sent.
-	ErrUnauthorized = ingest.ErrUnauthorized
-	// ErrForbidden: AgentOS answered 403, the key belongs to another agent.
-	ErrForbidden = ingest.ErrForbidden
-	// ErrRunMayExist: run/start's outcome stayed unknown after two attempts
-	// (timeouts after sending, resets), so AgentOS may hold a run the
-	// bridge never learned the id of; look it up by its external_run_id.
-	ErrRunMayExist = ingest.ErrRunMayExist
 )
 
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
@@ -53,14 +25,22 @@ type Exporter struct {
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
 
-// NewExporter returns an Exporter configured from the environment
-// (AGENTOS_API_KEY, AGENTOS_AGENT_ID, AGENTOS_ENDPOINT) and opts, which win.
-// Bad configuration fails here, naming the setting.
+// NewExporter returns an Exporter configured from the environment (see
+// the package documentation) and opts, which win. Bad configuration fails
+// here, naming the setting, and so does a ProcessorOption, which only the
+// live SpanProcessor honours.
 func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, _, err := newPipeline(opts)
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.processorOnly) > 0 {
+		return nil, fmt.Errorf("agentos: %s: an option of NewSpanProcessor, which NewExporter cannot honour", strings.Join(c.processorOnly, ", "))
+	}
+	p, _, err := newPipelineFrom(c)
 	if err != nil {
 		return nil, err
 	}
@@ -100,21 +80,22 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e.isStopped() {
 		return ErrShutdown
 	}
-	return e.p.Flush(ctx)
+	return publicError(e.p.Flush(ctx))
 }
 
 // Shutdown flushes, then closes every run still open, as failed with a
 // message that says why, and delivers. Runs that could not be delivered are
-// reported in a *DeliveryError. Later calls return ErrShutdown.
+// reported in a *DeliveryError. Later calls return nil, as otlptrace's
+// exporter and the SpanProcessor do.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
-		return ErrShutdown
+		return nil
 	}
 	e.stopped = true
 	e.mu.Unlock()
-	return e.p.Shutdown(ctx)
+	return publicError(e.p.Shutdown(ctx))
 }
 
 func (e *Exporter) isStopped() bool {

@@ -10,30 +10,59 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
-	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
-	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
-// Environment variables read by NewExporter and NewSpanProcessor. Options
-// given in code win over them.
+// Environment variables read by NewExporter and NewSpanProcessor; the
+// package documentation has them in one table. Options given in code win
+// over them.
 const (
 	EnvAPIKey   = "AGENTOS_API_KEY"
 	EnvAgentID  = "AGENTOS_AGENT_ID"
 	EnvEndpoint = "AGENTOS_ENDPOINT"
+	// EnvInsecure, "true" or "false", is WithInsecure.
+	EnvInsecure = "AGENTOS_INSECURE"
+	// EnvTimeout is WithTimeout, in milliseconds as
+	// OTEL_EXPORTER_OTLP_TIMEOUT is, or a Go duration such as "10s".
+	EnvTimeout = "AGENTOS_TIMEOUT"
+	// EnvCertificate is a PEM file of the CAs that verify AgentOS's
+	// certificate, instead of the system's.
+	EnvCertificate = "AGENTOS_CERTIFICATE"
+	// EnvClientCertificate and EnvClientKey are PEM files of a client
+	// certificate and its key, for mutual TLS; set both or neither.
+	EnvClientCertificate = "AGENTOS_CLIENT_CERTIFICATE"
+	EnvClientKey         = "AGENTOS_CLIENT_KEY"
 )
 
-// Option configures an Exporter or a SpanProcessor.
+// Option configures an Exporter or a SpanProcessor; both constructors take
+// every Option. Options only the live SpanProcessor honours are of type
+// ProcessorOption.
 type Option interface {
 	apply(*config)
+}
+
+// ProcessorOption is an Option that only NewSpanProcessor honours, such as
+// WithQueueSize and WithMaxRunDuration. It is an Option, so one []Option
+// can serve both constructors; NewExporter refuses it with an error naming
+// it rather than ignore it.
+type ProcessorOption struct {
+	name string
+	f    func(*config)
+}
+
+func (o ProcessorOption) apply(c *config) {
+	o.f(c)
+	c.processorOnly = append(c.processorOnly, o.name)
 }
 
 type optionFunc func(*config)
@@ -45,6 +74,7 @@ type config struct {
 	agentID       string
 	agentKeys     map[string]string
 	endpoint      string
+	endpointHost  bool // endpoint is host[:port][/path], no scheme
 	allowInsecure bool
 	httpClient    *http.Client
 	headers       map[string]string
@@ -68,6 +98,7 @@ type config struct {
 	logger        *slog.Logger
 	// maxRunDuration: see WithMaxRunDuration (processor_options.go).
 	maxRunDuration time.Duration
+	processorOnly  []string // names of the ProcessorOptions given
 }
 
 // Redaction masks (or, with Drop, removes) attributes by exact name or by
@@ -103,7 +134,7 @@ type Timing struct {
 
 // RetryConfig bounds retries of failed requests, in otlptracehttp's shape:
 // Enabled false turns retries off; zero durations keep their defaults
-// (500 ms, 30 s, 5 min).
+// (500 ms, 30 s, 5 min), and negative ones are refused.
 type RetryConfig struct {
 	Enabled         bool
 	InitialInterval time.Duration
@@ -174,26 +205,55 @@ func WithAgentKeys(keys map[string]string) Option {
 }
 
 // WithEndpoint sets the AgentOS host as host[:port] (AGENTOS_ENDPOINT), as
-// otlptracehttp.WithEndpoint does: requests go over https://, or http://
-// when the host is this machine (127.0.0.1, ::1, localhost). A value with a
-// scheme is taken as WithEndpointURL. Default https://agentos-ai.dev.
+// otlptracehttp.WithEndpoint does: requests go over https://, or over
+// http:// with WithInsecure or when the host is this machine (127.0.0.1,
+// ::1, localhost). A value with a scheme is taken as WithEndpointURL. The
+// last of WithEndpoint and WithEndpointURL wins. Default
+// https://agentos-ai.dev.
 func WithEndpoint(endpoint string) Option {
-	return optionFunc(func(c *config) { c.endpoint = ingest.EndpointURL(endpoint) })
+	return optionFunc(func(c *config) { c.setEndpoint(endpoint) })
 }
 
 // WithEndpointURL sets the AgentOS base URL, such as
 // https://agentos.example.com or http://127.0.0.1:8787, optionally with a
-// path prefix, never with the ingest path /api/ingest/v1.
-func WithEndpointURL(url string) Option { return optionFunc(func(c *config) { c.endpoint = url }) }
+// path prefix, never with the ingest path /api/ingest/v1. Its scheme is
+// used as given; http:// to a host that is not loopback also needs
+// WithInsecure, which otlptracehttp does not ask for: the agent key would
+// travel in clear text.
+func WithEndpointURL(url string) Option {
+	return optionFunc(func(c *config) { c.endpoint, c.endpointHost = url, false })
+}
 
-// WithInsecure permits plain http:// to a host that is not loopback.
+// WithInsecure sends requests over plain http:// (AGENTOS_INSECURE=true):
+// to a host given by WithEndpoint or AGENTOS_ENDPOINT as host[:port], as
+// otlptracehttp.WithInsecure does, and it permits an http:// URL to a host
+// that is not loopback. A URL's https:// scheme is kept.
 func WithInsecure() Option { return optionFunc(func(c *config) { c.allowInsecure = true }) }
 
+func (c *config) setEndpoint(endpoint string) {
+	endpoint = strings.TrimSpace(endpoint)
+	c.endpoint, c.endpointHost = endpoint, !strings.Contains(endpoint, "://")
+}
+
+// baseURL is the endpoint as a URL: a host gets http:// under WithInsecure,
+// otherwise what ingest.EndpointURL gives it (https://, http:// for
+// loopback).
+func (c *config) baseURL() string {
+	switch {
+	case !c.endpointHost || c.endpoint == "":
+		return c.endpoint
+	case c.allowInsecure:
+		return "http://" + c.endpoint
+	}
+	return ingest.EndpointURL(c.endpoint)
+}
+
 // WithHTTPClient sets the client for requests to AgentOS. Its Timeout, if
-// set, bounds a request's first attempt unless WithTimeout is given. If its
+// set, is taken as WithTimeout's bound unless WithTimeout is given. If its
 // CheckRedirect is nil, redirects are not followed, as with the default
-// client: one could carry the key to another host. WithTLSClientConfig and
-// WithProxy configure the default client only; with this option, set them
+// client: one could carry the key to another host. WithTLSClientConfig,
+// WithProxy and the certificate variables (AGENTOS_CERTIFICATE, …)
+// configure the default client only; with this option, set them
 // on your client's transport, and keep as many idle connections per host
 // (MaxIdleConnsPerHost) as runs are delivered at once (WithConcurrency), or
 // connections are closed after each burst and dialed again.
@@ -213,9 +273,13 @@ func WithHeaders(headers map[string]string) Option {
 	})
 }
 
-// WithTimeout bounds the first attempt of each request (default 30 s); an
-// attempt after one whose outcome is unknown gets twice as long, within
-// the retry budget.
+// WithTimeout bounds each attempt of a request (AGENTOS_TIMEOUT; default
+// 30 s); WithRetry's MaxElapsedTime bounds the request with its retries.
+// Unlike otlptracehttp's, the bound doubles after an attempt whose outcome
+// is unknown (a timeout after the request was sent, a reset), up to
+// MaxElapsedTime, and later requests keep the longer bound until AgentOS
+// answers well within it again: a slow AgentOS gets the time to answer
+// rather than a duplicate request.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.timeout = d }) }
 
 // WithTLSClientConfig sets the TLS configuration of the default client,
@@ -263,12 +327,21 @@ func WithTiming(t Timing) Option { return optionFunc(func(c *config) { c.timing 
 // does; without it they are on with the defaults.
 func WithRetry(r RetryConfig) Option { return optionFunc(func(c *config) { c.retry = &r }) }
 
-// WithRemoteParentAsRoot decides whether a span whose parent is in another
-// process starts a run of its own (default true: its parent never reaches
-// this process).
-func WithRemoteParentAsRoot(root bool) Option {
+// WithRemoteParentIsRoot decides whether a span whose parent is in another
+// process starts a run of its own, as the Collector exporter's
+// remote_parent_is_root does. The default is true here and false in the
+// Collector: in an instrumented process the remote parent never arrives,
+// so waiting for it would only delay the run by Timing.MaxWait, while a
+// Collector may receive the parent from the other service.
+func WithRemoteParentIsRoot(root bool) Option {
 	return optionFunc(func(c *config) { c.remoteRoot = root })
 }
+
+// WithRemoteParentAsRoot is WithRemoteParentIsRoot.
+//
+// Deprecated: use WithRemoteParentIsRoot, named like the Collector's
+// remote_parent_is_root.
+func WithRemoteParentAsRoot(root bool) Option { return WithRemoteParentIsRoot(root) }
 
 // WithConcurrency sets how many runs are delivered in parallel; default 256,
 // so that a round trip of 50 to 100 ms to AgentOS does not limit
@@ -280,7 +353,10 @@ func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concu
 // queue grows in chunks as it fills, so its room costs nothing until used.
 // When it is full, child span starts and ends are dropped and counted; run
 // roots have a reserve of their own (16 times the queue, at most 65536).
-func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
+// NewExporter refuses it.
+func WithQueueSize(n int) ProcessorOption {
+	return ProcessorOption{"WithQueueSize", func(c *config) { c.queueSize = n }}
+}
 
 // WithMeterProvider reports the bridge's own metrics (runs, events, drops,
 // failed requests); without it they are not recorded.
@@ -288,8 +364,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }
 
-// WithLogger sets where the bridge logs delivery problems; default
-// slog.Default().
+// WithLogger sets where the bridge logs delivery problems. Without it they
+// go to slog.Default(), and the errors among them (a run not delivered)
+// also to otel.Handle, the global error handler otel-go users watch; with
+// it, only to l.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 const defaultQueueSize = 1 << 16
@@ -308,11 +386,27 @@ func newConfig(opts []Option) (config, error) {
 		c.agentID = v
 	}
 	if v := os.Getenv(EnvEndpoint); v != "" {
-		c.endpoint = ingest.EndpointURL(v) // host[:port] or a URL
+		c.setEndpoint(v) // host[:port] or a URL
 	}
+	if err := c.readEnv(); err != nil {
+		return c, err
+	}
+	tlsFromOptions := false
 	for _, o := range opts {
 		o.apply(&c)
+		if c.tlsConfig != nil || c.httpClient != nil {
+			tlsFromOptions = true
+		}
 	}
+	if !tlsFromOptions {
+		// The TLS variables configure the default client, unless options
+		// gave a client or its TLS configuration.
+		var err error
+		if c.tlsConfig, err = tlsFromEnv(); err != nil {
+			return c, err
+		}
+	}
+	c.endpoint = c.baseURL()
 	if c.agentID == "" && len(c.agentKeys) == 0 {
 		return c, fmt.Errorf("agentos: no agent id: set %s or use WithAgentID", EnvAgentID)
 	}
@@ -320,11 +414,8 @@ func newConfig(opts []Option) (config, error) {
 		return c, fmt.Errorf("agentos: no API key: set %s or use WithAPIKey or WithAgentKeys", EnvAPIKey)
 	}
 	if err := ingest.CheckBaseURL(c.endpoint, c.allowInsecure); err != nil {
-		hint := ""
-		if errors.Is(err, ingest.ErrInsecureEndpoint) {
-			hint = " (WithInsecure permits it)"
-		}
-		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err, hint)
+		return c, fmt.Errorf("agentos: endpoint (%s, WithEndpoint or WithEndpointURL): %w%s", EnvEndpoint, err,
+			frontend.InsecureHint(err, "WithInsecure or "+EnvInsecure+"=true"))
 	}
 	if c.queueSize <= 0 {
 		return c, errors.New("agentos: WithQueueSize must be positive")
@@ -339,69 +430,60 @@ func newConfig(opts []Option) (config, error) {
 }
 
 func (c *config) pipelineConfig() (pipeline.Config, error) {
-	sel, err := mapping.NewSelector(c.selectorMode, c.selectorRegex)
+	s := frontend.Settings{
+		Endpoint:        c.endpoint,
+		AllowInsecure:   c.allowInsecure,
+		APIKey:          c.apiKey,
+		AgentKeys:       c.agentKeys,
+		AgentID:         c.agentID,
+		TriggerType:     string(c.triggerType),
+		SelectorMode:    c.selectorMode,
+		SelectorPattern: c.selectorRegex,
+		Redaction:       frontend.Redaction(c.redaction),
+		MinLevel:        string(c.minLevel),
+		MaxStringLength: c.maxStringLen,
+		Tasks:           c.tasks,
+
+		RemoteParentIsRoot: c.remoteRoot,
+		Concurrency:        c.concurrency,
+		Limits: frontend.Limits{
+			MaxSpansPerTrace: c.limits.MaxSpansPerTrace,
+			MaxHeldSpans:     c.limits.MaxHeldSpans,
+			MaxOpenRuns:      c.limits.MaxOpenRuns,
+			MaxBufferedBytes: c.limits.MaxBufferedBytes,
+			MaxBatchEvents:   c.limits.MaxBatchEvents,
+			MaxRequestBytes:  c.limits.MaxRequestBytes,
+		},
+		Timing: frontend.Timing{
+			MaxWait:        c.timing.MaxWait,
+			GracePeriod:    c.timing.GracePeriod,
+			OrphanTimeout:  c.timing.OrphanTimeout,
+			MaxRunDuration: c.maxRunDuration,
+		},
+		Retry: frontend.Retry{Enabled: true},
+	}
+	if r := c.retry; r != nil {
+		s.Retry = frontend.Retry{Enabled: r.Enabled, InitialInterval: r.InitialInterval, MaxInterval: r.MaxInterval, MaxElapsedTime: r.MaxElapsedTime}
+	}
+	pc, err := s.PipelineConfig()
 	if err != nil {
-		return pipeline.Config{}, fmt.Errorf("agentos: WithRunSelector: %w", err)
+		return pc, fmt.Errorf("agentos: WithRunSelector: %w", err)
 	}
 	log := c.logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(otelErrorHandler{slog.Default().Handler(), nil})
 	}
 	warnSmallConnectionPool(log, c.httpClient, cmp.Or(c.concurrency, delivery.DefaultConcurrency))
-	retry := ingest.DefaultRetryPolicy()
-	if r := c.retry; r != nil {
-		retry.Enabled = r.Enabled
-		if r.InitialInterval > 0 {
-			retry.InitialInterval = r.InitialInterval
-		}
-		if r.MaxInterval > 0 {
-			retry.MaxInterval = r.MaxInterval
-		}
-		if r.MaxElapsedTime > 0 {
-			retry.MaxElapsedTime = r.MaxElapsedTime
-		}
-	}
-	return pipeline.Config{
-		Ingest: ingest.Config{
-			BaseURL:        c.endpoint,
-			AllowInsecure:  c.allowInsecure,
-			HTTPClient:     c.httpClient,
-			Timeout:        c.timeout,
-			TLSConfig:      c.tlsConfig,
-			Proxy:          c.proxy,
-			Headers:        c.headers,
-			DefaultKey:     c.apiKey,
-			AgentKeys:      c.agentKeys,
-			MaxBodyBytes:   c.limits.MaxRequestBytes,
-			MaxBatchEvents: c.limits.MaxBatchEvents,
-			Retry:          retry,
-			UserAgent:      userAgent,
-			Logger:         log,
-		},
-		Mapping: mapping.Options{
-			DefaultAgentID: c.agentID,
-			DefaultTrigger: string(c.triggerType),
-			Selector:       sel,
-			MaxStringLen:   c.maxStringLen,
-			Redaction:      mapping.Redaction{Names: c.redaction.Attributes, Patterns: c.redaction.Patterns, Drop: c.redaction.Drop},
-			MinLevel:       string(c.minLevel),
-			Tasks:          c.tasks,
-		},
-		Tracker: runtracker.Options{
-			MaxWait:            c.timing.MaxWait,
-			Grace:              c.timing.GracePeriod,
-			OrphanTimeout:      c.timing.OrphanTimeout,
-			MaxRunDuration:     c.maxRunDuration,
-			MaxSpansPerTrace:   c.limits.MaxSpansPerTrace,
-			MaxHeldSpans:       c.limits.MaxHeldSpans,
-			MaxOpenRuns:        c.limits.MaxOpenRuns,
-			RemoteParentIsRoot: c.remoteRoot,
-		},
-		Concurrency:      c.concurrency,
-		MaxBufferedBytes: c.limits.MaxBufferedBytes,
-		MeterProvider:    c.meterProvider,
-		Logger:           log,
-	}, nil
+	pc.Ingest.HTTPClient = c.httpClient
+	pc.Ingest.Timeout = c.timeout
+	pc.Ingest.TLSConfig = c.tlsConfig
+	pc.Ingest.Proxy = c.proxy
+	pc.Ingest.Headers = c.headers
+	pc.Ingest.UserAgent = userAgent
+	pc.Ingest.Logger = log
+	pc.MeterProvider = c.meterProvider
+	pc.Logger = log
+	return pc, nil
 }
 
 // warnSmallConnectionPool says when the caller's client keeps fewer idle
@@ -421,7 +503,7 @@ func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency 
 		return // not ours to inspect
 	}
 	perHost := cmp.Or(tr.MaxIdleConnsPerHost, http.DefaultMaxIdleConnsPerHost)
-	if perHost < concurrency || (tr.MaxIdleConns > 0 && tr.MaxIdleConns < concurrency) {
+	if frontend.SmallPool(perHost, tr.MaxIdleConns, concurrency) {
 		log.Warn("agentos: WithHTTPClient's transport keeps fewer idle connections than runs are delivered at once (WithConcurrency); set MaxIdleConnsPerHost and MaxIdleConns to at least that, or connections are reopened all the time",
 			slog.Int("max_idle_conns_per_host", perHost), slog.Int("max_idle_conns", tr.MaxIdleConns), slog.Int("concurrency", concurrency))
 	}
@@ -432,43 +514,19 @@ func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
 	if err != nil {
 		return nil, c, err
 	}
+	return newPipelineFrom(c)
+}
+
+func newPipelineFrom(c config) (*pipeline.Pipeline, config, error) {
 	pc, err := c.pipelineConfig()
 	if err != nil {
 		return nil, c, err
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {
-		return nil, c, fmt.Errorf("agentos: %w", configerr.Rename(err, func(field string) string { return settingNames[field] }))
+		return nil, c, fmt.Errorf("agentos: %w", frontend.SDKNames(err))
 	}
 	return p, c, nil
-}
-
-// settingNames are this front end's names of the core's settings, for
-// errors that name one.
-var settingNames = map[string]string{
-	"Config.DefaultKey":            EnvAPIKey + " / WithAPIKey",
-	"Config.AgentKeys":             "WithAgentKeys",
-	"Config.BaseURL":               EnvEndpoint + " / WithEndpoint",
-	"Config.MaxBodyBytes":          "WithLimits(Limits{MaxRequestBytes})",
-	"Config.MaxBatchEvents":        "WithLimits(Limits{MaxBatchEvents})",
-	"Config.Retry.InitialInterval": "WithRetry(RetryConfig{InitialInterval})",
-	"Config.Retry.MaxInterval":     "WithRetry(RetryConfig{MaxInterval})",
-	"Config.Retry.MaxElapsedTime":  "WithRetry(RetryConfig{MaxElapsedTime})",
-	"Config.Timeout":               "WithTimeout",
-	"Config.Headers":               "WithHeaders",
-	"Config.TLSConfig":             "WithTLSClientConfig (with WithHTTPClient, set TLS on your client's transport)",
-	"Config.Proxy":                 "WithProxy (with WithHTTPClient, set the proxy on your client's transport)",
-	"Mapping.DefaultAgentID":       EnvAgentID + " / WithAgentID",
-	"Mapping.DefaultTrigger":       "WithTriggerType",
-	"Mapping.MinLevel":             "WithMinLevel",
-	"Mapping.MaxStringLen":         "WithMaxStringLength",
-	"Tracker.MaxWait":              "WithTiming(Timing{MaxWait})",
-	"Tracker.Grace":                "WithTiming(Timing{GracePeriod})",
-	"Tracker.OrphanTimeout":        "WithTiming(Timing{OrphanTimeout})",
-	"Tracker.MaxRunDuration":       "WithMaxRunDuration",
-	"Tracker.MaxSpansPerTrace":     "WithLimits(Limits{MaxSpansPerTrace})",
-	"Tracker.MaxHeldSpans":         "WithLimits(Limits{MaxHeldSpans})",
-	"Tracker.MaxOpenRuns":          "WithLimits(Limits{MaxOpenRuns})",
 }
 
 // userAgent names this front end after the project and version.

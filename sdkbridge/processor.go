@@ -456,7 +456,7 @@ func (sp *SpanProcessor) ForceFlush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return sp.p.Flush(ctx)
+	return publicError(sp.p.Flush(ctx))
 }
 
 // backgroundShutdownBudget bounds how long a shutdown goes on after the
@@ -490,7 +490,7 @@ func (sp *SpanProcessor) Shutdown(ctx context.Context) error {
 			if sp.reg != nil {
 				_ = sp.reg.Unregister()
 			}
-			sp.shutdownErr = sp.p.Shutdown(bg)
+			sp.shutdownErr = publicError(sp.p.Shutdown(bg))
 		}()
 	})
 	if !first {

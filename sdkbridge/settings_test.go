@@ -28,6 +28,8 @@ func TestErrorsNameTheOptions(t *testing.T) {
 			"agentos: AGENTOS_API_KEY / WithAPIKey: contains spaces or control characters"},
 		{"retry intervals", []sdkbridge.Option{sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, InitialInterval: time.Minute, MaxInterval: time.Second})},
 			"agentos: WithRetry(RetryConfig{MaxInterval}): 1s must not be below the initial interval, 1m0s"},
+		{"negative retry interval", []sdkbridge.Option{sdkbridge.WithRetry(sdkbridge.RetryConfig{Enabled: true, MaxElapsedTime: -time.Second})},
+			"agentos: WithRetry(RetryConfig{MaxElapsedTime}): must not be negative, got -1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := append([]sdkbridge.Option{sdkbridge.WithAPIKey(apiKey), sdkbridge.WithAgentID(agentID)}, tc.opts...)

@@ -2,8 +2,9 @@
 // traces reach AgentOS through the sdkbridge. Its LLM and tool calls are
 // simulated: no network is needed.
 //
-// With AGENTOS_API_KEY set it reports to AgentOS (or AGENTOS_ENDPOINT).
-// Without it, it starts an embedded local AgentOS-compatible server and
+// With AGENTOS_API_KEY set it reports to AgentOS (or AGENTOS_ENDPOINT) and
+// prints what was delivered, counted by the bridge's own metrics. Without
+// it, it starts an embedded local AgentOS-compatible server and
 // prints each run it received, with its timeline.
 package main
 
@@ -17,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
@@ -52,24 +54,28 @@ func run(ctx context.Context, w io.Writer, live bool) error {
 		fmt.Fprintf(w, "No %s set: reporting to an embedded local AgentOS at %s\n\n", sdkbridge.EnvAPIKey, ln.URL())
 		opts = append(opts, sdkbridge.WithEndpoint(ln.URL()), sdkbridge.WithAPIKey(localKey), sdkbridge.WithAgentID(localAgentID))
 	}
+	// The bridge's own metrics say what reached AgentOS.
+	metrics := sdkmetric.NewManualReader()
 	opts = append(opts,
 		sdkbridge.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: 200 * time.Millisecond}),
+		sdkbridge.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(metrics))),
 	)
 
 	var tpOpt sdktrace.TracerProviderOption
+	var flushBridge func(context.Context) error
 	if live {
 		sp, err := sdkbridge.NewSpanProcessor(ctx, opts...)
 		if err != nil {
 			return err
 		}
-		tpOpt = sdktrace.WithSpanProcessor(sp)
+		tpOpt, flushBridge = sdktrace.WithSpanProcessor(sp), sp.ForceFlush
 	} else {
 		exp, err := sdkbridge.NewExporter(ctx, opts...)
 		if err != nil {
 			return err
 		}
-		tpOpt = sdktrace.WithBatcher(exp)
+		tpOpt, flushBridge = sdktrace.WithBatcher(exp), exp.ForceFlush
 	}
 	tp := sdktrace.NewTracerProvider(tpOpt, sdktrace.WithResource(agentResource()))
 
@@ -85,8 +91,16 @@ func run(ctx context.Context, w io.Writer, live bool) error {
 
 	shutdownCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := tp.Shutdown(shutdownCtx); err != nil && !errors.Is(err, sdkbridge.ErrShutdown) {
-		return fmt.Errorf("flushing traces: %w", err)
+	// Deliver everything first (the SDK's batcher does not pass ForceFlush
+	// on to its exporter), so the metrics count it before Shutdown ends them.
+	flushErr := tp.ForceFlush(shutdownCtx)
+	flushErr = errors.Join(flushErr, flushBridge(shutdownCtx))
+	if server == nil {
+		fmt.Fprintln(w)
+		printDelivered(shutdownCtx, w, metrics)
+	}
+	if err := errors.Join(flushErr, tp.Shutdown(shutdownCtx)); err != nil {
+		return fmt.Errorf("delivering the runs: %w", err)
 	}
 	if server != nil {
 		fmt.Fprintln(w)

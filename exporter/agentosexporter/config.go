@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -16,7 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
-	"github.com/agentos-ai/agentos-otel/internal/configerr"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -61,7 +62,10 @@ type Config struct {
 	// Tasks also reports tool, agent and step spans as AgentOS tasks.
 	Tasks bool `mapstructure:"tasks"`
 	// RemoteParentIsRoot makes a span with a remote parent a run root at
-	// once, instead of waiting max_wait for its parent.
+	// once, instead of waiting max_wait for its parent. Default false: a
+	// Collector often receives the parent from the other service too. (The
+	// SDK bridge's WithRemoteParentIsRoot defaults to true: inside one
+	// process the remote parent never arrives.)
 	RemoteParentIsRoot bool `mapstructure:"remote_parent_is_root"`
 	// Concurrency is how many runs are delivered in parallel.
 	Concurrency int `mapstructure:"concurrency"`
@@ -137,8 +141,9 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("api_key: required, since agent_keys has no key for agent_id %s", cfg.AgentID))
 		}
 	}
+	errs = append(errs, cfg.validateClient()...)
 	if err := ingest.CheckBaseURL(cfg.ClientConfig.Endpoint, cfg.AllowInsecureHTTP); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, insecureHint(err, "allow_insecure_http")))
+		errs = append(errs, fmt.Errorf("endpoint: %w%s", err, frontend.InsecureHint(err, "allow_insecure_http")))
 	}
 	if _, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("run_selector: %w", err))
@@ -171,9 +176,33 @@ func (cfg *Config) Validate() error {
 	// The core's own checks (mapping and tracker), named with YAML keys.
 	// pipelineConfig fails only on the selector and patterns, reported above.
 	if pc, err := cfg.pipelineConfig(); err == nil {
-		errs = append(errs, yamlNames(pc.Mapping.Validate()), yamlNames(pc.Tracker.Validate()))
+		errs = append(errs, frontend.YAMLNames(pc.Mapping.Validate()), frontend.YAMLNames(pc.Tracker.Validate()))
 	}
 	return errors.Join(errs...)
+}
+
+// validateClient refuses the confighttp settings that would break every
+// request: confighttp applies headers and authenticators after the
+// exporter has set its own, so they would replace the agent key (AgentOS
+// then answers 401 and the error blames api_key) or the body's type; and
+// AgentOS does not document compressed request bodies.
+func (cfg *Config) validateClient() []error {
+	var errs []error
+	for name := range cfg.ClientConfig.Headers.Iter {
+		switch strings.ToLower(name) {
+		case "authorization":
+			errs = append(errs, fmt.Errorf("headers: %s: the exporter sends the agent key in Authorization itself (set api_key or agent_keys); this header would replace it", name))
+		case "content-type":
+			errs = append(errs, fmt.Errorf("headers: %s: the exporter sets Content-Type itself (application/json); this header would replace it", name))
+		}
+	}
+	if cfg.ClientConfig.Auth.HasValue() {
+		errs = append(errs, errors.New("auth: not supported: an authenticator would replace the agent key the exporter sends in Authorization (set api_key or agent_keys)"))
+	}
+	if c := cfg.ClientConfig.Compression; c.IsCompressed() {
+		errs = append(errs, fmt.Errorf("compression: %q is not supported: AgentOS does not document compressed request bodies; leave it unset or none", string(c)))
+	}
+	return errs
 }
 
 // validateQueue refuses sending queues that would reorder batches or
@@ -191,37 +220,6 @@ func (cfg *Config) validateQueue() []error {
 		errs = append(errs, fmt.Errorf("sending_queue::storage: required with storage (set it to %s, or disable the sending queue): an in-memory queue acknowledges batches that a crash then loses", cfg.Storage))
 	}
 	return errs
-}
-
-// settingKeys are this component's YAML keys for the core's settings, for
-// errors that name one.
-var settingKeys = map[string]string{
-	"Config.DefaultKey":            "api_key",
-	"Config.AgentKeys":             "agent_keys",
-	"Config.BaseURL":               "endpoint",
-	"Config.MaxBodyBytes":          "limits::max_request_bytes",
-	"Config.MaxBatchEvents":        "limits::max_batch_events",
-	"Config.Retry.InitialInterval": "request_retry::initial_interval",
-	"Config.Retry.MaxInterval":     "request_retry::max_interval",
-	"Config.Retry.MaxElapsedTime":  "request_retry::max_elapsed_time",
-	"Mapping.DefaultAgentID":       "agent_id",
-	"Mapping.DefaultTrigger":       "trigger_type",
-	"Mapping.MinLevel":             "min_level",
-	"Mapping.MaxStringLen":         "max_string_length",
-	"Tracker.MaxWait":              "timing::max_wait",
-	"Tracker.Grace":                "timing::grace_period",
-	"Tracker.OrphanTimeout":        "timing::orphan_timeout",
-	"Tracker.MaxSpansPerTrace":     "limits::max_spans_per_trace",
-	"Tracker.MaxHeldSpans":         "limits::max_held_spans",
-	"Tracker.MaxOpenRuns":          "limits::max_open_runs",
-}
-
-// yamlNames renders a core error that names a field with the YAML key.
-func yamlNames(err error) error {
-	if err == nil {
-		return nil
-	}
-	return configerr.Rename(err, func(field string) string { return settingKeys[field] })
 }
 
 // defaults the Collector shows in its effective configuration.
@@ -243,13 +241,4 @@ func defaultLimits() LimitsConfig {
 		MaxRequestBytes:  ingest.DefaultMaxBodyBytes,
 		MaxStoredBytes:   journal.DefaultMaxBytes,
 	}
-}
-
-// insecureHint names the setting that permits plain HTTP, when that is what
-// the endpoint lacks.
-func insecureHint(err error, setting string) string {
-	if errors.Is(err, ingest.ErrInsecureEndpoint) {
-		return " (" + setting + " permits it)"
-	}
-	return ""
 }

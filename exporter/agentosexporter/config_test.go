@@ -1,6 +1,8 @@
 package agentosexporter
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -15,9 +17,15 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/localserver"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
@@ -67,7 +75,7 @@ func TestLoadValidConfig(t *testing.T) {
 }
 
 func TestMoreValidConfigs(t *testing.T) {
-	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed", "storage_persistent_queue", "storage_no_queue"} {
+	for _, name := range []string{"agent_keys_only", "loopback_http", "insecure_allowed", "storage_persistent_queue", "storage_no_queue", "harmless_client_settings"} {
 		t.Run(name, func(t *testing.T) {
 			cfg, err := loadConfig(t, name)
 			require.NoError(t, err)
@@ -99,6 +107,10 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"bad_trigger", []string{"'trigger_type' ", `"cron" is not one of manual`}},
 		{"bad_redaction_pattern", []string{"redaction::patterns: ", "[a-"}},
 		{"concurrent_queue", []string{"sending_queue::num_consumers: must be 1, not 10", "out of order"}},
+		{"authorization_header", []string{"headers: authorization: the exporter sends the agent key in Authorization itself"}},
+		{"content_type_header", []string{"headers: CONTENT-TYPE: the exporter sets Content-Type itself"}},
+		{"auth_extension", []string{"auth: not supported", "replace the agent key"}},
+		{"compression", []string{`compression: "gzip" is not supported`}},
 		{"storage_memory_queue", []string{"sending_queue::storage: required with storage (set it to file_storage, or disable the sending queue)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,12 +199,12 @@ func TestCoreErrorsNameYAMLKeys(t *testing.T) {
 		{(&mapping.Options{MinLevel: "loud"}).Validate(), `min_level: "loud" is not one of debug, info, warn, error`},
 		{(&mapping.Options{DefaultAgentID: "agent-7"}).Validate(), `agent_id: "agent-7" is not a uuid`},
 	} {
-		assert.EqualError(t, yamlNames(tc.err), tc.want)
+		assert.EqualError(t, frontend.YAMLNames(tc.err), tc.want)
 	}
 	_, err := ingest.New(ingest.Config{BaseURL: "https://agentos-ai.dev", DefaultKey: "aos_agent_k", MaxBodyBytes: 10})
 	require.Error(t, err)
-	assert.Contains(t, yamlNames(err).Error(), "limits::max_request_bytes")
-	assert.NotContains(t, yamlNames(err).Error(), "Config.")
+	assert.Contains(t, frontend.YAMLNames(err).Error(), "limits::max_request_bytes")
+	assert.NotContains(t, frontend.YAMLNames(err).Error(), "Config.")
 }
 
 // Typed settings set in code skip UnmarshalText; Validate still refuses
@@ -266,4 +278,151 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(err.Error(), want), "%q once in %q", want, err)
 	}
 	assert.NotContains(t, err.Error(), "Tracker.")
+}
+
+// Each setting of what is sent, read by its YAML key, changes what the
+// strict AgentOS server receives through the factory's exporter.
+func TestConfigKeysReachAgentOS(t *testing.T) {
+	long := strings.Repeat("x", 2000)
+	withAttrs := func() ptrace.Traces {
+		td := oneRun(1)
+		spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+		root := spans.At(1).Attributes()
+		root.PutStr("user.password", "hunter2-secret")
+		root.PutStr("session_token", "tok-abc123")
+		root.PutStr("user.name", "ada")
+		root.PutStr("note", long)
+		return td
+	}
+	for _, tc := range []struct {
+		name  string
+		keys  map[string]any
+		td    func() ptrace.Traces
+		check func(t *testing.T, runs []localserver.Run, body string)
+	}{
+		{"trigger_type", map[string]any{"trigger_type": "webhook"}, withAttrs, func(t *testing.T, runs []localserver.Run, _ string) {
+			assert.Equal(t, "webhook", runs[0].TriggerType)
+		}},
+		{"tasks", map[string]any{"tasks": true}, func() ptrace.Traces {
+			td := oneRun(3)
+			tool := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+			tool.Attributes().PutStr("gen_ai.operation.name", "execute_tool")
+			tool.Attributes().PutStr("gen_ai.tool.name", "lookup")
+			return td
+		}, func(t *testing.T, runs []localserver.Run, _ string) {
+			require.NotEmpty(t, runs[0].Tasks)
+			assert.Equal(t, "lookup", runs[0].Tasks[0].Name)
+		}},
+		{"redaction masks", map[string]any{"redaction": map[string]any{"attributes": []any{"user.password"}, "patterns": []any{"(?i)token"}}}, withAttrs,
+			func(t *testing.T, _ []localserver.Run, body string) {
+				assert.Contains(t, body, "ada")
+				assert.Contains(t, body, "[REDACTED]")
+				assert.NotContains(t, body, "hunter2-secret")
+				assert.NotContains(t, body, "tok-abc123")
+			}},
+		{"redaction drops", map[string]any{"redaction": map[string]any{"attributes": []any{"user.password"}, "patterns": []any{"(?i)token"}, "drop": true}}, withAttrs,
+			func(t *testing.T, _ []localserver.Run, body string) {
+				assert.Contains(t, body, "ada")
+				assert.NotContains(t, body, "[REDACTED]")
+				assert.NotContains(t, body, "hunter2-secret")
+				assert.NotContains(t, body, "tok-abc123")
+			}},
+		{"min_level", map[string]any{"min_level": "warn"}, func() ptrace.Traces {
+			td := oneRun(4)
+			chat := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+			for name, level := range map[string]string{"cache.miss": "debug", "cache.stale": "warn"} {
+				ev := chat.Events().AppendEmpty()
+				ev.SetName(name)
+				ev.SetTimestamp(ts(time.Millisecond))
+				ev.Attributes().PutStr("agentos.level", level)
+			}
+			return td
+		}, func(t *testing.T, _ []localserver.Run, body string) {
+			assert.NotContains(t, body, "cache.miss")
+			assert.Contains(t, body, "cache.stale")
+		}},
+		{"run_selector", map[string]any{"run_selector": map[string]any{"mode": "name_pattern", "pattern": "^invoke_agent d"}}, func() ptrace.Traces {
+			td := oneRun(5)
+			other := oneRun(6)
+			other.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetName("healthcheck")
+			other.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+			return td
+		}, func(t *testing.T, runs []localserver.Run, _ string) {
+			assert.Equal(t, "invoke_agent demo", runName(t, runs[0]), "only the root the pattern selects is a run")
+		}},
+		{"max_string_length", map[string]any{"max_string_length": 100}, withAttrs, func(t *testing.T, _ []localserver.Run, body string) {
+			assert.NotContains(t, body, strings.Repeat("x", 101))
+			assert.Contains(t, body, "…[truncated]")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, url := newLocalServer(t)
+			cfg := testConfig(url)
+			require.NoError(t, confmap.NewFromStringMap(tc.keys).Unmarshal(cfg))
+			runExporter(t, cfg, exportertest.NewNopSettings(NewFactory().Type()), tc.td())
+			runs := srv.Runs()
+			require.Len(t, runs, 1)
+			body, err := json.Marshal(runs)
+			require.NoError(t, err)
+			tc.check(t, runs, string(body))
+		})
+	}
+}
+
+// remote_parent_is_root: a span whose parent is in another process starts
+// its run at once (true), or is held for the parent to arrive (false).
+func TestRemoteParentIsRootKey(t *testing.T) {
+	for _, isRoot := range []bool{true, false} {
+		t.Run(fmt.Sprint(isRoot), func(t *testing.T) {
+			srv, url := newLocalServer(t)
+			cfg := testConfig(url)
+			require.NoError(t, confmap.NewFromStringMap(map[string]any{
+				"remote_parent_is_root": isRoot, "timing": map[string]any{"max_wait": "1h"},
+			}).Unmarshal(cfg))
+			require.NoError(t, cfg.Validate())
+			o := newObserved(t)
+			ctx := context.Background()
+			exp, err := NewFactory().CreateTraces(ctx, o.settings(), cfg)
+			require.NoError(t, err)
+			require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+			td := oneRun(2)
+			root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1)
+			root.SetParentSpanID(pcommon.SpanID{9, 9})
+			root.SetFlags(0x100 | 0x200) // the parent is remote
+			require.NoError(t, exp.ConsumeTraces(ctx, td))
+			if isRoot {
+				require.Eventually(t, func() bool {
+					runs := srv.Runs()
+					return len(runs) == 1 && runs[0].Status == "completed"
+				}, 10*time.Second, 5*time.Millisecond, "the run is sent before shutdown")
+			} else {
+				require.Eventually(t, func() bool { return o.gauge(t, "agentos.spans.held") == 2 }, 10*time.Second, 5*time.Millisecond)
+				require.Empty(t, srv.Runs(), "held for the parent, nothing sent")
+			}
+			require.NoError(t, exp.Shutdown(ctx))
+		})
+	}
+}
+
+// gauge reads an int64 gauge; 0 if it was never recorded.
+func (o observed) gauge(t *testing.T, name string) int64 {
+	t.Helper()
+	m, err := o.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	g, ok := m.Data.(metricdata.Gauge[int64])
+	require.True(t, ok, "%s is a %T", name, m.Data)
+	var n int64
+	for _, dp := range g.DataPoints {
+		n += dp.Value
+	}
+	return n
+}
+
+func runName(t *testing.T, r localserver.Run) string {
+	t.Helper()
+	var in struct{ Name string }
+	require.NoError(t, json.Unmarshal(r.Input, &in))
+	return in.Name
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -18,10 +17,8 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
-	"github.com/agentos-ai/agentos-otel/internal/ingest"
-	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
-	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
 
 // tracesExporter adapts the Collector's traces to the shared pipeline.
@@ -65,7 +62,7 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 			_ = e.store.Close(ctx)
 			e.store = nil
 		}
-		return fmt.Errorf("agentos exporter: %w", yamlNames(err))
+		return fmt.Errorf("agentos exporter: %w", frontend.YAMLNames(err))
 	}
 	return nil
 }
@@ -107,7 +104,7 @@ func (e *tracesExporter) warnSmallConnectionPool() {
 		e.set.Logger.Warn("keepalive is off: every AgentOS request opens a new connection")
 		return
 	}
-	if perHost := ka.MaxIdleConnsPerHost; perHost < e.cfg.Concurrency || (ka.MaxIdleConns > 0 && ka.MaxIdleConns < e.cfg.Concurrency) {
+	if perHost := ka.MaxIdleConnsPerHost; frontend.SmallPool(perHost, ka.MaxIdleConns, e.cfg.Concurrency) {
 		e.set.Logger.Warn("keepalive::max_idle_conns_per_host (and max_idle_conns) should be at least concurrency, or connections are reopened all the time",
 			zap.Int("max_idle_conns_per_host", perHost), zap.Int("max_idle_conns", ka.MaxIdleConns), zap.Int("concurrency", e.cfg.Concurrency))
 	}
@@ -127,36 +124,8 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	return err
 }
 
-// requestRetryPolicy is the ingest client's policy for request_retry:
-// unset (zero) fields keep the ingest client's defaults, and enabled is
-// taken as it is, so retries set off stay off.
-func requestRetryPolicy(r configretry.BackOffConfig) ingest.RetryPolicy {
-	p := ingest.DefaultRetryPolicy()
-	p.Enabled = r.Enabled
-	if r.InitialInterval != 0 {
-		p.InitialInterval = r.InitialInterval
-	}
-	if r.MaxInterval != 0 {
-		p.MaxInterval = r.MaxInterval
-	}
-	if r.Multiplier != 0 {
-		p.Multiplier = r.Multiplier
-	}
-	if r.RandomizationFactor != 0 {
-		p.RandomizationFactor = r.RandomizationFactor
-	}
-	if r.MaxElapsedTime != 0 {
-		p.MaxElapsedTime = r.MaxElapsedTime
-	}
-	return p
-}
-
 // pipelineConfig converts the validated Config to the core's.
 func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
-	sel, err := mapping.NewSelector(string(cfg.RunSelector.Mode), cfg.RunSelector.Pattern)
-	if err != nil {
-		return pipeline.Config{}, fmt.Errorf("run_selector: %w", err)
-	}
 	patterns := make([]*regexp.Regexp, 0, len(cfg.Redaction.Patterns))
 	for _, p := range cfg.Redaction.Patterns {
 		re, err := regexp.Compile(p)
@@ -169,37 +138,45 @@ func (cfg *Config) pipelineConfig() (pipeline.Config, error) {
 	for id, k := range cfg.AgentKeys {
 		keys[id] = string(k)
 	}
-	retry := requestRetryPolicy(cfg.RequestRetry)
-	return pipeline.Config{
-		Ingest: ingest.Config{
-			BaseURL:        cfg.ClientConfig.Endpoint,
-			AllowInsecure:  cfg.AllowInsecureHTTP,
-			DefaultKey:     string(cfg.APIKey),
-			AgentKeys:      keys,
-			MaxBodyBytes:   cfg.Limits.MaxRequestBytes,
-			MaxBatchEvents: cfg.Limits.MaxBatchEvents,
-			Retry:          retry,
+	r := cfg.RequestRetry
+	s := frontend.Settings{
+		Endpoint:        cfg.ClientConfig.Endpoint,
+		AllowInsecure:   cfg.AllowInsecureHTTP,
+		APIKey:          string(cfg.APIKey),
+		AgentKeys:       keys,
+		AgentID:         cfg.AgentID,
+		TriggerType:     string(cfg.TriggerType),
+		SelectorMode:    string(cfg.RunSelector.Mode),
+		SelectorPattern: cfg.RunSelector.Pattern,
+		Redaction:       frontend.Redaction{Attributes: cfg.Redaction.Attributes, Patterns: patterns, Drop: cfg.Redaction.Drop},
+		MinLevel:        string(cfg.MinLevel),
+		MaxStringLength: cfg.MaxStringLength,
+		Tasks:           cfg.Tasks,
+
+		RemoteParentIsRoot: cfg.RemoteParentIsRoot,
+		Concurrency:        cfg.Concurrency,
+		Retry: frontend.Retry{
+			Enabled: r.Enabled, InitialInterval: r.InitialInterval, MaxInterval: r.MaxInterval,
+			Multiplier: r.Multiplier, RandomizationFactor: r.RandomizationFactor, MaxElapsedTime: r.MaxElapsedTime,
 		},
-		Mapping: mapping.Options{
-			DefaultAgentID: cfg.AgentID,
-			DefaultTrigger: string(cfg.TriggerType),
-			Selector:       sel,
-			MaxStringLen:   cfg.MaxStringLength,
-			Redaction:      mapping.Redaction{Names: cfg.Redaction.Attributes, Patterns: patterns, Drop: cfg.Redaction.Drop},
-			MinLevel:       string(cfg.MinLevel),
-			Tasks:          cfg.Tasks,
+		Limits: frontend.Limits{
+			MaxSpansPerTrace: cfg.Limits.MaxSpansPerTrace,
+			MaxHeldSpans:     cfg.Limits.MaxHeldSpans,
+			MaxOpenRuns:      cfg.Limits.MaxOpenRuns,
+			MaxBufferedBytes: cfg.Limits.MaxBufferedBytes,
+			MaxBatchEvents:   cfg.Limits.MaxBatchEvents,
+			MaxRequestBytes:  cfg.Limits.MaxRequestBytes,
 		},
-		Tracker: runtracker.Options{
-			MaxWait:            cfg.Timing.MaxWait,
-			Grace:              cfg.Timing.GracePeriod,
-			OrphanTimeout:      cfg.Timing.OrphanTimeout,
-			MaxSpansPerTrace:   cfg.Limits.MaxSpansPerTrace,
-			MaxHeldSpans:       cfg.Limits.MaxHeldSpans,
-			MaxOpenRuns:        cfg.Limits.MaxOpenRuns,
-			RemoteParentIsRoot: cfg.RemoteParentIsRoot,
+		Timing: frontend.Timing{
+			MaxWait:       cfg.Timing.MaxWait,
+			GracePeriod:   cfg.Timing.GracePeriod,
+			OrphanTimeout: cfg.Timing.OrphanTimeout,
 		},
-		Concurrency:      cfg.Concurrency,
-		MaxBufferedBytes: cfg.Limits.MaxBufferedBytes,
-		MaxJournalBytes:  cfg.Limits.MaxStoredBytes,
-	}, nil
+	}
+	pc, err := s.PipelineConfig()
+	if err != nil {
+		return pc, fmt.Errorf("run_selector: %w", err)
+	}
+	pc.MaxJournalBytes = cfg.Limits.MaxStoredBytes
+	return pc, nil
 }
