@@ -138,28 +138,42 @@ var (
 	providerSources = keys("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 	promptSources   = keys("gen_ai.input.messages").
 			then(flattenedMessages(keyOIInputMessages), adkContents(keyADKLLMRequest, "contents", "content")).
-			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...)
-	systemInstructionSources = keys("gen_ai.system_instructions")
+			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...).
+			then(promptEventSources...)
+	systemInstructionSources = keys(keySystemInstructions).then(systemInstructionEventSources...)
 	responseSources          = keys("gen_ai.output.messages").
 					then(langChainToolCallReply(keyOIOutputValue), flattenedMessages(keyOIOutputMessages), adkContents(keyADKLLMResponse, "content")).
-					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...)
+					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...).
+					then(responseEventSources...)
 	finishSources = sources{
 		finishReasons("gen_ai.response.finish_reasons"),
 		finishReasons("llm.finish_reason"),
 		finishReasons("ai.response.finishReason"),
 		adkFinishReason(keyADKLLMResponse),
 		langChainFinishReason(keyOIOutputValue),
+		detailsFinishReasons(),
+		choiceFinishReasons(),
 	}
-	inputTokenKeys    = []string{"gen_ai.usage.input_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
-	outputTokenKeys   = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
-	toolNameKeys      = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
-	toolInputSources  = keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args")
+	inputTokenKeys   = []string{"gen_ai.usage.input_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
+	outputTokenKeys  = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
+	toolNameKeys     = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
+	toolInputSources = keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args").
+				then(detailsToolPart(keyInputMessages, "tool_call", "arguments"), eventAttrSource(eventToolMessage, "content"))
 	toolOutputSources = keys("gen_ai.tool.call.result", keyADKToolResponse).
 				then(langChainToolMessage(keyOIOutputValue, "content")).
-				then(keys(keyOIOutputValue, "ai.toolCall.result")...)
+				then(keys(keyOIOutputValue, "ai.toolCall.result")...).
+				then(detailsToolPart(keyOutputMessages, "tool_call_response", "response"), eventAttrSource(eventChoice, "message"))
 	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id").
-				then(langChainToolMessage(keyOIOutputValue, "tool_call_id"))
+				then(langChainToolMessage(keyOIOutputValue, "tool_call_id")).
+				then(toolCallIDEventSources...)
 	agentNameKeys = []string{"gen_ai.agent.name", "agent.name"}
+
+	// Content from span events, read after every attribute source.
+	promptEventSources            = sources{detailsAttr(keyInputMessages), messageEvents()}
+	systemInstructionEventSources = sources{detailsAttr(keySystemInstructions)}
+	responseEventSources          = sources{detailsAttr(keyOutputMessages), choiceEvents()}
+	toolInputEventSources         = sources{detailsToolPart(keyInputMessages, "tool_call", "arguments"), eventAttrSource(eventToolMessage, "content")}
+	toolCallIDEventSources        = sources{detailsToolPart(keyInputMessages, "tool_call", "id"), eventAttrSource(eventToolMessage, "id")}
 )
 
 // recognisedKeys lists every attribute key (or flattened family prefix)
@@ -175,6 +189,7 @@ func recognisedKeys() []string {
 			out = append(out, s.key)
 		}
 	}
+	out = append(out, contentEventNames...)
 	for _, ks := range [][]string{inputTokenKeys, outputTokenKeys, toolNameKeys, agentNameKeys, rootInputKeys, rootOutputKeys} {
 		out = append(out, ks...)
 	}

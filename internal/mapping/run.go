@@ -91,10 +91,10 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 	}
 	o := m.newObj(make([]byte, 0, 512))
 	o.str("name", root.Name)
-	if !o.field(root, "input_messages", []string{"gen_ai.input.messages"}) {
-		o.field(root, "input", rootInputKeys)
+	if !o.field(root, "input_messages", []string{"gen_ai.input.messages"}) && !o.field(root, "input", rootInputKeys) {
+		o.from(root, "input_messages", promptEventSources)
 	}
-	o.field(root, "system_instructions", []string{"gen_ai.system_instructions"})
+	o.from(root, "system_instructions", systemInstructionSources)
 	o.time("started_at", root.StartTime)
 	o.id("trace_id", root.TraceID[:])
 	o.id("span_id", root.SpanID[:])
@@ -166,6 +166,17 @@ type Close struct {
 
 // CloseRequest closes a run from its root span and the summary of its spans.
 func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
+	return m.closeRequest(root, sum, false)
+}
+
+// LiveCloseRequest is CloseRequest for a run whose run/start was sent when
+// its root started, before the root had span events: the prompt those
+// events carry goes into the output, as the input could not hold it.
+func (m *Mapper) LiveCloseRequest(root *spans.Span, sum *Summary) Close {
+	return m.closeRequest(root, sum, true)
+}
+
+func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 	if root.StatusCode == spans.StatusError {
 		exc := lastException(root)
 		o := m.newObj(make([]byte, 0, 512))
@@ -187,8 +198,15 @@ func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
 		return Close{Output: m.withSummary(out, sum, root)}
 	}
 	o := m.newObj(make([]byte, 0, 512))
-	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) {
-		o.field(root, "output", rootOutputKeys)
+	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) && !o.field(root, "output", rootOutputKeys) {
+		o.from(root, "output_messages", responseEventSources)
+	}
+	if live {
+		probe := m.newObj(nil)
+		if !probe.field(root, "input_messages", []string{"gen_ai.input.messages"}) && !probe.field(root, "input", rootInputKeys) {
+			o.from(root, "input_messages", promptEventSources)
+		}
+		m.fromEventsOnly(&o, root, "system_instructions", systemInstructionSources, systemInstructionEventSources)
 	}
 	m.appendSummary(&o, sum, root.EndTime, root.StartTime)
 	return Close{Output: o.close()}

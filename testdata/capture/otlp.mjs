@@ -76,6 +76,16 @@ function normaliseTimes(doc) {
       if (a.key.endsWith(".duration") && "doubleValue" in a.value) a.value.doubleValue = secs;
     }
   });
+  // Wall-clock texts (Strands' gen_ai.event.start_time / end_time, from
+  // new Date(), which the virtual clock does not reach) follow too.
+  const iso = (ns) => new Date(Number(BigInt(ns) / 1000000n)).toISOString();
+  each((sp, k) => {
+    if (k !== "endTimeUnixNano") return;
+    for (const a of sp.attributes ?? []) {
+      if (a.key === "gen_ai.event.start_time") a.value.stringValue = iso(sp.startTimeUnixNano);
+      if (a.key === "gen_ai.event.end_time") a.value.stringValue = iso(sp.endTimeUnixNano);
+    }
+  });
 }
 
 // writeScenario prints the golden scenario: all spans in one batch, then
