@@ -184,12 +184,14 @@ func recognisedKeys() []string {
 		keyExceptionMessage, keyExceptionType, keyExceptionStacktrace, keyErrorType,
 		"gen_ai.tool.name", "gen_ai.input.messages", "gen_ai.output.messages"}
 	for _, srcs := range []sources{modelSources, responseModelSources, providerSources, promptSources,
-		systemInstructionSources, responseSources, finishSources, toolInputSources, toolOutputSources, toolCallIDSources} {
+		systemInstructionSources, responseSources, finishSources, toolInputSources, toolOutputSources, toolCallIDSources,
+		rootLateInputSources} {
 		for _, s := range srcs {
 			out = append(out, s.key)
 		}
 	}
 	out = append(out, contentEventNames...)
+	out = append(out, keyPydanticNewMessageIndex)
 	for _, ks := range [][]string{inputTokenKeys, outputTokenKeys, toolNameKeys, agentNameKeys, rootInputKeys, rootOutputKeys} {
 		out = append(out, ks...)
 	}

@@ -68,8 +68,30 @@ func (m *Mapper) appendSummary(o *obj, sum *Summary, end time.Time, start time.T
 // Other conventions' run input and output, when GenAI messages are absent.
 var (
 	rootInputKeys  = []string{"input.value", "ai.prompt"}
-	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object"}
+	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult}
+	// rootLateInputSources give input_messages only an ended root has:
+	// Pydantic AI's conversation, then the span events.
+	rootLateInputSources = append(sources{pydanticPrompt()}, promptEventSources...)
 )
+
+// hasRootInput reports whether the root's attributes give its input.
+func (m *Mapper) hasRootInput(root *spans.Span) bool {
+	_, _, ok := firstAttr(root, append([]string{keyInputMessages}, rootInputKeys...)...)
+	return ok
+}
+
+// consumedRootKeys are the root attributes the run input and output carry
+// in fields of their own, so its attributes object does not repeat them.
+func consumedRootKeys(k string) bool {
+	switch k {
+	case keyInputMessages, keySystemInstructions, keyOutputMessages,
+		"input.value", "output.value", "ai.prompt", "ai.response.text",
+		keyPydanticFinalResult, keyPydanticAllMessages,
+		keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput:
+		return true
+	}
+	return false
+}
 
 // StartRequest is run/start for a run root. AgentID may be empty: the caller
 // decides what a run without an agent means.
@@ -91,8 +113,8 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 	}
 	o := m.newObj(make([]byte, 0, 512))
 	o.str("name", root.Name)
-	if !o.field(root, "input_messages", []string{"gen_ai.input.messages"}) && !o.field(root, "input", rootInputKeys) {
-		o.from(root, "input_messages", promptEventSources)
+	if !o.field(root, "input_messages", []string{keyInputMessages}) && !o.field(root, "input", rootInputKeys) {
+		o.from(root, "input_messages", rootLateInputSources)
 	}
 	o.from(root, "system_instructions", systemInstructionSources)
 	o.time("started_at", root.StartTime)
@@ -101,15 +123,7 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 	if root.ParentRemote && root.HasParent() {
 		o.id("remote_parent_span_id", root.ParentSpanID[:])
 	}
-	o.attrs("attributes", root.Attrs, func(k string) bool {
-		switch k {
-		case "gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages",
-			"input.value", "output.value", "ai.prompt", "ai.response.text",
-			keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput:
-			return true
-		}
-		return false
-	})
+	o.attrs("attributes", root.Attrs, consumedRootKeys)
 	req.Input = o.close()
 	return req
 }
@@ -202,9 +216,8 @@ func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 		o.from(root, "output_messages", responseEventSources)
 	}
 	if live {
-		probe := m.newObj(nil)
-		if !probe.field(root, "input_messages", []string{"gen_ai.input.messages"}) && !probe.field(root, "input", rootInputKeys) {
-			o.from(root, "input_messages", promptEventSources)
+		if !m.hasRootInput(root) {
+			o.from(root, "input_messages", rootLateInputSources)
 		}
 		m.fromEventsOnly(&o, root, "system_instructions", systemInstructionSources, systemInstructionEventSources)
 	}
