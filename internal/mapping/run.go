@@ -67,8 +67,12 @@ func (m *Mapper) appendSummary(o *obj, sum *Summary, end time.Time, start time.T
 
 // Other conventions' run input and output, when GenAI messages are absent.
 var (
-	rootInputKeys  = []string{"input.value", "ai.prompt"}
-	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult}
+	rootInputKeys  = []string{"input.value", "ai.prompt", keyTraceloopEntityInput}
+	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult, keyTraceloopEntityOut}
+	// OpenLLMetry's decorators wrap the arguments ({"args":[…],"kwargs":{…}}).
+	rootInputSources  = keys("input.value", "ai.prompt").then(traceloopEntity(keyTraceloopEntityInput, false))
+	rootOutputSources = keys("output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult).
+				then(traceloopEntity(keyTraceloopEntityOut, true))
 	// rootLateInputSources give input_messages only an ended root has:
 	// Pydantic AI's conversation, then the span events.
 	rootLateInputSources = append(sources{pydanticPrompt()}, promptEventSources...)
@@ -86,7 +90,7 @@ func consumedRootKeys(k string) bool {
 	switch k {
 	case keyInputMessages, keySystemInstructions, keyOutputMessages,
 		"input.value", "output.value", "ai.prompt", "ai.response.text",
-		keyPydanticFinalResult, keyPydanticAllMessages,
+		keyPydanticFinalResult, keyPydanticAllMessages, keyTraceloopEntityInput, keyTraceloopEntityOut,
 		keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput:
 		return true
 	}
@@ -113,7 +117,7 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 	}
 	o := m.newObj(make([]byte, 0, 512))
 	o.str("name", root.Name)
-	if !o.field(root, "input_messages", []string{keyInputMessages}) && !o.field(root, "input", rootInputKeys) {
+	if !o.field(root, "input_messages", []string{keyInputMessages}) && !o.from(root, "input", rootInputSources) {
 		o.from(root, "input_messages", rootLateInputSources)
 	}
 	o.from(root, "system_instructions", systemInstructionSources)
@@ -212,7 +216,7 @@ func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 		return Close{Output: m.withSummary(out, sum, root)}
 	}
 	o := m.newObj(make([]byte, 0, 512))
-	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) && !o.field(root, "output", rootOutputKeys) {
+	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) && !o.from(root, "output", rootOutputSources) {
 		o.from(root, "output_messages", responseEventSources)
 	}
 	if live {

@@ -92,8 +92,36 @@ function normaliseTimes(doc) {
 // time enough for every run's grace period to pass.
 export async function writeScenario(provider, exporter, description) {
   await provider.forceFlush();
-  const spans = exporter.getFinishedSpans();
+  writeSpans(exporter.getFinishedSpans(), description);
+  await provider.shutdown();
+}
+
+// renumberIds makes random trace and span ids sequential, in order of
+// first appearance, for an SDK that brings its own tracer provider.
+function renumberIds(doc) {
+  const traces = new Map();
+  const spans = new Map();
+  const id = (map, v, prefix, width) => {
+    if (!v) return v;
+    if (!map.has(v)) map.set(v, prefix + (map.size + 1).toString(16).padStart(width, "0"));
+    return map.get(v);
+  };
+  for (const rs of doc.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? []) {
+        sp.traceId = id(traces, sp.traceId, "c0ffee00", 24);
+        sp.spanId = id(spans, sp.spanId, "", 16);
+      }
+  for (const rs of doc.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? []) if (sp.parentSpanId) sp.parentSpanId = id(spans, sp.parentSpanId, "", 16);
+}
+
+// writeSpans prints the golden scenario of finished spans; random ids are
+// renumbered when asked.
+export function writeSpans(spans, description, { renumber = false } = {}) {
   const doc = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans)));
+  if (renumber) renumberIds(doc);
   normaliseTimes(doc);
   const scenario = { description, options: {}, steps: [{ otlp: doc }, { advance: "3s" }] };
   // Stack traces name this directory: make them machine-independent.
@@ -109,5 +137,4 @@ export async function writeScenario(provider, exporter, description) {
     return uuids.get(u);
   });
   process.stdout.write(text + "\n");
-  await provider.shutdown();
 }
