@@ -155,9 +155,7 @@ var (
 		finishReasons("ai.response.finishReason"),
 		adkFinishReason(keyADKLLMResponse),
 		langChainFinishReason(keyOIOutputValue),
-		detailsFinishReasons(),
-		choiceFinishReasons(),
-	}
+	}.then(tiered(detailsFinishReasons, choiceFinishReasons)...)
 	inputTokenKeys   = []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
 	outputTokenKeys  = []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
 	toolNameKeys     = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name", keyTraceloopEntityName}
@@ -176,13 +174,14 @@ var (
 				then(toolCallIDEventSources...)
 	agentNameKeys = []string{"gen_ai.agent.name", "agent.name", keyTraceloopEntityName}
 
-	// Content from span events, read after every attribute source.
-	promptEventSources            = sources{detailsAttr(keyInputMessages), messageEvents()}
-	systemInstructionEventSources = sources{detailsAttr(keySystemInstructions)}
-	responseEventSources          = sources{detailsAttr(keyOutputMessages), choiceEvents()}
-	toolInputEventSources         = sources{detailsToolPart(keyInputMessages, "tool_call", "arguments"), eventAttrSource(eventToolMessage, "content")}
-	toolOutputEventSources        = sources{detailsToolPart(keyOutputMessages, "tool_call_response", "response"), eventAttrSource(eventChoice, "message")}
-	toolCallIDEventSources        = sources{detailsToolPart(keyInputMessages, "tool_call", "id"), eventAttrSource(eventToolMessage, "id")}
+	// Content from span events, then from correlated log records, read
+	// after every attribute source.
+	promptEventSources            = tiered(detailsAttr(keyInputMessages), messageEvents)
+	systemInstructionEventSources = tiered(detailsAttr(keySystemInstructions))
+	responseEventSources          = tiered(detailsAttr(keyOutputMessages), choiceEvents)
+	toolInputEventSources         = tiered(detailsToolPart(keyInputMessages, "tool_call", "arguments"), eventAttrSource(eventToolMessage, "content"))
+	toolOutputEventSources        = tiered(detailsToolPart(keyOutputMessages, "tool_call_response", "response"), eventAttrSource(eventChoice, "message"))
+	toolCallIDEventSources        = tiered(detailsToolPart(keyInputMessages, "tool_call", "id"), eventAttrSource(eventToolMessage, "id"))
 )
 
 // recognisedKeys lists every attribute key (or flattened family prefix)
@@ -200,7 +199,7 @@ func recognisedKeys() []string {
 		}
 	}
 	out = append(out, contentEventNames...)
-	out = append(out, keyPydanticNewMessageIndex)
+	out = append(out, keyPydanticNewMessageIndex, keyEventName)
 	for _, ks := range [][]string{inputTokenKeys, outputTokenKeys, toolNameKeys, agentNameKeys, rootInputKeys, rootOutputKeys} {
 		out = append(out, ks...)
 	}

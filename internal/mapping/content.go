@@ -56,13 +56,40 @@ func consumesContentEvents(as SpanType, isRoot bool) bool {
 	return isRoot || as == TypeLLM || as == TypeTool
 }
 
-// eventAttr is the first value of key on a span event named name.
-func eventAttr(s *spans.Span, name, key string) (spans.Value, bool) {
-	for i := range s.Events {
-		if s.Events[i].Name != name {
+// Content tiers, in precedence order after the span's attributes: its
+// own span events, then the log records correlated to it.
+const (
+	tierSpanEvents = iota
+	tierLogs
+)
+
+func tierEvents(s *spans.Span, tier int) []spans.Event {
+	if tier == tierLogs {
+		return s.Logs
+	}
+	return s.Events
+}
+
+// tiered lists sources tier by tier: every source over the span events,
+// then every source over the logs, so that no log outranks an event.
+func tiered(fns ...func(tier int) source) sources {
+	out := make(sources, 0, 2*len(fns))
+	for _, tier := range []int{tierSpanEvents, tierLogs} {
+		for _, fn := range fns {
+			out = append(out, fn(tier))
+		}
+	}
+	return out
+}
+
+// eventAttr is the first value of key on an event named name in tier.
+func eventAttr(s *spans.Span, tier int, name, key string) (spans.Value, bool) {
+	evs := tierEvents(s, tier)
+	for i := range evs {
+		if evs[i].Name != name {
 			continue
 		}
-		if v, ok := spans.Lookup(s.Events[i].Attrs, key); ok && !isEmptyValue(v) {
+		if v, ok := spans.Lookup(evs[i].Attrs, key); ok && !isEmptyValue(v) {
 			return v, true
 		}
 	}
@@ -75,24 +102,31 @@ func isEmptyValue(v spans.Value) bool {
 }
 
 // detailsAttr is a details-event attribute, written as it is.
-func detailsAttr(key string) source {
-	return source{key: eventOperationDetails, extract: func(o *obj, name string, s *spans.Span) bool {
-		v, ok := eventAttr(s, eventOperationDetails, key)
-		if !ok {
-			return false
-		}
-		o.attr(name, key, v)
-		return true
-	}}
+func detailsAttr(key string) func(int) source {
+	return func(tier int) source {
+		return source{key: eventOperationDetails, extract: func(o *obj, name string, s *spans.Span) bool {
+			return detailsAttrIn(o, name, s, tier, key)
+		}}
+	}
+}
+
+func detailsAttrIn(o *obj, name string, s *spans.Span, tier int, key string) bool {
+	v, ok := eventAttr(s, tier, eventOperationDetails, key)
+	if !ok {
+		return false
+	}
+	o.attr(name, key, v)
+	return true
 }
 
 // messageEvents rebuilds the conversation of earlier-conventions message
 // events as [{"role":…,"content":…,"id":…}], in event order.
-func messageEvents() source {
+func messageEvents(tier int) source {
 	return source{key: eventUserMessage, extract: func(o *obj, name string, s *spans.Span) bool {
 		found := false
-		for i := range s.Events {
-			se := &s.Events[i]
+		evs := tierEvents(s, tier)
+		for i := range evs {
+			se := &evs[i]
 			role, ok := messageRole(se.Name)
 			if !ok {
 				continue
@@ -130,11 +164,12 @@ func messageEvents() source {
 // choiceEvents rebuilds the reply of gen_ai.choice events as messages: a
 // message that is already an object ({"role":…,"content":…}) as it is, any
 // other (Strands' content blocks, a plain answer) as an assistant's content.
-func choiceEvents() source {
+func choiceEvents(tier int) source {
 	return source{key: eventChoice, extract: func(o *obj, name string, s *spans.Span) bool {
 		found := false
-		for i := range s.Events {
-			se := &s.Events[i]
+		evs := tierEvents(s, tier)
+		for i := range evs {
+			se := &evs[i]
 			if se.Name != eventChoice {
 				continue
 			}
@@ -182,12 +217,13 @@ func isObject(v spans.Value) bool {
 }
 
 // choiceFinishReasons are the finish reasons of gen_ai.choice events.
-func choiceFinishReasons() source {
+func choiceFinishReasons(tier int) source {
 	return source{key: eventChoice, extract: func(o *obj, name string, s *spans.Span) bool {
 		var reasons []string
-		for i := range s.Events {
-			if s.Events[i].Name == eventChoice {
-				if r := stringAttr(s.Events[i].Attrs, "finish_reason"); r != "" {
+		evs := tierEvents(s, tier)
+		for i := range evs {
+			if evs[i].Name == eventChoice {
+				if r := stringAttr(evs[i].Attrs, "finish_reason"); r != "" {
 					reasons = append(reasons, r)
 				}
 			}
@@ -204,9 +240,9 @@ func choiceFinishReasons() source {
 
 // detailsFinishReasons are the details event's finish reasons: its
 // gen_ai.response.finish_reasons, else those of its output messages.
-func detailsFinishReasons() source {
+func detailsFinishReasons(tier int) source {
 	return source{key: eventOperationDetails, extract: func(o *obj, name string, s *spans.Span) bool {
-		if v, ok := eventAttr(s, eventOperationDetails, keyFinishReasons); ok {
+		if v, ok := eventAttr(s, tier, eventOperationDetails, keyFinishReasons); ok {
 			if str, isStr := v.AsString(); isStr && !looksLikeJSON(str) {
 				o.strArray(name, str)
 			} else {
@@ -215,7 +251,7 @@ func detailsFinishReasons() source {
 			return true
 		}
 		var reasons []string
-		for _, msg := range detailsMessages(s, keyOutputMessages) {
+		for _, msg := range detailsMessages(s, tier, keyOutputMessages) {
 			if r := memberString(msg, "finish_reason"); r != "" {
 				reasons = append(reasons, r)
 			}
@@ -231,8 +267,8 @@ func detailsFinishReasons() source {
 }
 
 // detailsMessages parses a message list of the details event.
-func detailsMessages(s *spans.Span, key string) []map[string]json.RawMessage {
-	v, ok := eventAttr(s, eventOperationDetails, key)
+func detailsMessages(s *spans.Span, tier int, key string) []map[string]json.RawMessage {
+	v, ok := eventAttr(s, tier, eventOperationDetails, key)
 	if !ok {
 		return nil
 	}
@@ -250,9 +286,13 @@ func detailsMessages(s *spans.Span, key string) []map[string]json.RawMessage {
 // detailsToolPart is a member of the first message part of type partType
 // in a details event's message list: a tool span's call ("tool_call":
 // "arguments", "id") or its result ("tool_call_response": "response").
-func detailsToolPart(key, partType, field string) source {
+func detailsToolPart(key, partType, field string) func(int) source {
+	return func(tier int) source { return detailsToolPartIn(tier, key, partType, field) }
+}
+
+func detailsToolPartIn(tier int, key, partType, field string) source {
 	return source{key: eventOperationDetails, extract: func(o *obj, name string, s *spans.Span) bool {
-		for _, msg := range detailsMessages(s, key) {
+		for _, msg := range detailsMessages(s, tier, key) {
 			raw, ok := member(msg, "parts")
 			var parts []map[string]json.RawMessage
 			if !ok || json.Unmarshal(raw, &parts) != nil {
@@ -288,13 +328,15 @@ func (m *Mapper) appendEmbedded(buf []byte, raw json.RawMessage) []byte {
 }
 
 // eventAttrSource is an attribute of the first span event named event.
-func eventAttrSource(event, key string) source {
-	return source{key: event, extract: func(o *obj, name string, s *spans.Span) bool {
-		v, ok := eventAttr(s, event, key)
-		if !ok {
-			return false
-		}
-		o.attr(name, key, v)
-		return true
-	}}
+func eventAttrSource(event, key string) func(int) source {
+	return func(tier int) source {
+		return source{key: event, extract: func(o *obj, name string, s *spans.Span) bool {
+			v, ok := eventAttr(s, tier, event, key)
+			if !ok {
+				return false
+			}
+			o.attr(name, key, v)
+			return true
+		}}
+	}
 }

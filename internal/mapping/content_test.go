@@ -248,3 +248,37 @@ func TestContentEventsRedacted(t *testing.T) {
 	wantFields(t, got["tool.called"], map[string]string{"input": `{"user":"bob","password":"[REDACTED]"}`})
 	wantFields(t, got["tool.returned"], map[string]string{"output": `{"password":"[REDACTED]"}`})
 }
+
+// TestContentFromLogs: log records correlated to a span feed its fields
+// after its attributes and span events, and a consumed record is not also
+// sent; other records stay generic events.
+func TestContentFromLogs(t *testing.T) {
+	m := newTestMapper(t)
+	user, ok := LogEvent("gen_ai.user.message", time.Unix(1, 100), []spans.Attr{str("gen_ai.system", "openai")},
+		spans.MapValue([]spans.Attr{str("content", "from log")}))
+	if !ok {
+		t.Fatal("gen_ai.user.message not taken")
+	}
+	choice, _ := LogEvent("", time.Unix(1, 200), []spans.Attr{str(keyEventName, "gen_ai.choice")},
+		spans.MapValue([]spans.Attr{spans.Attr{Key: "index", Value: spans.IntValue(0)}, str("finish_reason", "stop"),
+			spans.Attr{Key: "message", Value: spans.MapValue([]spans.Attr{str("role", "assistant"), str("content", "hi")})}}))
+	other, _ := LogEvent("gen_ai.evaluation.result", time.Unix(1, 300), nil, spans.StringValue("good"))
+	if _, ok := LogEvent("", time.Unix(1, 0), nil, spans.StringValue("app log line")); ok {
+		t.Error("a record without a GenAI event name was taken")
+	}
+
+	chat := span("chat", []spans.Attr{str(keyOperationName, "chat")})
+	chat.Logs = []spans.Event{user, choice, other}
+	got := payloads(t, m, chat, false)
+	wantFields(t, got["llm.request"], map[string]string{"prompt": `[{"role":"user","content":"from log"}]`})
+	wantFields(t, got["llm.response"], map[string]string{"response": `[{"role":"assistant","content":"hi"}]`, "finish_reasons": `["stop"]`})
+	wantFields(t, got["gen_ai.evaluation.result"], map[string]string{"body": `"good"`})
+	if len(got) != 3 {
+		t.Errorf("gave %d events, want request, response and the unread record: %v", len(got), got)
+	}
+
+	// A span event outranks the log copy of the same message.
+	chat.Events = []spans.Event{event(eventUserMessage, str("content", "from event"))}
+	got = payloads(t, m, chat, false)
+	wantFields(t, got["llm.request"], map[string]string{"prompt": `[{"role":"user","content":"from event"}]`})
+}

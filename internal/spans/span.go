@@ -52,6 +52,10 @@ type Span struct {
 
 	Attrs  []Attr
 	Events []Event
+	// Logs are the log records correlated to the span by trace and span
+	// id (GenAI content events that an instrumentation logs rather than
+	// records on the span), as events; a front end attaches them.
+	Logs []Event
 	// Resource is shared by all spans of one resource; never mutated.
 	Resource *Resource
 }
