@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -30,6 +32,7 @@ type tracesExporter struct {
 	set   exporter.Settings
 	p     *pipeline.Pipeline
 	store storage.Client // nil without storage
+	logs  *logBuffer     // GenAI log records waiting for their span
 }
 
 func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
@@ -59,6 +62,11 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 		}
 		pc.Journal = storageStore{e.store}
 	}
+	tb, err := metadata.NewTelemetryBuilder(e.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
+	}
+	e.logs = newLogBuffer(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped)
 	e.p, err = pipeline.New(pc)
 	if err != nil {
 		if e.store != nil {
@@ -78,7 +86,12 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	if e.p == nil {
 		return errors.New("agentos exporter: not started")
 	}
-	err := e.p.ConsumeSpans(ctx, pdataspans.Append(nil, td))
+	batch := pdataspans.Append(nil, td)
+	e.logs.attach(ctx, time.Now(), batch)
+	err := e.p.ConsumeSpans(ctx, batch)
+	if err != nil {
+		e.logs.detach(batch)
+	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return consumererror.NewPermanent(err)
 	}
@@ -120,6 +133,7 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil
 	}
+	e.logs.close(ctx)
 	err := e.p.Shutdown(ctx)
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close(ctx))
