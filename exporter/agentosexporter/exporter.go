@@ -21,6 +21,7 @@ import (
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
+	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
@@ -31,8 +32,8 @@ type tracesExporter struct {
 	cfg   *Config
 	set   exporter.Settings
 	p     *pipeline.Pipeline
-	store storage.Client // nil without storage
-	logs  *logBuffer     // GenAI log records waiting for their span
+	store storage.Client  // nil without storage
+	logs  *logjoin.Buffer // GenAI log records waiting for their span
 }
 
 func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
@@ -66,7 +67,7 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
 	}
-	e.logs = newLogBuffer(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped)
+	e.logs = newLogJoin(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped)
 	e.p, err = pipeline.New(pc)
 	if err != nil {
 		if e.store != nil {
@@ -87,10 +88,10 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		return errors.New("agentos exporter: not started")
 	}
 	batch := pdataspans.Append(nil, td)
-	e.logs.attach(ctx, time.Now(), batch)
+	e.logs.Attach(time.Now(), batch)
 	err := e.p.ConsumeSpans(ctx, batch)
 	if err != nil {
-		e.logs.detach(batch)
+		e.logs.Detach(batch)
 	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return consumererror.NewPermanent(err)
@@ -133,7 +134,7 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil
 	}
-	e.logs.close(ctx)
+	e.logs.Close()
 	err := e.p.Shutdown(ctx)
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close(ctx))

@@ -2,7 +2,6 @@ package agentosexporter
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
-	"github.com/agentos-ai/agentos-otel/internal/spans"
+	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 )
 
 // genAILogs are the GenAI log records an instrumentation such as
@@ -106,33 +104,5 @@ func TestLogsMeetTheirSpans(t *testing.T) {
 	for _, e := range o.logs.FilterMessage("GenAI log records not attached to their span").All() {
 		lines = append(lines, e.ContextMap()["reason"].(string))
 	}
-	assert.Equal(t, []string{logDropAfterSpan}, lines, "one line per trace")
-}
-
-// TestLogBufferExpires: a record whose span does not come within max_wait
-// is dropped as an orphan when time passes, and a refused span batch gives
-// its records back for the retry.
-func TestLogBufferExpires(t *testing.T) {
-	o := newObserved(t)
-	b := newLogBuffer(time.Second, o.settings().Logger, nil)
-	now := time.Now()
-	b.add(context.Background(), now, genAILogs(2))
-	b.attach(context.Background(), now.Add(2*time.Second), nil)
-	assert.Equal(t, map[string]int64{logDropOrphan: 3}, b.dropCounts())
-
-	b.add(context.Background(), now, genAILogs(3))
-	batch := oneRunSpans(t, 3)
-	b.attach(context.Background(), now, batch)
-	require.Len(t, batch[0].Logs, 2)
-	b.detach(batch)
-	assert.Empty(t, batch[0].Logs)
-	retry := oneRunSpans(t, 3)
-	b.attach(context.Background(), now, retry)
-	assert.Len(t, retry[0].Logs, 2, "the retried batch gets its records")
-	assert.True(t, strings.HasPrefix(retry[0].Logs[0].Name, "gen_ai.user"), "in time order")
-}
-
-func oneRunSpans(t *testing.T, id byte) []spans.Span {
-	t.Helper()
-	return pdataspans.Append(nil, oneRun(id))
+	assert.Equal(t, []string{logjoin.ReasonAfterSpan}, lines, "one line per trace")
 }
