@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -44,7 +45,8 @@ var (
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
 // runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.
 type Exporter struct {
-	p *pipeline.Pipeline
+	p    *pipeline.Pipeline
+	logs *logJoin // see LogExporter
 
 	mu      sync.Mutex // guards conv and stopped
 	conv    *converter
@@ -60,11 +62,11 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, _, err := newPipeline(opts)
+	p, c, err := newPipeline(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Exporter{p: p, conv: newConverter()}, nil
+	return &Exporter{p: p, logs: newLogJoin(c), conv: newConverter()}, nil
 }
 
 // ExportSpans hands ended spans to the bridge. It returns once they are
@@ -86,7 +88,11 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		batch[i] = e.conv.span(s)
 	}
 	e.mu.Unlock()
+	e.logs.buf.Attach(time.Now(), batch)
 	err := e.p.ConsumeSpans(ctx, batch)
+	if err != nil {
+		e.logs.buf.Detach(batch)
+	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown
 	}
@@ -114,6 +120,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.mu.Unlock()
+	e.logs.buf.Close()
 	return e.p.Shutdown(ctx)
 }
 
