@@ -93,7 +93,7 @@ func TestLogExporter(t *testing.T) {
 			if got := strings.Join(all, ","); got != "llm.request,llm.response" {
 				t.Errorf("events %s: consumed records must not be sent as events", got)
 			}
-			for _, want := range []string{`"prompt":[{"role":"user","content":"Weather?"}]`, `"response":[{"content":"Sunny."}]`, `"finish_reasons":["stop"]`} {
+			for _, want := range []string{`"prompt":[{"role":"user","content":"Weather?"}]`, `"response":[{"role":"assistant","content":"Sunny."}]`, `"finish_reasons":["stop"]`} {
 				all := ""
 				for _, e := range runs[0].Events {
 					all += string(e.Payload)

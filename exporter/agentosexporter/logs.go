@@ -16,9 +16,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/logjoin"
-	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
-	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
 // newLogJoin is the buffer where GenAI log records wait for their span
@@ -39,38 +37,12 @@ func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64C
 	})
 }
 
-// logRecords converts the GenAI records of ld (mapping.LogEvent); other
-// records are not AgentOS content and are left out.
-func logRecords(ld plog.Logs) []logjoin.Record {
-	var out []logjoin.Record
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				at := lr.Timestamp().AsTime()
-				if lr.Timestamp() == 0 {
-					at = lr.ObservedTimestamp().AsTime()
-				}
-				ev, ok := mapping.LogEvent(lr.EventName(), at, pdataspans.Attrs(lr.Attributes()), pdataspans.Value(lr.Body()))
-				if !ok {
-					continue
-				}
-				out = append(out, logjoin.Record{TraceID: spans.TraceID(lr.TraceID()), SpanID: spans.SpanID(lr.SpanID()), Event: ev})
-			}
-		}
-	}
-	return out
-}
-
 // consumeLogs holds the GenAI records of ld for their spans.
 func (e *tracesExporter) consumeLogs(_ context.Context, ld plog.Logs) error {
 	if e.p == nil || e.logs == nil {
 		return errors.New("agentos exporter: not started")
 	}
-	if recs := logRecords(ld); len(recs) > 0 {
+	if recs := pdataspans.LogRecords(ld); len(recs) > 0 {
 		e.logs.Add(time.Now(), recs)
 	}
 	return nil

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
@@ -146,11 +147,13 @@ func messageEvents(tier int) source {
 				role = r
 			}
 			msg.str("role", role)
-			if v, ok := spans.Lookup(se.Attrs, "content"); ok {
-				msg.attr("content", "content", v)
-			}
-			if v, ok := spans.Lookup(se.Attrs, "id"); ok && !isEmptyValue(v) {
-				msg.attr("id", "id", v)
+			// content, id, tool_calls, …: the message's own members; gen_ai.*
+			// attributes (gen_ai.system on log records) describe the call.
+			for _, a := range se.Attrs {
+				if a.Key == "role" || strings.HasPrefix(a.Key, "gen_ai.") || a.Key == "id" && isEmptyValue(a.Value) {
+					continue
+				}
+				msg.attr(a.Key, a.Key, a.Value)
 			}
 			o.buf = msg.close()
 		}
@@ -186,6 +189,12 @@ func choiceEvents(tier int) source {
 				o.buf = append(o.buf, '[')
 			} else {
 				o.buf = append(o.buf, ',')
+			}
+			if v.Kind() == spans.KindMap {
+				if _, hasRole := spans.Lookup(v.Map(), "role"); !hasRole {
+					// The conventions leave the role out of a choice's message.
+					v = spans.MapValue(append([]spans.Attr{{Key: "role", Value: spans.StringValue("assistant")}}, v.Map()...))
+				}
 			}
 			if isObject(v) {
 				o.buf = o.m.appendValue(o.buf, v, 0, true)

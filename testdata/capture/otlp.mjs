@@ -4,7 +4,8 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonLogsSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { fileURLToPath } from "node:url";
 
 // A virtual clock: every reading advances it by 1 ms. Span times then
@@ -50,7 +51,7 @@ const STEP_NS = 1000000n; // 1 ms
 // Timestamps are the only normalisation: each distinct instant is replaced
 // by BASE + rank × 1 ms, which keeps every span's order, ties and nesting
 // but not wall-clock durations.
-function normaliseTimes(doc) {
+function normaliseTimes(doc, logs = {}) {
   const instants = new Set();
   const each = (fn) => {
     for (const rs of doc.resourceSpans ?? [])
@@ -59,6 +60,13 @@ function normaliseTimes(doc) {
           fn(sp, "startTimeUnixNano");
           fn(sp, "endTimeUnixNano");
           for (const ev of sp.events ?? []) fn(ev, "timeUnixNano");
+        }
+    // Log records share the clock: their order against the spans is kept.
+    for (const rl of logs.resourceLogs ?? [])
+      for (const sl of rl.scopeLogs ?? [])
+        for (const lr of sl.logRecords ?? []) {
+          fn(lr, "timeUnixNano");
+          fn(lr, "observedTimeUnixNano");
         }
   };
   each((o, k) => instants.add(BigInt(o[k])));
@@ -90,10 +98,25 @@ function normaliseTimes(doc) {
 
 // writeScenario prints the golden scenario: all spans in one batch, then
 // time enough for every run's grace period to pass.
-export async function writeScenario(provider, exporter, description) {
+export async function writeScenario(provider, exporter, description, logs = null) {
   await provider.forceFlush();
-  writeSpans(exporter.getFinishedSpans(), description);
+  let logRecords = null;
+  if (logs) {
+    await logs.provider.forceFlush();
+    logRecords = logs.exporter.getFinishedLogRecords();
+  }
+  writeSpans(exporter.getFinishedSpans(), description, { logRecords });
   await provider.shutdown();
+}
+
+// newLoggerProvider keeps log records in memory, as newProvider spans.
+export function newLoggerProvider(serviceName) {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ "service.name": serviceName }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  return { provider, exporter };
 }
 
 // renumberIds makes random trace and span ids sequential, in order of
@@ -119,11 +142,16 @@ function renumberIds(doc) {
 
 // writeSpans prints the golden scenario of finished spans; random ids are
 // renumbered when asked.
-export function writeSpans(spans, description, { renumber = false } = {}) {
+// Log records, if any, come first, in a batch of their own: the order an
+// SDK usually delivers them in (its log batches leave more often).
+export function writeSpans(spans, description, { renumber = false, logRecords = null } = {}) {
   const doc = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans)));
   if (renumber) renumberIds(doc);
-  normaliseTimes(doc);
-  const scenario = { description, options: {}, steps: [{ otlp: doc }, { advance: "3s" }] };
+  const logs = logRecords ? JSON.parse(new TextDecoder().decode(JsonLogsSerializer.serializeRequest(logRecords))) : {};
+  normaliseTimes(doc, logs);
+  const steps = [{ otlp: doc }, { advance: "3s" }];
+  if (logRecords) steps.unshift({ otlp_logs: logs });
+  const scenario = { description, options: {}, steps };
   // Stack traces name this directory: make them machine-independent.
   const here = new URL(".", import.meta.url);
   let text = JSON.stringify(scenario, null, 2)
