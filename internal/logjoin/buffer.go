@@ -127,7 +127,7 @@ func (b *Buffer) attach(s *spans.Span) {
 	k := key{s.TraceID, s.SpanID}
 	if h, ok := b.held[k]; ok {
 		sort.SliceStable(h.events, func(i, j int) bool { return h.events[i].Time.Before(h.events[j].Time) })
-		s.Logs = append(s.Logs, h.events...)
+		s.AppendLogs(h.events...)
 		b.nHeld -= len(h.events)
 		delete(b.held, k)
 	}
@@ -143,12 +143,12 @@ func (b *Buffer) Detach(batch []spans.Span) {
 		s := &batch[i]
 		k := key{s.TraceID, s.SpanID}
 		delete(b.passed, k) // its FIFO entry stays: deleting again is harmless
-		if len(s.Logs) == 0 {
+		logs := s.TakeLogs()
+		if len(logs) == 0 {
 			continue
 		}
-		b.held[k] = &held{since: s.Logs[0].Time, events: s.Logs}
-		b.nHeld += len(s.Logs)
-		s.Logs = nil
+		b.held[k] = &held{since: logs[0].Time, events: logs}
+		b.nHeld += len(logs)
 	}
 }
 

@@ -26,10 +26,10 @@ func TestJoin(t *testing.T) {
 	b.Add(t0, []Record{rec(1, 2, "gen_ai.choice", 2), rec(1, 2, "gen_ai.user.message", 1)})
 	batch := []spans.Span{span(1, 2), span(1, 3)}
 	b.Attach(t0, batch)
-	if got := len(batch[0].Logs); got != 2 || batch[0].Logs[0].Name != "gen_ai.user.message" {
-		t.Fatalf("span got %v", batch[0].Logs)
+	if got := len(batch[0].Logs()); got != 2 || batch[0].Logs()[0].Name != "gen_ai.user.message" {
+		t.Fatalf("span got %v", batch[0].Logs())
 	}
-	if len(batch[1].Logs) != 0 {
+	if len(batch[1].Logs()) != 0 {
 		t.Fatal("a span got records not its own")
 	}
 
@@ -71,14 +71,14 @@ func TestDetachForRetry(t *testing.T) {
 	batch := []spans.Span{span(1, 2)}
 	b.Attach(t0, batch)
 	b.Detach(batch)
-	if len(batch[0].Logs) != 0 {
+	if len(batch[0].Logs()) != 0 {
 		t.Fatal("Detach left the records on the refused span")
 	}
 	b.Add(t0, []Record{rec(1, 2, "gen_ai.choice", 1)}) // not "after its span"
 	retry := []spans.Span{span(1, 2)}
 	b.Attach(t0, retry)
-	if len(retry[0].Logs) != 2 {
-		t.Fatalf("retry got %d records, want 2", len(retry[0].Logs))
+	if len(retry[0].Logs()) != 2 {
+		t.Fatalf("retry got %d records, want 2", len(retry[0].Logs()))
 	}
 	if len(b.Dropped()) != 0 {
 		t.Errorf("dropped %v", b.Dropped())

@@ -66,9 +66,9 @@ const (
 
 func tierEvents(s *spans.Span, tier int) []spans.Event {
 	if tier == tierLogs {
-		return s.Logs
+		return s.Logs()
 	}
-	return s.Events
+	return s.SpanEvents()
 }
 
 // tiered lists sources tier by tier: every source over the span events,

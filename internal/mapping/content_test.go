@@ -268,7 +268,7 @@ func TestContentFromLogs(t *testing.T) {
 	}
 
 	chat := span("chat", []spans.Attr{str(keyOperationName, "chat")})
-	chat.Logs = []spans.Event{user, choice, other}
+	chat.AppendLogs(user, choice, other)
 	got := payloads(t, m, chat, false)
 	wantFields(t, got["llm.request"], map[string]string{"prompt": `[{"role":"user","content":"from log"}]`})
 	wantFields(t, got["llm.response"], map[string]string{"response": `[{"role":"assistant","content":"hi"}]`, "finish_reasons": `["stop"]`})
@@ -278,7 +278,9 @@ func TestContentFromLogs(t *testing.T) {
 	}
 
 	// A span event outranks the log copy of the same message.
+	logs := chat.TakeLogs()
 	chat.Events = []spans.Event{event(eventUserMessage, str("content", "from event"))}
+	chat.AppendLogs(logs...)
 	got = payloads(t, m, chat, false)
 	wantFields(t, got["llm.request"], map[string]string{"prompt": `[{"role":"user","content":"from event"}]`})
 }

@@ -305,15 +305,10 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 
 func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType, isRoot bool) {
 	consume := consumesContentEvents(as, isRoot)
-	// Log records follow the span events: their index keeps them after
-	// span events of the same instant.
-	for i, n := 0, len(s.Events)+len(s.Logs); i < n; i++ {
-		var se *spans.Event
-		if i < len(s.Events) {
-			se = &s.Events[i]
-		} else {
-			se = &s.Logs[i-len(s.Events)]
-		}
+	// Log records follow the span events in Events: their index keeps
+	// them after span events of the same instant.
+	for i := range s.Events {
+		se := &s.Events[i]
 		if consume && isContentEvent(se.Name) {
 			continue
 		}

@@ -12,7 +12,7 @@ import (
 const keyEventName = "event.name"
 
 // LogEvent turns a log record correlated to a span into the event the
-// mapping reads as the span's logs (spans.Span.Logs), and reports whether
+// mapping reads as the span's logs (spans.Span.AppendLogs), and reports whether
 // it is a GenAI event (its event name starts with "gen_ai."): other log
 // records are not AgentOS content. A map body's members join the record's
 // attributes, as the GenAI events put their content in the body

@@ -11,13 +11,11 @@ var (
 )
 
 // Size estimates the bytes a span holds, for memory bounds: its struct,
-// strings, attributes, events and logs. The shared Resource is not counted.
+// strings, attributes and events (log records included). The shared Resource is not counted.
 func (s *Span) Size() int {
 	n := spanSize + len(s.Name) + len(s.StatusMessage) + attrsSize(s.Attrs)
-	for _, evs := range [2][]Event{s.Events, s.Logs} {
-		for i := range evs {
-			n += eventSize + len(evs[i].Name) + attrsSize(evs[i].Attrs)
-		}
+	for i := range s.Events {
+		n += eventSize + len(s.Events[i].Name) + attrsSize(s.Events[i].Attrs)
 	}
 	return n
 }
