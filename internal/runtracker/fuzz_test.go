@@ -55,6 +55,11 @@ func FuzzMapping(f *testing.F) {
 		child := root
 		child.SpanID, child.ParentSpanID = spans.SpanID{2}, root.SpanID
 		child.StartTime = t0.Add(-time.Duration(n % int64(time.Minute))) // may precede its parent
+		// The same event as a correlated log record too (a GenAI one, or
+		// as mapping.LogEvent leaves it).
+		if le, ok := mapping.LogEvent(evName, event.Time, event.Attrs, value); ok {
+			child.AppendLogs(le)
+		}
 
 		m, err := mapping.New(mapping.Options{DefaultAgentID: goldenAgent, MaxStringLen: 1 + int(shape)*10,
 			Tasks: shape%2 == 0, Redaction: mapping.Redaction{Names: []string{str}}})
