@@ -341,6 +341,9 @@ func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth i
 // fromEventsOnly writes name from the span events' sources when no
 // attribute source has it: the live start event showed the attributes'.
 func (m *Mapper) fromEventsOnly(o *obj, s *spans.Span, name string, all, events sources) {
+	if !hasContentEvents(s) {
+		return // the common case: no probe, which would encode the field again
+	}
 	probe := m.newObj(nil)
 	if probe.from(s, name, all[:len(all)-len(events)]) {
 		return

@@ -219,7 +219,7 @@ func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) && !o.from(root, "output", rootOutputSources) {
 		o.from(root, "output_messages", responseEventSources)
 	}
-	if live {
+	if live && hasContentEvents(root) || live && firstString(root, keyPydanticAllMessages) != "" {
 		if !m.hasRootInput(root) {
 			o.from(root, "input_messages", rootLateInputSources)
 		}
