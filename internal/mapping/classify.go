@@ -160,7 +160,9 @@ var (
 	outputTokenKeys  = []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
 	toolNameKeys     = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name", keyTraceloopEntityName}
 	toolInputSources = sources{traceloopEntity("gen_ai.tool.call.arguments", false)}.
-				then(keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args")...).
+				then(keys("gen_ai.tool.call.arguments", keyADKToolArgs)...).
+				then(smolagentsToolArgs("input.value")).
+				then(keys("input.value", "ai.toolCall.args")...).
 				then(traceloopEntity(keyTraceloopEntityInput, false)).
 				then(toolInputEventSources...)
 	toolOutputSources = sources{traceloopEntity("gen_ai.tool.call.result", true)}.

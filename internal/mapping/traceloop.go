@@ -108,6 +108,35 @@ func unwrapTraceloop(raw json.RawMessage, output bool) json.RawMessage {
 	return raw
 }
 
+// smolagentsToolArgs reads the arguments out of the bound call OpenInference's
+// smolagents instrumentation puts in a TOOL span's input.value
+// ({"args":[…],"sanitize_inputs_outputs":…,"kwargs":{…}}), unwrapped as
+// OpenLLMetry's decorator arguments are.
+func smolagentsToolArgs(key string) source {
+	return source{key: key, extract: func(o *obj, name string, s *spans.Span) bool {
+		if _, ok := s.Attr(keyOpenInferenceKind); !ok {
+			return false
+		}
+		str := firstString(s, key)
+		if !looksLikeJSON(str) {
+			return false
+		}
+		var doc map[string]json.RawMessage
+		if json.Unmarshal([]byte(str), &doc) != nil || len(doc) != 3 || doc["sanitize_inputs_outputs"] == nil {
+			return false
+		}
+		raw := unwrapTraceloop(json.RawMessage(str), false)
+		if string(raw) == str {
+			return false
+		}
+		if !o.redacted(name, key) {
+			o.key(name)
+			o.buf = o.m.appendEmbedded(o.buf, raw)
+		}
+		return true
+	}}
+}
+
 // lcMessageContent is the content of a serialised LangChain message
 // ({"lc":1,"type":"constructor","id":[…],"kwargs":{"content":…}}).
 func lcMessageContent(doc map[string]json.RawMessage) (json.RawMessage, bool) {

@@ -105,3 +105,19 @@ func TestTraceloopEntities(t *testing.T) {
 		t.Error("run input repeats traceloop.entity.input among its attributes")
 	}
 }
+
+// TestSmolagentsToolArgs unwraps the bound call smolagents' tools get in
+// input.value; other input.value objects stay as they are.
+func TestSmolagentsToolArgs(t *testing.T) {
+	m := newTestMapper(t)
+	for in, want := range map[string]string{
+		`{"args":[],"sanitize_inputs_outputs":true,"kwargs":{"city":"Paris"}}`: `{"city":"Paris"}`,
+		`{"args":["18 C"],"sanitize_inputs_outputs":false,"kwargs":{}}`:        `"18 C"`,
+		`{"args":["a","b"],"sanitize_inputs_outputs":false,"kwargs":{}}`:       `{"args":["a","b"],"sanitize_inputs_outputs":false,"kwargs":{}}`,
+		`{"args":[],"kwargs":{"city":"Paris"},"other":1}`:                      `{"args":[],"kwargs":{"city":"Paris"},"other":1}`,
+	} {
+		s := span("WeatherTool", []spans.Attr{str(keyOpenInferenceKind, "TOOL"), str("input.value", in)})
+		got := payloads(t, m, s, false)
+		wantFields(t, got["tool.called"], map[string]string{"input": want})
+	}
+}
