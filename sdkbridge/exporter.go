@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -16,7 +17,8 @@ import (
 // Exporter is an sdktrace.SpanExporter that reports traces to AgentOS as
 // runs. It works under sdktrace.WithBatcher and sdktrace.WithSyncer.
 type Exporter struct {
-	p *pipeline.Pipeline
+	p    *pipeline.Pipeline
+	logs *logJoin // see LogExporter
 
 	mu      sync.Mutex // guards conv and stopped
 	conv    *converter
@@ -40,11 +42,11 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if len(c.processorOnly) > 0 {
 		return nil, fmt.Errorf("agentos: %s: an option of NewSpanProcessor, which NewExporter cannot honour", strings.Join(c.processorOnly, ", "))
 	}
-	p, _, err := newPipelineFrom(c)
+	p, c, err := newPipelineFrom(c)
 	if err != nil {
 		return nil, err
 	}
-	return &Exporter{p: p, conv: newConverter()}, nil
+	return &Exporter{p: p, logs: newLogJoin(c), conv: newConverter()}, nil
 }
 
 // ExportSpans hands ended spans to the bridge. It returns once they are
@@ -66,7 +68,11 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		batch[i] = e.conv.span(s)
 	}
 	e.mu.Unlock()
+	e.logs.buf.Attach(time.Now(), batch)
 	err := e.p.ConsumeSpans(ctx, batch)
+	if err != nil {
+		e.logs.buf.Detach(batch)
+	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown
 	}
@@ -95,6 +101,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.mu.Unlock()
+	e.logs.buf.Close()
 	return publicError(e.p.Shutdown(ctx))
 }
 

@@ -43,6 +43,7 @@ import (
 // does.
 type SpanProcessor struct {
 	p          *pipeline.Pipeline
+	logs       *logJoin // see LogExporter
 	log        *slog.Logger
 	remoteRoot bool
 	childCap   int // queued items past which child spans are dropped
@@ -134,7 +135,7 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 		log = slog.Default()
 	}
 	sp := &SpanProcessor{
-		p: p, log: log, remoteRoot: c.remoteRoot,
+		p: p, logs: newLogJoin(c), log: log, remoteRoot: c.remoteRoot,
 		childCap: c.queueSize, rootCap: c.queueSize + min(rootReserveFactor*c.queueSize, maxRootReserve),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), shutdownDone: make(chan struct{}),
 	}
@@ -373,6 +374,7 @@ func (w *worker) process(items []liveItem) {
 			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it)})
 		case itemEnd:
 			ls := pipeline.LiveSpan{Span: w.conv.span(it.ended), Ended: true}
+			w.sp.logs.buf.AttachOne(time.Now(), &ls.Span)
 			if it.root {
 				w.noteDrops(&ls.Span)
 			}
@@ -490,6 +492,7 @@ func (sp *SpanProcessor) Shutdown(ctx context.Context) error {
 			if sp.reg != nil {
 				_ = sp.reg.Unregister()
 			}
+			sp.logs.buf.Close()
 			sp.shutdownErr = publicError(sp.p.Shutdown(bg))
 		}()
 	})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -16,8 +17,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/frontend"
+	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 )
 
@@ -26,7 +29,8 @@ type tracesExporter struct {
 	cfg   *Config
 	set   exporter.Settings
 	p     *pipeline.Pipeline
-	store storage.Client // nil without storage
+	store storage.Client  // nil without storage
+	logs  *logjoin.Buffer // GenAI log records waiting for their span
 }
 
 func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
@@ -56,6 +60,11 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 		}
 		pc.Journal = storageStore{e.store}
 	}
+	tb, err := metadata.NewTelemetryBuilder(e.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
+	}
+	e.logs = newLogJoin(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped)
 	e.p, err = pipeline.New(pc)
 	if err != nil {
 		if e.store != nil {
@@ -75,7 +84,12 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	if e.p == nil {
 		return errors.New("agentos exporter: not started")
 	}
-	err := e.p.ConsumeSpans(ctx, pdataspans.Append(nil, td))
+	batch := pdataspans.Append(nil, td)
+	e.logs.Attach(time.Now(), batch)
+	err := e.p.ConsumeSpans(ctx, batch)
+	if err != nil {
+		e.logs.Detach(batch)
+	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return consumererror.NewPermanent(err)
 	}
@@ -117,6 +131,7 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil
 	}
+	e.logs.Close()
 	err := e.p.Shutdown(ctx)
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close(ctx))

@@ -37,3 +37,46 @@ func BenchmarkLLMSpanByPromptSize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLLMEnd is an LLM span's end event: after the fact (AddEnd) and
+// live (AddLiveEnd), with its content in attributes, and in span events
+// as Strands Agents records it. Live with attributes must cost what after
+// the fact does: it probes the attributes only for spans with content
+// events.
+func BenchmarkLLMEnd(b *testing.B) {
+	m, err := New(Options{DefaultAgentID: "00000000-0000-4000-8000-000000000001"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := `[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]`
+	start := time.Unix(1, 0)
+	attrSpan := spans.Span{Name: "chat", StartTime: start, EndTime: start.Add(time.Second), Attrs: []spans.Attr{
+		{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")},
+		{Key: "gen_ai.input.messages", Value: spans.StringValue(prompt)},
+		{Key: "gen_ai.output.messages", Value: spans.StringValue(prompt)},
+	}}
+	eventSpan := spans.Span{Name: "chat", StartTime: start, EndTime: start.Add(time.Second),
+		Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")}},
+		Events: []spans.Event{
+			{Name: "gen_ai.user.message", Time: start, Attrs: []spans.Attr{{Key: "content", Value: spans.StringValue(prompt)}}},
+			{Name: "gen_ai.choice", Time: start, Attrs: []spans.Attr{{Key: "message", Value: spans.StringValue(prompt)}, {Key: "finish_reason", Value: spans.StringValue("stop")}}},
+		}}
+	for _, tc := range []struct {
+		name string
+		s    *spans.Span
+		live bool
+	}{{"attributes", &attrSpan, false}, {"attributes/live", &attrSpan, true}, {"events", &eventSpan, false}, {"events/live", &eventSpan, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var tl Timeline
+			for b.Loop() {
+				if tc.live {
+					m.AddLiveEnd(&tl, tc.s, 1, TypeLLM)
+				} else {
+					m.AddEnd(&tl, tc.s, 1, TypeLLM)
+				}
+				tl.Take()
+			}
+		})
+	}
+}

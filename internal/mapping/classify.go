@@ -42,8 +42,8 @@ const (
 )
 
 // Classify types a span by the GenAI semantic conventions, then
-// OpenInference's span kind, then the Vercel AI SDK's span names, then
-// ADK's call_llm span name.
+// OpenInference's span kind, then OpenLLMetry's, then the Vercel AI SDK's
+// span names, then ADK's call_llm span name.
 //
 // ADK's merged parallel-tool span is a step: its children are the tool
 // calls, and counting it as one too would count one call more. Its end
@@ -80,6 +80,9 @@ func classify(s *spans.Span) SpanType {
 			return TypeAgent
 		}
 		return TypeStep
+	}
+	if t, ok := traceloopType(s); ok {
+		return t
 	}
 	if isVercel(s) {
 		op := firstString(s, keyVercelOperationID)
@@ -137,44 +140,68 @@ var (
 		then(jsonField(keyADKLLMRequest, "model"), langChainModel(keyOIOutputValue))
 	providerSources = keys("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 	promptSources   = keys("gen_ai.input.messages").
-			then(flattenedMessages(keyOIInputMessages), adkContents(keyADKLLMRequest, "contents", "content")).
-			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...)
-	systemInstructionSources = keys("gen_ai.system_instructions")
+			then(flattenedMessages(keyOIInputMessages), flattenedMessages(keyTraceloopPrompts), adkContents(keyADKLLMRequest, "contents", "content")).
+			then(keys("input.value", "ai.prompt.messages", "ai.prompt")...).
+			then(promptEventSources...)
+	systemInstructionSources = keys(keySystemInstructions).then(systemInstructionEventSources...)
 	responseSources          = keys("gen_ai.output.messages").
-					then(langChainToolCallReply(keyOIOutputValue), flattenedMessages(keyOIOutputMessages), adkContents(keyADKLLMResponse, "content")).
-					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...)
+					then(langChainToolCallReply(keyOIOutputValue), flattenedMessages(keyOIOutputMessages), flattenedMessages(keyTraceloopCompletions), adkContents(keyADKLLMResponse, "content")).
+					then(keys(keyOIOutputValue, "ai.response.text", "ai.response.object", "ai.response.toolCalls")...).
+					then(responseEventSources...)
 	finishSources = sources{
 		finishReasons("gen_ai.response.finish_reasons"),
 		finishReasons("llm.finish_reason"),
+		traceloopFinishReasons(),
 		finishReasons("ai.response.finishReason"),
 		adkFinishReason(keyADKLLMResponse),
 		langChainFinishReason(keyOIOutputValue),
-	}
-	inputTokenKeys    = []string{"gen_ai.usage.input_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
-	outputTokenKeys   = []string{"gen_ai.usage.output_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
-	toolNameKeys      = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name"}
-	toolInputSources  = keys("gen_ai.tool.call.arguments", keyADKToolArgs, "input.value", "ai.toolCall.args")
-	toolOutputSources = keys("gen_ai.tool.call.result", keyADKToolResponse).
+	}.then(tiered(detailsFinishReasons, choiceFinishReasons)...)
+	inputTokenKeys   = []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt", "ai.usage.inputTokens", "ai.usage.promptTokens"}
+	outputTokenKeys  = []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion", "ai.usage.outputTokens", "ai.usage.completionTokens"}
+	toolNameKeys     = []string{"gen_ai.tool.name", "tool.name", "ai.toolCall.name", keyTraceloopEntityName}
+	toolInputSources = sources{traceloopEntity("gen_ai.tool.call.arguments", false)}.
+				then(keys("gen_ai.tool.call.arguments", keyADKToolArgs)...).
+				then(smolagentsToolArgs("input.value")).
+				then(keys("input.value", "ai.toolCall.args")...).
+				then(traceloopEntity(keyTraceloopEntityInput, false)).
+				then(toolInputEventSources...)
+	toolOutputSources = sources{traceloopEntity("gen_ai.tool.call.result", true)}.
+				then(keys("gen_ai.tool.call.result", keyADKToolResponse)...).
 				then(langChainToolMessage(keyOIOutputValue, "content")).
-				then(keys(keyOIOutputValue, "ai.toolCall.result")...)
+				then(keys(keyOIOutputValue, "ai.toolCall.result")...).
+				then(traceloopEntity(keyTraceloopEntityOut, true)).
+				then(toolOutputEventSources...)
 	toolCallIDSources = keys("gen_ai.tool.call.id", "tool.id", "ai.toolCall.id").
-				then(langChainToolMessage(keyOIOutputValue, "tool_call_id"))
-	agentNameKeys = []string{"gen_ai.agent.name", "agent.name"}
+				then(langChainToolMessage(keyOIOutputValue, "tool_call_id")).
+				then(toolCallIDEventSources...)
+	agentNameKeys = []string{"gen_ai.agent.name", "agent.name", keyTraceloopEntityName}
+
+	// Content from span events, then from correlated log records, read
+	// after every attribute source.
+	promptEventSources            = tiered(detailsAttr(keyInputMessages), messageEvents)
+	systemInstructionEventSources = tiered(detailsAttr(keySystemInstructions))
+	responseEventSources          = tiered(detailsAttr(keyOutputMessages), choiceEvents)
+	toolInputEventSources         = tiered(detailsToolPart(keyInputMessages, "tool_call", "arguments"), eventAttrSource(eventToolMessage, "content"))
+	toolOutputEventSources        = tiered(detailsToolPart(keyOutputMessages, "tool_call_response", "response"), eventAttrSource(eventChoice, "message"))
+	toolCallIDEventSources        = tiered(detailsToolPart(keyInputMessages, "tool_call", "id"), eventAttrSource(eventToolMessage, "id"))
 )
 
 // recognisedKeys lists every attribute key (or flattened family prefix)
 // the mapping reads, for the documentation test.
 func recognisedKeys() []string {
-	out := []string{keyOperationName, keyOpenInferenceKind, keyVercelOperationID,
+	out := []string{keyOperationName, keyOpenInferenceKind, keyVercelOperationID, keyTraceloopKind, keyTraceloopRequestType,
 		keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput, keyLevel,
 		keyExceptionMessage, keyExceptionType, keyExceptionStacktrace, keyErrorType,
 		"gen_ai.tool.name", "gen_ai.input.messages", "gen_ai.output.messages"}
 	for _, srcs := range []sources{modelSources, responseModelSources, providerSources, promptSources,
-		systemInstructionSources, responseSources, finishSources, toolInputSources, toolOutputSources, toolCallIDSources} {
+		systemInstructionSources, responseSources, finishSources, toolInputSources, toolOutputSources, toolCallIDSources,
+		rootLateInputSources} {
 		for _, s := range srcs {
 			out = append(out, s.key)
 		}
 	}
+	out = append(out, contentEventNames...)
+	out = append(out, keyPydanticNewMessageIndex, keyEventName)
 	for _, ks := range [][]string{inputTokenKeys, outputTokenKeys, toolNameKeys, agentNameKeys, rootInputKeys, rootOutputKeys} {
 		out = append(out, ks...)
 	}

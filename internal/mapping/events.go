@@ -52,7 +52,7 @@ func (m *Mapper) StartEvent(s *spans.Span, depth int, as SpanType) (Event, bool)
 
 // EndEvent is the event for the end of a span; see AddEnd.
 func (m *Mapper) EndEvent(s *spans.Span, depth int, as SpanType) (Event, bool) {
-	return oneEvent(func(tl *Timeline, sc *scratch) bool { return m.addEnd(tl, sc, s, depth, as) })
+	return oneEvent(func(tl *Timeline, sc *scratch) bool { return m.addEnd(tl, sc, s, depth, as, false) })
 }
 
 // oneEvent returns the single event add writes, if it writes one.
@@ -81,9 +81,9 @@ func (m *Mapper) addEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int, 
 	if !isRoot {
 		m.addStart(tl, sc, s, depth, typ)
 	}
-	m.addSpanEvents(tl, sc, s, depth)
+	m.addSpanEvents(tl, sc, s, depth, typ, isRoot)
 	if !isRoot {
-		m.addEnd(tl, sc, s, depth, typ)
+		m.addEnd(tl, sc, s, depth, typ, false)
 	}
 }
 
@@ -103,15 +103,27 @@ func (m *Mapper) AddStart(tl *Timeline, s *spans.Span, depth int, as SpanType) b
 func (m *Mapper) AddEnd(tl *Timeline, s *spans.Span, depth int, as SpanType) bool {
 	sc := getScratch()
 	defer putScratch(sc)
-	return m.addEnd(tl, sc, s, depth, as)
+	return m.addEnd(tl, sc, s, depth, as, false)
+}
+
+// AddLiveEnd is AddEnd for a span whose start event was sent when it
+// started, before it had span events: what its events say of its request
+// (an LLM call's prompt and system instructions, a tool call's input and
+// call id) goes into the end event, as the start event could not carry it.
+func (m *Mapper) AddLiveEnd(tl *Timeline, s *spans.Span, depth int, as SpanType) bool {
+	sc := getScratch()
+	defer putScratch(sc)
+	return m.addEnd(tl, sc, s, depth, as, true)
 }
 
 // AddSpanEvents adds one event per span event: its name as type, its
 // attributes as payload; exception events, and agentos.level, set the level.
-func (m *Mapper) AddSpanEvents(tl *Timeline, s *spans.Span, depth int) {
+// The GenAI content events of a span typed as (or of a run root) feed its
+// fields instead, and are not added.
+func (m *Mapper) AddSpanEvents(tl *Timeline, s *spans.Span, depth int, as SpanType, isRoot bool) {
 	sc := getScratch()
 	defer putScratch(sc)
-	m.addSpanEvents(tl, sc, s, depth)
+	m.addSpanEvents(tl, sc, s, depth, as, isRoot)
 }
 
 // scratch is where a payload is written before the timeline copies it:
@@ -205,7 +217,7 @@ func (m *Mapper) addStart(tl *Timeline, sc *scratch, s *spans.Span, depth int, a
 	return true
 }
 
-func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType) bool {
+func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType, live bool) bool {
 	failed := s.StatusCode == spans.StatusError
 	level := agentosapi.LevelInfo
 	if failed {
@@ -230,6 +242,10 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			o.int("output_tokens", n)
 		}
 		o.from(s, "finish_reasons", finishSources)
+		if live {
+			m.fromEventsOnly(o, s, "prompt", promptSources, promptEventSources)
+			m.fromEventsOnly(o, s, "system_instructions", systemInstructionSources, systemInstructionEventSources)
+		}
 		o.float("duration_ms", durationMS(s))
 		if failed {
 			o.str("error", errorText(s))
@@ -245,6 +261,10 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			if !o.from(s, "output", toolOutputSources) {
 				o.raw("output", []byte("null"))
 			}
+		}
+		if live {
+			m.fromEventsOnly(o, s, "input", toolInputSources, toolInputEventSources)
+			m.fromEventsOnly(o, s, "call_id", toolCallIDSources, toolCallIDEventSources)
 		}
 		o.float("duration_ms", durationMS(s))
 	case TypeAgent:
@@ -283,9 +303,15 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 	return true
 }
 
-func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int) {
+func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth int, as SpanType, isRoot bool) {
+	consume := consumesContentEvents(as, isRoot)
+	// Log records follow the span events in Events: their index keeps
+	// them after span events of the same instant.
 	for i := range s.Events {
 		se := &s.Events[i]
+		if consume && isContentEvent(se.Name) {
+			continue
+		}
 		level := agentosapi.LevelInfo
 		if se.Name == "exception" {
 			level = agentosapi.LevelError
@@ -310,6 +336,19 @@ func (m *Mapper) addSpanEvents(tl *Timeline, sc *scratch, s *spans.Span, depth i
 		}
 		tl.addPayload(sc, o, newEntry(se.Time, PhaseSpanEvent, depth, i, s.SpanID, typ, level))
 	}
+}
+
+// fromEventsOnly writes name from the span events' sources when no
+// attribute source has it: the live start event showed the attributes'.
+func (m *Mapper) fromEventsOnly(o *obj, s *spans.Span, name string, all, events sources) {
+	if !hasContentEvents(s) {
+		return // the common case: no probe, which would encode the field again
+	}
+	probe := m.newObj(nil)
+	if probe.from(s, name, all[:len(all)-len(events)]) {
+		return
+	}
+	o.from(s, name, events)
 }
 
 func toolName(s *spans.Span) string {

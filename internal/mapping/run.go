@@ -67,9 +67,35 @@ func (m *Mapper) appendSummary(o *obj, sum *Summary, end time.Time, start time.T
 
 // Other conventions' run input and output, when GenAI messages are absent.
 var (
-	rootInputKeys  = []string{"input.value", "ai.prompt"}
-	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object"}
+	rootInputKeys  = []string{"input.value", "ai.prompt", keyTraceloopEntityInput}
+	rootOutputKeys = []string{"output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult, keyTraceloopEntityOut}
+	// OpenLLMetry's decorators wrap the arguments ({"args":[…],"kwargs":{…}}).
+	rootInputSources  = keys("input.value", "ai.prompt").then(traceloopEntity(keyTraceloopEntityInput, false))
+	rootOutputSources = keys("output.value", "ai.response.text", "ai.response.object", keyPydanticFinalResult).
+				then(traceloopEntity(keyTraceloopEntityOut, true))
+	// rootLateInputSources give input_messages only an ended root has:
+	// Pydantic AI's conversation, then the span events.
+	rootLateInputSources = append(sources{pydanticPrompt()}, promptEventSources...)
 )
+
+// hasRootInput reports whether the root's attributes give its input.
+func (m *Mapper) hasRootInput(root *spans.Span) bool {
+	_, _, ok := firstAttr(root, append([]string{keyInputMessages}, rootInputKeys...)...)
+	return ok
+}
+
+// consumedRootKeys are the root attributes the run input and output carry
+// in fields of their own, so its attributes object does not repeat them.
+func consumedRootKeys(k string) bool {
+	switch k {
+	case keyInputMessages, keySystemInstructions, keyOutputMessages,
+		"input.value", "output.value", "ai.prompt", "ai.response.text",
+		keyPydanticFinalResult, keyPydanticAllMessages, keyTraceloopEntityInput, keyTraceloopEntityOut,
+		keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput:
+		return true
+	}
+	return false
+}
 
 // StartRequest is run/start for a run root. AgentID may be empty: the caller
 // decides what a run without an agent means.
@@ -89,28 +115,27 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 		req.Input = in
 		return req
 	}
-	o := m.newObj(make([]byte, 0, 512))
+	// The obj lives in a pooled scratch: extractors take its address,
+	// which would move a local one to the heap (2 allocations a run in
+	// BenchmarkTrackerMapping).
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.o = m.newObj(make([]byte, 0, 512))
+	o := &sc.o
 	o.str("name", root.Name)
-	if !o.field(root, "input_messages", []string{"gen_ai.input.messages"}) {
-		o.field(root, "input", rootInputKeys)
+	if !o.field(root, "input_messages", []string{keyInputMessages}) && !o.from(root, "input", rootInputSources) {
+		o.from(root, "input_messages", rootLateInputSources)
 	}
-	o.field(root, "system_instructions", []string{"gen_ai.system_instructions"})
+	o.from(root, "system_instructions", systemInstructionSources)
 	o.time("started_at", root.StartTime)
 	o.id("trace_id", root.TraceID[:])
 	o.id("span_id", root.SpanID[:])
 	if root.ParentRemote && root.HasParent() {
 		o.id("remote_parent_span_id", root.ParentSpanID[:])
 	}
-	o.attrs("attributes", root.Attrs, func(k string) bool {
-		switch k {
-		case "gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages",
-			"input.value", "output.value", "ai.prompt", "ai.response.text",
-			keyAgentID, keyTriggerType, keyExternalRunID, keyRunInput, keyRunOutput:
-			return true
-		}
-		return false
-	})
+	o.attrs("attributes", root.Attrs, consumedRootKeys)
 	req.Input = o.close()
+	sc.o = obj{}
 	return req
 }
 
@@ -166,6 +191,17 @@ type Close struct {
 
 // CloseRequest closes a run from its root span and the summary of its spans.
 func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
+	return m.closeRequest(root, sum, false)
+}
+
+// LiveCloseRequest is CloseRequest for a run whose run/start was sent when
+// its root started, before the root had span events: the prompt those
+// events carry goes into the output, as the input could not hold it.
+func (m *Mapper) LiveCloseRequest(root *spans.Span, sum *Summary) Close {
+	return m.closeRequest(root, sum, true)
+}
+
+func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 	if root.StatusCode == spans.StatusError {
 		exc := lastException(root)
 		o := m.newObj(make([]byte, 0, 512))
@@ -186,12 +222,23 @@ func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
 	if out, ok := m.objectAttr(root, keyRunOutput); ok {
 		return Close{Output: m.withSummary(out, sum, root)}
 	}
-	o := m.newObj(make([]byte, 0, 512))
-	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) {
-		o.field(root, "output", rootOutputKeys)
+	sc := getScratch() // as in StartRequest
+	defer putScratch(sc)
+	sc.o = m.newObj(make([]byte, 0, 512))
+	o := &sc.o
+	if !o.field(root, "output_messages", []string{"gen_ai.output.messages"}) && !o.from(root, "output", rootOutputSources) {
+		o.from(root, "output_messages", responseEventSources)
 	}
-	m.appendSummary(&o, sum, root.EndTime, root.StartTime)
-	return Close{Output: o.close()}
+	if live && hasContentEvents(root) || live && firstString(root, keyPydanticAllMessages) != "" {
+		if !m.hasRootInput(root) {
+			o.from(root, "input_messages", rootLateInputSources)
+		}
+		m.fromEventsOnly(o, root, "system_instructions", systemInstructionSources, systemInstructionEventSources)
+	}
+	m.appendSummary(o, sum, root.EndTime, root.StartTime)
+	out := o.close()
+	sc.o = obj{}
+	return Close{Output: out}
 }
 
 // withSummary adds the summary to a user-given output object unless it

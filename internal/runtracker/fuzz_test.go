@@ -24,6 +24,10 @@ func FuzzMapping(f *testing.F) {
 	f.Add("x", "agentos.run.output", `{"summary":1}`, int64(1), 1e308, []byte{1}, "exception", "debug", true, uint8(4))
 	f.Add("x", "agentos.agent_id", "not-a-uuid", int64(1), 0.1, []byte{1}, "e", "info", false, uint8(5))
 	f.Add("x", "agentos.trigger_type", "cron", int64(1), 0.1, []byte{1}, "e", "info", false, uint8(6))
+	// GenAI content in span events (docs/mapping.md).
+	f.Add("chat", "content", `[{"text":"hi"}]`, int64(2), 0.5, []byte{1}, "gen_ai.user.message", "info", false, uint8(0))
+	f.Add("execute_tool", "message", `{"role":"assistant"}`, int64(2), 0.5, []byte{1}, "gen_ai.choice", "info", false, uint8(1))
+	f.Add("chat", "gen_ai.output.messages", `[{"parts":[{"type":"tool_call_response","response":"{\"a\":"}],"finish_reason":7}]`, int64(2), 0.5, []byte{1}, "gen_ai.client.inference.operation.details", "info", true, uint8(0))
 	f.Fuzz(func(t *testing.T, name, key, str string, n int64, fl float64, raw []byte, evName, level string, failed bool, shape uint8) {
 		value := []spans.Value{
 			spans.StringValue(str), spans.IntValue(n), spans.DoubleValue(fl), spans.BytesValue(raw),
@@ -51,6 +55,11 @@ func FuzzMapping(f *testing.F) {
 		child := root
 		child.SpanID, child.ParentSpanID = spans.SpanID{2}, root.SpanID
 		child.StartTime = t0.Add(-time.Duration(n % int64(time.Minute))) // may precede its parent
+		// The same event as a correlated log record too (a GenAI one, or
+		// as mapping.LogEvent leaves it).
+		if le, ok := mapping.LogEvent(evName, event.Time, event.Attrs, value); ok {
+			child.AppendLogs(le)
+		}
 
 		m, err := mapping.New(mapping.Options{DefaultAgentID: goldenAgent, MaxStringLen: 1 + int(shape)*10,
 			Tasks: shape%2 == 0, Redaction: mapping.Redaction{Names: []string{str}}})

@@ -107,7 +107,11 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	t.m.AddSpanEvents(&r.pending, s, depth)
+	typ := mapping.Classify(s)
+	if o, ok := r.open.get(s.SpanID); ok {
+		typ = o.typ
+	}
+	t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
 	if !isRoot {
 		t.endEvents(r, s, depth)
 		if t.tasks {
@@ -167,10 +171,10 @@ func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
 	typ := mapping.Classify(s)
 	if o, ok := r.open.get(s.SpanID); ok {
 		r.open.delete(s.SpanID)
-		typ = o.typ
-	} else {
-		t.m.AddStart(&r.pending, s, depth, typ)
+		t.m.AddLiveEnd(&r.pending, s, depth, o.typ)
+		return
 	}
+	t.m.AddStart(&r.pending, s, depth, typ)
 	t.m.AddEnd(&r.pending, s, depth, typ)
 }
 

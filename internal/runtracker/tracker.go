@@ -570,9 +570,12 @@ func (t *Tracker) closeRun(tr *trace, r *run, reason string) {
 	t.endOpenSpans(r)
 	t.flush(r)
 	var c mapping.Close
-	if r.root != nil {
+	switch {
+	case r.root != nil && r.live:
+		c = t.m.LiveCloseRequest(r.root, &r.sum)
+	case r.root != nil:
 		c = t.m.CloseRequest(r.root, &r.sum)
-	} else {
+	default:
 		c = t.m.FailRequest(r.first.traceID, reason, &r.sum)
 	}
 	if c.Fail {

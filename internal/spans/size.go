@@ -11,7 +11,7 @@ var (
 )
 
 // Size estimates the bytes a span holds, for memory bounds: its struct,
-// strings, attributes and events. The shared Resource is not counted.
+// strings, attributes and events (log records included). The shared Resource is not counted.
 func (s *Span) Size() int {
 	n := spanSize + len(s.Name) + len(s.StatusMessage) + attrsSize(s.Attrs)
 	for i := range s.Events {

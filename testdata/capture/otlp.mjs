@@ -4,7 +4,8 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonLogsSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { fileURLToPath } from "node:url";
 
 // A virtual clock: every reading advances it by 1 ms. Span times then
@@ -50,7 +51,7 @@ const STEP_NS = 1000000n; // 1 ms
 // Timestamps are the only normalisation: each distinct instant is replaced
 // by BASE + rank × 1 ms, which keeps every span's order, ties and nesting
 // but not wall-clock durations.
-function normaliseTimes(doc) {
+function normaliseTimes(doc, logs = {}) {
   const instants = new Set();
   const each = (fn) => {
     for (const rs of doc.resourceSpans ?? [])
@@ -59,6 +60,13 @@ function normaliseTimes(doc) {
           fn(sp, "startTimeUnixNano");
           fn(sp, "endTimeUnixNano");
           for (const ev of sp.events ?? []) fn(ev, "timeUnixNano");
+        }
+    // Log records share the clock: their order against the spans is kept.
+    for (const rl of logs.resourceLogs ?? [])
+      for (const sl of rl.scopeLogs ?? [])
+        for (const lr of sl.logRecords ?? []) {
+          fn(lr, "timeUnixNano");
+          fn(lr, "observedTimeUnixNano");
         }
   };
   each((o, k) => instants.add(BigInt(o[k])));
@@ -76,16 +84,74 @@ function normaliseTimes(doc) {
       if (a.key.endsWith(".duration") && "doubleValue" in a.value) a.value.doubleValue = secs;
     }
   });
+  // Wall-clock texts (Strands' gen_ai.event.start_time / end_time, from
+  // new Date(), which the virtual clock does not reach) follow too.
+  const iso = (ns) => new Date(Number(BigInt(ns) / 1000000n)).toISOString();
+  each((sp, k) => {
+    if (k !== "endTimeUnixNano") return;
+    for (const a of sp.attributes ?? []) {
+      if (a.key === "gen_ai.event.start_time") a.value.stringValue = iso(sp.startTimeUnixNano);
+      if (a.key === "gen_ai.event.end_time") a.value.stringValue = iso(sp.endTimeUnixNano);
+    }
+  });
 }
 
 // writeScenario prints the golden scenario: all spans in one batch, then
 // time enough for every run's grace period to pass.
-export async function writeScenario(provider, exporter, description) {
+export async function writeScenario(provider, exporter, description, logs = null) {
   await provider.forceFlush();
-  const spans = exporter.getFinishedSpans();
+  let logRecords = null;
+  if (logs) {
+    await logs.provider.forceFlush();
+    logRecords = logs.exporter.getFinishedLogRecords();
+  }
+  writeSpans(exporter.getFinishedSpans(), description, { logRecords });
+  await provider.shutdown();
+}
+
+// newLoggerProvider keeps log records in memory, as newProvider spans.
+export function newLoggerProvider(serviceName) {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ "service.name": serviceName }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  return { provider, exporter };
+}
+
+// renumberIds makes random trace and span ids sequential, in order of
+// first appearance, for an SDK that brings its own tracer provider.
+function renumberIds(doc) {
+  const traces = new Map();
+  const spans = new Map();
+  const id = (map, v, prefix, width) => {
+    if (!v) return v;
+    if (!map.has(v)) map.set(v, prefix + (map.size + 1).toString(16).padStart(width, "0"));
+    return map.get(v);
+  };
+  for (const rs of doc.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? []) {
+        sp.traceId = id(traces, sp.traceId, "c0ffee00", 24);
+        sp.spanId = id(spans, sp.spanId, "", 16);
+      }
+  for (const rs of doc.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? []) if (sp.parentSpanId) sp.parentSpanId = id(spans, sp.parentSpanId, "", 16);
+}
+
+// writeSpans prints the golden scenario of finished spans; random ids are
+// renumbered when asked.
+// Log records, if any, come first, in a batch of their own: the order an
+// SDK usually delivers them in (its log batches leave more often).
+export function writeSpans(spans, description, { renumber = false, logRecords = null } = {}) {
   const doc = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans)));
-  normaliseTimes(doc);
-  const scenario = { description, options: {}, steps: [{ otlp: doc }, { advance: "3s" }] };
+  if (renumber) renumberIds(doc);
+  const logs = logRecords ? JSON.parse(new TextDecoder().decode(JsonLogsSerializer.serializeRequest(logRecords))) : {};
+  normaliseTimes(doc, logs);
+  const steps = [{ otlp: doc }, { advance: "3s" }];
+  if (logRecords) steps.unshift({ otlp_logs: logs });
+  const scenario = { description, options: {}, steps };
   // Stack traces name this directory: make them machine-independent.
   const here = new URL(".", import.meta.url);
   let text = JSON.stringify(scenario, null, 2)
@@ -99,5 +165,4 @@ export async function writeScenario(provider, exporter, description) {
     return uuids.get(u);
   });
   process.stdout.write(text + "\n");
-  await provider.shutdown();
 }

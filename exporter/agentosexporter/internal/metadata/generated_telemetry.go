@@ -32,6 +32,7 @@ type TelemetryBuilder struct {
 	EventsMaybeDuplicated metric.Int64ObservableCounter
 	EventsSent            metric.Int64Counter
 	EventsTruncated       metric.Int64ObservableCounter
+	LogRecordsDropped     metric.Int64Counter
 	RequestsAuthFailFast  metric.Int64ObservableCounter
 	RequestsDeferred      metric.Int64Counter
 	RequestsFailed        metric.Int64Counter
@@ -227,6 +228,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"agentos.events.truncated",
 		metric.WithDescription("Events and run fields cut because AgentOS answered 413 even to them alone. [Alpha]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LogRecordsDropped, err = builder.meter.Int64Counter(
+		"agentos.log_records.dropped",
+		metric.WithDescription("GenAI log records not attached to their span, by reason (the Collector's logs pipeline only). [Development]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.RequestsAuthFailFast, err = builder.meter.Int64ObservableCounter(

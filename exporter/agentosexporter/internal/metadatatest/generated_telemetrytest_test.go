@@ -54,6 +54,7 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.EventsDropped.Add(context.Background(), 1)
 	tb.EventsSent.Add(context.Background(), 1)
+	tb.LogRecordsDropped.Add(context.Background(), 1)
 	tb.RequestsDeferred.Add(context.Background(), 1)
 	tb.RequestsFailed.Add(context.Background(), 1)
 	tb.RunsCompleted.Add(context.Background(), 1)
@@ -70,6 +71,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEventsTruncated(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLogRecordsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualRequestsAuthFailFast(t, testTel,

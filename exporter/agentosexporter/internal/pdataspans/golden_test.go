@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
+	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 )
@@ -44,6 +46,7 @@ type scenario struct {
 	Steps []struct {
 		Advance  string          `json:"advance"`
 		OTLP     json.RawMessage `json:"otlp"`
+		OTLPLogs json.RawMessage `json:"otlp_logs"`
 		Shutdown bool            `json:"shutdown"`
 	} `json:"steps"`
 }
@@ -57,8 +60,9 @@ type request struct {
 }
 
 type golden struct {
-	Requests []request        `json:"requests"`
-	Stats    runtracker.Stats `json:"stats"`
+	Requests          []request        `json:"requests"`
+	Stats             runtracker.Stats `json:"stats"`
+	LogRecordsDropped map[string]int64 `json:"log_records_dropped,omitempty"`
 }
 
 func duration(t *testing.T, s string, def time.Duration) time.Duration {
@@ -138,16 +142,27 @@ func runScenario(t *testing.T, file string) []byte {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	// GenAI log records wait for their spans as in the exporter.
+	logs := logjoin.New(duration(t, sc.Options.MaxWait, 30*time.Second), nil)
 	var ops []runtracker.Op
 	shut := false
 	for i, step := range sc.Steps {
 		now = now.Add(duration(t, step.Advance, 0))
+		if len(step.OTLPLogs) > 0 {
+			ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(step.OTLPLogs)
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			logs.Add(now, pdataspans.LogRecords(ld))
+		}
 		if len(step.OTLP) > 0 {
 			td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(step.OTLP)
 			if err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
-			ops = append(ops, tr.Add(now, pdataspans.Append(nil, td))...)
+			batch := pdataspans.Append(nil, td)
+			logs.Attach(now, batch)
+			ops = append(ops, tr.Add(now, batch)...)
 		}
 		if step.Shutdown {
 			ops = append(ops, tr.Shutdown(now)...)
@@ -159,7 +174,11 @@ func runScenario(t *testing.T, file string) []byte {
 	if !shut {
 		ops = append(ops, tr.Shutdown(now)...)
 	}
+	logs.Close()
 	out := golden{Requests: renderOps(t, ops), Stats: tr.Stats()}
+	if d := logs.Dropped(); len(d) > 0 {
+		out.LogRecordsDropped = d
+	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,220 @@
+package logjoin
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
+)
+
+// Why a record was not joined to its span.
+const (
+	ReasonAfterSpan  = "after_span" // its span had already passed
+	ReasonOrphan     = "orphan"     // its span did not come within the wait
+	ReasonBufferFull = "buffer_full"
+	ReasonNoSpanID   = "no_span_id" // not correlated to a span
+)
+
+// Bounds: records held, spans remembered as passed (to tell a record that
+// comes after its span from one whose span is still to come), traces
+// remembered as already reported.
+const (
+	DefaultMaxHeld    = 1 << 16
+	maxPassedSpans    = 1 << 16
+	maxReportedTraces = 1 << 12
+)
+
+// Record is a GenAI log record (see mapping.LogEvent) and its span.
+type Record struct {
+	TraceID spans.TraceID
+	SpanID  spans.SpanID
+	Event   spans.Event
+}
+
+// Drop reports records not joined; First is set for the first report of
+// its trace, the one a front end logs.
+type Drop struct {
+	TraceID spans.TraceID
+	Reason  string
+	Records int
+	First   bool
+}
+
+type key struct {
+	trace spans.TraceID
+	span  spans.SpanID
+}
+
+type held struct {
+	since  time.Time
+	events []spans.Event
+}
+
+// Buffer is safe for concurrent use.
+type Buffer struct {
+	maxWait time.Duration
+	maxHeld int
+	report  func(Drop)
+
+	mu         sync.Mutex
+	held       map[key]*held
+	nHeld      int
+	passed     map[key]struct{}
+	passedFIFO []key
+	reported   map[spans.TraceID]struct{}
+	dropped    map[string]int64
+}
+
+// New returns a buffer that holds a record up to maxWait for its span and
+// calls report (under the buffer's lock: it must not call back) for what
+// it drops.
+func New(maxWait time.Duration, report func(Drop)) *Buffer {
+	return &Buffer{maxWait: maxWait, maxHeld: DefaultMaxHeld, report: report,
+		held: map[key]*held{}, passed: map[key]struct{}{}, reported: map[spans.TraceID]struct{}{}, dropped: map[string]int64{}}
+}
+
+// Add holds records for their spans, and drops those that wait too long.
+func (b *Buffer) Add(now time.Time, recs []Record) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range recs {
+		r := &recs[i]
+		k := key{r.TraceID, r.SpanID}
+		switch {
+		case !k.trace.IsValid() || !k.span.IsValid():
+			b.drop(k.trace, ReasonNoSpanID, 1)
+			continue
+		case b.isPassed(k):
+			b.drop(k.trace, ReasonAfterSpan, 1)
+			continue
+		case b.nHeld >= b.maxHeld:
+			b.drop(k.trace, ReasonBufferFull, 1)
+			continue
+		}
+		h := b.held[k]
+		if h == nil {
+			h = &held{since: now}
+			b.held[k] = h
+		}
+		h.events = append(h.events, r.Event)
+		b.nHeld++
+	}
+	b.expire(now)
+}
+
+// Attach gives each span of batch the records held for it, in time order,
+// and remembers the spans as passed.
+func (b *Buffer) Attach(now time.Time, batch []spans.Span) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range batch {
+		s := &batch[i]
+		b.attach(s)
+	}
+	b.expire(now)
+}
+
+// AttachOne is Attach for a single span.
+func (b *Buffer) AttachOne(now time.Time, s *spans.Span) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.attach(s)
+	b.expire(now)
+}
+
+func (b *Buffer) attach(s *spans.Span) {
+	k := key{s.TraceID, s.SpanID}
+	if h, ok := b.held[k]; ok {
+		sort.SliceStable(h.events, func(i, j int) bool { return h.events[i].Time.Before(h.events[j].Time) })
+		s.AppendLogs(h.events...)
+		b.nHeld -= len(h.events)
+		delete(b.held, k)
+	}
+	b.markPassed(k)
+}
+
+// Detach undoes Attach for a batch the tracker refused, so that its
+// records wait for the batch's retry.
+func (b *Buffer) Detach(batch []spans.Span) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range batch {
+		s := &batch[i]
+		k := key{s.TraceID, s.SpanID}
+		delete(b.passed, k) // its FIFO entry stays: deleting again is harmless
+		logs := s.TakeLogs()
+		if len(logs) == 0 {
+			continue
+		}
+		b.held[k] = &held{since: logs[0].Time, events: logs}
+		b.nHeld += len(logs)
+	}
+}
+
+// Close drops whatever is still held.
+func (b *Buffer) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, h := range b.held {
+		b.drop(k.trace, ReasonOrphan, len(h.events))
+		delete(b.held, k)
+	}
+	b.nHeld = 0
+}
+
+// Dropped reports the records dropped so far, by reason.
+func (b *Buffer) Dropped() map[string]int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]int64, len(b.dropped))
+	for k, v := range b.dropped {
+		out[k] = v
+	}
+	return out
+}
+
+func (b *Buffer) isPassed(k key) bool {
+	_, ok := b.passed[k]
+	return ok
+}
+
+func (b *Buffer) markPassed(k key) {
+	if _, ok := b.passed[k]; ok {
+		return
+	}
+	if len(b.passedFIFO) >= maxPassedSpans {
+		delete(b.passed, b.passedFIFO[0])
+		b.passedFIFO = b.passedFIFO[1:]
+	}
+	b.passed[k] = struct{}{}
+	b.passedFIFO = append(b.passedFIFO, k)
+}
+
+func (b *Buffer) expire(now time.Time) {
+	if b.nHeld == 0 {
+		return
+	}
+	for k, h := range b.held {
+		if now.Sub(h.since) >= b.maxWait {
+			b.drop(k.trace, ReasonOrphan, len(h.events))
+			b.nHeld -= len(h.events)
+			delete(b.held, k)
+		}
+	}
+}
+
+func (b *Buffer) drop(trace spans.TraceID, reason string, n int) {
+	b.dropped[reason] += int64(n)
+	_, seen := b.reported[trace]
+	first := !seen
+	if first {
+		if len(b.reported) >= maxReportedTraces {
+			clear(b.reported) // bounded: a trace may then be reported twice
+		}
+		b.reported[trace] = struct{}{}
+	}
+	if b.report != nil {
+		b.report(Drop{TraceID: trace, Reason: reason, Records: n, First: first})
+	}
+}
