@@ -154,9 +154,10 @@ func checkNothingRejected(t *testing.T, a *agentos) {
 }
 
 // TestCollector: OTLP/HTTP → otelcol-agentos → AgentOS, with the in-memory
-// and the persistent (file_storage) sending queue.
+// and the persistent (file_storage) sending queue, and with a logs pipeline
+// beside the traces one.
 func TestCollector(t *testing.T) {
-	for _, config := range []string{"basic.yaml", "persistent-queue.yaml"} {
+	for _, config := range []string{"basic.yaml", "persistent-queue.yaml", "genai-logs.yaml"} {
 		t.Run(config, func(t *testing.T) {
 			a := startAgentOS(t, map[string]string{agentA: keyA})
 			otlp := freeAddr(t)
