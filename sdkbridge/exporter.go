@@ -60,7 +60,7 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, _, err := newPipeline(opts)
+	p, _, err := newPipeline(opts, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -427,7 +427,9 @@ func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency 
 	}
 }
 
-func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
+// newPipeline builds the core from opts; adjust, when not nil, changes
+// its configuration first.
+func newPipeline(opts []Option, adjust func(*pipeline.Config)) (*pipeline.Pipeline, config, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, c, err
@@ -435,6 +437,9 @@ func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
 	pc, err := c.pipelineConfig()
 	if err != nil {
 		return nil, c, err
+	}
+	if adjust != nil {
+		adjust(&pc)
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {
