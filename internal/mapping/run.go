@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
@@ -110,8 +111,18 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 		}
 		return false
 	})
-	req.Input = o.close()
+	req.Input = exact(o.close())
 	return req
+}
+
+// exact returns b in memory of its size when the buffer it was written in
+// is more than twice as large: a long value grows it before being cut, and
+// the memory bound counts what is sent.
+func exact(b []byte) []byte {
+	if cap(b) > 2*len(b) {
+		return bytes.Clone(b)
+	}
+	return b
 }
 
 // OrphanStartRequest is run/start for a run whose root has not arrived:
@@ -191,7 +202,7 @@ func (m *Mapper) CloseRequest(root *spans.Span, sum *Summary) Close {
 		o.field(root, "output", rootOutputKeys)
 	}
 	m.appendSummary(&o, sum, root.EndTime, root.StartTime)
-	return Close{Output: o.close()}
+	return Close{Output: exact(o.close())}
 }
 
 // withSummary adds the summary to a user-given output object unless it
