@@ -26,8 +26,9 @@
 //
 // Neither blocks the instrumented program: requests are sent from
 // background goroutines, one run's requests strictly in order, several runs
-// in parallel. Memory is bounded (see Limits); what must be dropped is
-// counted and, with WithMeterProvider, reported as metrics.
+// in parallel. Memory is bounded (see Limits; the live processor's queue
+// shares MaxBufferedBytes with the rest); what must be dropped is counted,
+// logged and, with WithMeterProvider, reported as metrics.
 //
 // # Configuration
 //

@@ -26,3 +26,8 @@ func Accounted(sp *SpanProcessor) (weighed, now int64) {
 	defer sp.mu.Unlock()
 	return sp.q.bytes + sp.handing + sp.core, sp.q.bytes + core
 }
+
+// DroppedRoots is how many run roots' starts and ends were dropped.
+func DroppedRoots(sp *SpanProcessor) int64 {
+	return sp.dropped[spanRoot][reasonQueueFull].Load() + sp.dropped[spanRoot][reasonBufferFull].Load()
+}

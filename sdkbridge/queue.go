@@ -123,8 +123,11 @@ func startSize(it *liveItem) int64 {
 	return itemSize + int64(len(it.name)) + kvsSize(it.attrs)
 }
 
+// endSize leaves out the name and the status message, short as a rule,
+// which snapshotSize's rounding covers: each method of the SDK's snapshot
+// copies the whole of it.
 func endSize(s sdktrace.ReadOnlySpan) int64 {
-	n := itemSize + snapshotSize + int64(len(s.Name())+len(s.Status().Description)) + kvsSize(s.Attributes())
+	n := itemSize + snapshotSize + kvsSize(s.Attributes())
 	for _, e := range s.Events() {
 		n += eventSize + int64(len(e.Name)) + kvsSize(e.Attributes)
 	}
@@ -137,7 +140,14 @@ func endSize(s sdktrace.ReadOnlySpan) int64 {
 func kvsSize(kvs []attribute.KeyValue) int64 {
 	n := int64(len(kvs)) * kvSize
 	for i := range kvs {
-		n += int64(len(kvs[i].Key)) + valueExtra(kvs[i].Value)
+		kv := &kvs[i]
+		n += int64(len(kv.Key))
+		switch t := kv.Value.Type(); {
+		case t == attribute.STRING:
+			n += int64(len(kv.Value.AsString()))
+		case t > attribute.STRING:
+			n += valueExtra(kv.Value)
+		}
 	}
 	return n
 }
