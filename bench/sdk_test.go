@@ -72,6 +72,9 @@ func BenchmarkProcessorOnStartOnEnd(b *testing.B) {
 	b.Run("ours=liveprocessor", func(b *testing.B) {
 		sp, err := sdkbridge.NewSpanProcessor(ctx, append(bridgeOpts(agentosSink(b)),
 			sdkbridge.WithQueueSize(queue),
+			// The queue's bytes count against the budget: room for the
+			// items above, as the peer's queue has.
+			sdkbridge.WithLimits(sdkbridge.Limits{MaxBufferedBytes: 1 << 30}),
 			sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}))...)
 		if err != nil {
 			b.Fatal(err)

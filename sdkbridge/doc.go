@@ -30,8 +30,9 @@
 //
 // Neither blocks the instrumented program: requests are sent from
 // background goroutines, one run's requests strictly in order, several runs
-// in parallel. Memory is bounded (see Limits); what must be dropped is
-// counted and, with WithMeterProvider, reported as metrics.
+// in parallel. Memory is bounded (see Limits; the live processor's queue
+// shares MaxBufferedBytes with the rest); what must be dropped is counted,
+// logged and, with WithMeterProvider, reported as metrics.
 //
 // Shutdown flushes, then closes every run still open as failed, with an
 // error message that says why, so no run is left "running" in AgentOS.

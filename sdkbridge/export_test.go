@@ -14,3 +14,20 @@ func PauseWorker(sp *SpanProcessor) (release func()) {
 		close(ch)
 	}
 }
+
+// Accounted returns the bytes the processor weighs against its budget (its
+// queue, the batch being handed over, the core's bytes as last read) and an
+// independent reading: the core's bytes now, then the queue's. The second
+// never counts a batch twice, so it may miss the one being handed over,
+// never more.
+func Accounted(sp *SpanProcessor) (weighed, now int64) {
+	core := sp.p.BufferedBytes()
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.q.bytes + sp.handing + sp.core, sp.q.bytes + core
+}
+
+// DroppedRoots is how many run roots' starts and ends were dropped.
+func DroppedRoots(sp *SpanProcessor) int64 {
+	return sp.dropped[spanRoot][reasonQueueFull].Load() + sp.dropped[spanRoot][reasonBufferFull].Load()
+}

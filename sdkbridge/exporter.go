@@ -42,7 +42,7 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if len(c.processorOnly) > 0 {
 		return nil, fmt.Errorf("agentos: %s: an option of NewSpanProcessor, which NewExporter cannot honour", strings.Join(c.processorOnly, ", "))
 	}
-	p, c, err := newPipelineFrom(c)
+	p, c, err := newPipelineFrom(c, nil)
 	if err != nil {
 		return nil, err
 	}

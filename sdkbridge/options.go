@@ -118,8 +118,10 @@ type Limits struct {
 	// MaxBufferedBytes bounds the estimated memory of spans held for their
 	// root and of requests waiting for delivery; default 64 MiB. At the
 	// bound ExportSpans waits for room up to 5 s (or its context), then
-	// returns ErrBufferFull; the live processor's worker waits, so its
-	// queue fills and drops (counted).
+	// returns ErrBufferFull. The live processor's queue shares it: the
+	// core takes up to 7/8 of it, child spans are queued while queue and
+	// core together stay within 7/8, run roots within the whole; past
+	// that they are dropped and counted (see SpanProcessor).
 	MaxBufferedBytes int64
 	MaxBatchEvents   int // events per request; default 100
 	MaxRequestBytes  int // bytes per events request; default 512 KiB
@@ -348,12 +350,15 @@ func WithRemoteParentAsRoot(root bool) Option { return WithRemoteParentIsRoot(ro
 // throughput. A run's own requests are always sent one at a time.
 func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.concurrency = n }) }
 
-// WithQueueSize sets the live span processor's queue of child span starts
-// and ends; default 65536, enough for a burst of a few thousand runs. The
-// queue grows in chunks as it fills, so its room costs nothing until used.
-// When it is full, child span starts and ends are dropped and counted; run
-// roots have a reserve of their own (16 times the queue, at most 65536).
-// NewExporter refuses it.
+// WithQueueSize sets how many child span starts and ends the live span
+// processor's queue holds; default 65536, enough for a burst of a few
+// thousand runs. The queue is bounded in bytes too: it shares
+// Limits.MaxBufferedBytes with the core, child spans within 7/8 of it (see
+// SpanProcessor). It grows in chunks as it fills, so its room costs
+// nothing until used. When it is full, child span starts and ends are
+// dropped and counted; run roots have a reserve of their own (16 times the
+// queue, at most 65536, and the last 1/8 of MaxBufferedBytes). NewExporter
+// refuses it.
 func WithQueueSize(n int) ProcessorOption {
 	return ProcessorOption{"WithQueueSize", func(c *config) { c.queueSize = n }}
 }
@@ -509,18 +514,24 @@ func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency 
 	}
 }
 
-func newPipeline(opts []Option) (*pipeline.Pipeline, config, error) {
+// newPipeline builds the core from opts; adjust, when not nil, changes
+// its configuration first.
+func newPipeline(opts []Option, adjust func(*pipeline.Config)) (*pipeline.Pipeline, config, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, c, err
 	}
-	return newPipelineFrom(c)
+	return newPipelineFrom(c, adjust)
 }
 
-func newPipelineFrom(c config) (*pipeline.Pipeline, config, error) {
+// newPipelineFrom builds the core from c; adjust as for newPipeline.
+func newPipelineFrom(c config, adjust func(*pipeline.Config)) (*pipeline.Pipeline, config, error) {
 	pc, err := c.pipelineConfig()
 	if err != nil {
 		return nil, c, err
+	}
+	if adjust != nil {
+		adjust(&pc)
 	}
 	p, err := pipeline.New(pc)
 	if err != nil {

@@ -1,6 +1,7 @@
 package sdkbridge
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
@@ -30,14 +30,21 @@ import (
 // attributes it has when it starts, and its end event pairs with its start
 // event; see the package documentation for the attributes to set at Start.
 //
-// The queue holds WithQueueSize span starts and ends of child spans; past
-// it they are dropped and counted (DroppedSpans, and the metric
-// agentos.processor.spans.dropped{span="child"}), logged at most every
-// 10 s with counts, and the run whose child was dropped gets a warn event
-// "spans.dropped" {count} at its root's end, so its timeline says it is
-// incomplete. Run roots are not held to that bound: they have a reserve of
-// 16 times the queue size on top, so a run is never lost or misreported
-// because its children filled the queue.
+// The queue and the core behind it share Limits.MaxBufferedBytes: the
+// core (spans held, requests waiting for delivery) takes up to 7/8 of it,
+// and the queue takes a child span's start or end while the queue's
+// estimated bytes and the core's together stay within that 7/8. The last
+// 1/8 is the run roots' reserve: a root's start or end is queued while
+// both stay within the whole budget. The queue also holds at most
+// WithQueueSize starts and ends of child spans, and 16 times that (at most
+// 65536) more of roots. A start or end past these bounds is dropped and
+// counted (DroppedSpans, and the metric agentos.processor.spans.dropped
+// with reason queue_full or buffer_full and span child or root), logged
+// at most every 10 s with counts, and the run whose child was dropped gets
+// a warn event "spans.dropped" {count} at its root's end, so its timeline
+// says it is incomplete. So while AgentOS is down, what the processor holds
+// stays within MaxBufferedBytes, and runs keep their start and their end,
+// with their own status, as long as the roots' reserve lasts.
 //
 // Spans that are not sampled are ignored, as sdktrace's BatchSpanProcessor
 // does.
@@ -46,27 +53,33 @@ type SpanProcessor struct {
 	logs       *logJoin // see LogExporter
 	log        *slog.Logger
 	remoteRoot bool
-	childCap   int // queued items past which child spans are dropped
-	rootCap    int // queued items past which even roots are dropped
+	childCap   int   // queued items past which child spans are dropped
+	rootCap    int   // queued items past which even roots are dropped
+	budget     int64 // MaxBufferedBytes: bytes past which even roots are dropped
+	childBytes int64 // bytes past which child spans are dropped
+	batchBytes int64 // a batch handed to the core holds about this much at most
 	// stopping ends when Shutdown starts, so that a worker waiting for room
 	// at the memory bound hands over what is queued instead.
 	stopping context.Context
 	stop     context.CancelFunc
 
-	mu      sync.Mutex
-	head    *chunk // queued items, oldest first
-	tail    *chunk
-	queued  int
-	free    *chunk // emptied chunks, reused
-	nfree   int
+	mu sync.Mutex
+	q  liveQueue
+	// What is weighed against the budget, with q.bytes: handing is the
+	// batch the worker is handing to the core, core the core's bytes as the
+	// worker last read them (they only grow by what the worker hands).
+	handing int64
+	core    int64
 	drops   map[spans.TraceID]int // child drops per trace since the worker last looked
 	stopped bool
 	wake    chan struct{} // one token: the queue went from empty to not
-	pause   chan struct{} // tests: the worker waits for it to close
+	// poke has a token when a span was dropped at the byte bound: the core
+	// may have delivered since the worker last read its bytes.
+	poke  chan struct{}
+	pause chan struct{} // tests: the worker waits for it to close
 
-	dropped     atomic.Int64 // child starts and ends
-	rootDropped atomic.Int64 // only past the root reserve
-	reg         metric.Registration
+	dropped [2][2]atomic.Int64 // by span (child, root) and reason
+	reg     metric.Registration
 
 	done         chan struct{} // the worker has drained the queue and exited
 	shutdownOnce sync.Once
@@ -74,49 +87,30 @@ type SpanProcessor struct {
 	shutdownErr  error
 }
 
-type itemKind uint8
-
-const (
-	itemStart itemKind = iota
-	itemEnd
-	itemBarrier
-)
-
-// liveItem is a queued span start, span end or ForceFlush barrier. A start
-// holds copies taken at OnStart: the SDK's attribute slice is shared
-// copy-on-write, so later SetAttributes calls do not show through.
-type liveItem struct {
-	kind     itemKind
-	root     bool
-	traceID  spans.TraceID
-	spanID   spans.SpanID
-	parentID spans.SpanID
-	remote   bool
-	name     string
-	start    time.Time
-	attrs    []attribute.KeyValue
-	res      *resource.Resource
-	ended    sdktrace.ReadOnlySpan
-	flushed  chan struct{}
-}
-
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
-
-// chunk is a piece of the queue: appending never copies what is queued,
-// and chunks are reused, so a burst costs no more than its own size.
-type chunk struct {
-	items [chunkSize]liveItem
-	n     int
-	next  *chunk
-}
-
-const chunkSize = 128
 
 // Run roots have room beyond the child queue: rootReserveFactor times it,
 // at most maxRootReserve items.
 const (
 	rootReserveFactor = 16
 	maxRootReserve    = 1 << 16
+)
+
+// rootReserveShare: a run root's start and end may use the last
+// 1/rootReserveShare of MaxBufferedBytes, which child spans may not.
+const rootReserveShare = 8
+
+// maxBatchBytes bounds the estimated bytes of a batch handed to the core,
+// by which the core may overshoot its share of the budget.
+const maxBatchBytes = 1 << 20
+
+// Why a span start or end was dropped, and whose: indexes of
+// SpanProcessor.dropped.
+const (
+	reasonQueueFull  = 0 // WithQueueSize items
+	reasonBufferFull = 1 // MaxBufferedBytes
+	spanChild        = 0
+	spanRoot         = 1
 )
 
 // NewSpanProcessor returns a live SpanProcessor configured like NewExporter.
@@ -126,7 +120,12 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p, c, err := newPipeline(opts)
+	var budget int64
+	p, c, err := newPipeline(opts, func(pc *pipeline.Config) {
+		// The core gets what the roots' reserve leaves.
+		budget = cmp.Or(pc.MaxBufferedBytes, pipeline.DefaultMaxBufferedBytes)
+		pc.MaxBufferedBytes = budget - budget/rootReserveShare
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -134,10 +133,13 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 	if log == nil {
 		log = slog.Default()
 	}
+	reserve := budget / rootReserveShare
 	sp := &SpanProcessor{
 		p: p, logs: newLogJoin(c), log: log, remoteRoot: c.remoteRoot,
 		childCap: c.queueSize, rootCap: c.queueSize + min(rootReserveFactor*c.queueSize, maxRootReserve),
-		wake: make(chan struct{}, 1), done: make(chan struct{}), shutdownDone: make(chan struct{}),
+		budget: budget, childBytes: budget - reserve, batchBytes: max(1, min(reserve/4, maxBatchBytes)),
+		wake: make(chan struct{}, 1), poke: make(chan struct{}, 1),
+		done: make(chan struct{}), shutdownDone: make(chan struct{}),
 	}
 	sp.stopping, sp.stop = context.WithCancel(context.Background())
 	if c.meterProvider != nil {
@@ -157,16 +159,23 @@ const DroppedSpansMetric = "agentos.processor.spans.dropped"
 func (sp *SpanProcessor) registerDrops(mp metric.MeterProvider) error {
 	meter := mp.Meter("github.com/agentos-ai/agentos-otel/sdkbridge")
 	c, err := meter.Int64ObservableCounter(DroppedSpansMetric,
-		metric.WithDescription("Span starts and ends the live processor dropped because its queue was full, by span (child or root)."),
+		metric.WithDescription("Span starts and ends the live processor dropped, by reason (queue_full: WithQueueSize; buffer_full: MaxBufferedBytes) and span (child or root)."),
 		metric.WithUnit("{span}"))
 	if err != nil {
 		return err
 	}
-	child := metric.WithAttributes(attribute.String("reason", "queue_full"), attribute.String("span", "child"))
-	root := metric.WithAttributes(attribute.String("reason", "queue_full"), attribute.String("span", "root"))
+	var attrs [2][2]metric.ObserveOption
+	for span, sname := range []string{"child", "root"} {
+		for reason, rname := range []string{"queue_full", "buffer_full"} {
+			attrs[span][reason] = metric.WithAttributes(attribute.String("reason", rname), attribute.String("span", sname))
+		}
+	}
 	sp.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(c, sp.dropped.Load(), child)
-		o.ObserveInt64(c, sp.rootDropped.Load(), root)
+		for span := range attrs {
+			for reason := range attrs[span] {
+				o.ObserveInt64(c, sp.dropped[span][reason].Load(), attrs[span][reason])
+			}
+		}
 		return nil
 	}, c)
 	return err
@@ -196,6 +205,7 @@ func (sp *SpanProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 		res:      s.Resource(),
 	}
 	it.root = sp.isRoot(it.parentID, it.remote)
+	it.size = startSize(&it)
 	sp.enqueue(&it)
 }
 
@@ -209,6 +219,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	parent := s.Parent()
 	it := liveItem{kind: itemEnd, traceID: spans.TraceID(sc.TraceID()), ended: s}
 	it.root = sp.isRoot(spans.SpanID(parent.SpanID()), parent.IsRemote())
+	it.size = endSize(s)
 	sp.enqueue(&it)
 }
 
@@ -218,42 +229,40 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 		sp.mu.Unlock()
 		return
 	}
-	n := sp.queued
-	switch {
-	case it.kind == itemBarrier:
-	case !it.root && n >= sp.childCap:
-		sp.dropped.Add(1)
-		if sp.drops == nil {
-			sp.drops = make(map[spans.TraceID]int)
+	n := sp.q.items
+	if it.kind != itemBarrier {
+		span, items, bytes := spanChild, sp.childCap, sp.childBytes
+		if it.root {
+			span, items, bytes = spanRoot, sp.rootCap, sp.budget
 		}
-		if _, ok := sp.drops[it.traceID]; ok || len(sp.drops) < maxDropTraces {
-			sp.drops[it.traceID]++
+		reason := -1
+		switch {
+		case n >= items:
+			reason = reasonQueueFull
+		case sp.q.bytes+sp.handing+sp.core+it.size > bytes:
+			reason = reasonBufferFull
 		}
-		sp.mu.Unlock()
-		return
-	case n >= sp.rootCap:
-		sp.rootDropped.Add(1)
-		sp.mu.Unlock()
-		return
+		if reason >= 0 {
+			if span == spanChild {
+				if sp.drops == nil {
+					sp.drops = make(map[spans.TraceID]int)
+				}
+				if _, ok := sp.drops[it.traceID]; ok || len(sp.drops) < maxDropTraces {
+					sp.drops[it.traceID]++
+				}
+			}
+			sp.mu.Unlock()
+			sp.dropped[span][reason].Add(1)
+			if reason == reasonBufferFull {
+				select {
+				case sp.poke <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
 	}
-	if sp.tail == nil || sp.tail.n == chunkSize {
-		c := sp.free
-		if c != nil {
-			sp.free, c.next = c.next, nil
-			sp.nfree--
-		} else {
-			c = new(chunk)
-		}
-		if sp.tail == nil {
-			sp.head = c
-		} else {
-			sp.tail.next = c
-		}
-		sp.tail = c
-	}
-	sp.tail.items[sp.tail.n] = *it
-	sp.tail.n++
-	sp.queued++
+	sp.q.push(it)
 	sp.mu.Unlock()
 	if n == 0 {
 		select {
@@ -264,8 +273,17 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 }
 
 // DroppedSpans is how many span starts and ends were dropped on a full
-// queue: children past the queue size, roots only past their reserve.
-func (sp *SpanProcessor) DroppedSpans() int64 { return sp.dropped.Load() + sp.rootDropped.Load() }
+// queue or at the memory bound: children past the queue size or their
+// share of MaxBufferedBytes, roots only past their reserve.
+func (sp *SpanProcessor) DroppedSpans() int64 {
+	var n int64
+	for span := range sp.dropped {
+		for reason := range sp.dropped[span] {
+			n += sp.dropped[span][reason].Load()
+		}
+	}
+	return n
+}
 
 // liveBatch bounds how many queued spans the worker hands over at once.
 const liveBatch = 256
@@ -283,6 +301,8 @@ const dropLogInterval = 10 * time.Second
 func (sp *SpanProcessor) run() {
 	defer close(sp.done)
 	w := worker{sp: sp, conv: newConverter(), batch: make([]pipeline.LiveSpan, 0, liveBatch)}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		sp.mu.Lock()
 		for sp.pause != nil {
@@ -291,8 +311,8 @@ func (sp *SpanProcessor) run() {
 			<-pause
 			sp.mu.Lock()
 		}
-		head, queued, stopped := sp.head, sp.queued, sp.stopped
-		sp.head, sp.tail, sp.queued = nil, nil, 0
+		head, queued := sp.q.take()
+		stopped := sp.stopped
 		drops := sp.drops
 		sp.drops = nil
 		sp.mu.Unlock()
@@ -314,8 +334,57 @@ func (sp *SpanProcessor) run() {
 			w.logDrops(true)
 			return
 		}
-		<-sp.wake
+		sp.idle(timer)
 	}
+}
+
+// Intervals at which an idle worker reads the core's bytes again: while
+// it holds any, and at most this often when spans are dropped for them.
+const (
+	coreRefresh = 50 * time.Millisecond
+	pokeGap     = time.Millisecond
+)
+
+// idle waits for spans to be queued. Meanwhile deliveries free the core's
+// memory, which the queue only learns from the worker: so while the core
+// holds any, and when a span was dropped for want of room, the worker
+// reads its bytes again.
+func (sp *SpanProcessor) idle(t *time.Timer) {
+	for {
+		sp.mu.Lock()
+		holds := sp.core > 0
+		sp.mu.Unlock()
+		var tick <-chan time.Time
+		if holds {
+			t.Reset(coreRefresh)
+			tick = t.C
+		}
+		select {
+		case <-sp.wake:
+			t.Stop()
+			return
+		case <-tick:
+		case <-sp.poke:
+			// Drops come one per span: read at most once per pokeGap.
+			t.Reset(pokeGap)
+			select {
+			case <-sp.wake:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		sp.readCore()
+	}
+}
+
+// readCore records the core's bytes, once the batch being handed is in
+// them.
+func (sp *SpanProcessor) readCore() {
+	b := sp.p.BufferedBytes()
+	sp.mu.Lock()
+	sp.core, sp.handing = b, 0
+	sp.mu.Unlock()
 }
 
 // worker is the state of the goroutine that drains the queue.
@@ -323,11 +392,12 @@ type worker struct {
 	sp    *SpanProcessor
 	conv  *converter
 	batch []pipeline.LiveSpan
+	// batchBytes is the queue's estimate of what batch came from.
+	batchBytes int64
 	// drops counts dropped children per trace until its root ends.
-	drops      map[spans.TraceID]int
-	logged     int64 // drops already logged
-	rootLogged int64
-	lastLog    time.Time
+	drops   map[spans.TraceID]int
+	logged  [2][2]int64 // drops already logged
+	lastLog time.Time
 }
 
 func (w *worker) addDrops(d map[spans.TraceID]int) {
@@ -347,18 +417,11 @@ func (w *worker) addDrops(d map[spans.TraceID]int) {
 	}
 }
 
-// maxFreeChunks bounds the emptied chunks kept for reuse.
-const maxFreeChunks = 64
-
 func (sp *SpanProcessor) recycle(c *chunk) {
 	clear(c.items[:c.n])
 	c.n, c.next = 0, nil
 	sp.mu.Lock()
-	if sp.nfree < maxFreeChunks {
-		c.next = sp.free
-		sp.free = c
-		sp.nfree++
-	}
+	sp.q.reuse(c)
 	sp.mu.Unlock()
 }
 
@@ -380,25 +443,34 @@ func (w *worker) process(items []liveItem) {
 			}
 			w.batch = append(w.batch, ls)
 		}
-		if len(w.batch) == liveBatch {
+		w.batchBytes += it.size
+		if len(w.batch) == liveBatch || w.batchBytes >= w.sp.batchBytes {
 			w.hand()
 		}
 	}
 }
 
+// hand gives the batch to the core. Its bytes leave the queue's count for
+// handing's until the core counts them.
 func (w *worker) hand() {
 	if len(w.batch) == 0 {
 		return
 	}
-	_ = w.sp.p.Live(w.sp.stopping, w.batch)
+	sp := w.sp
+	sp.mu.Lock()
+	sp.q.bytes -= w.batchBytes
+	sp.handing = w.batchBytes
+	sp.mu.Unlock()
+	_ = sp.p.Live(sp.stopping, w.batch)
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.batchBytes = w.batch[:0], 0
+	sp.readCore()
 }
 
 // Keys of the warn event a run gets when some of its spans were dropped.
 const (
 	droppedEventName = "spans.dropped"
-	droppedMessage   = "the live span processor's queue was full: span starts or ends of this run were dropped, its timeline is incomplete"
+	droppedMessage   = "the live span processor's queue or memory bound was full: span starts or ends of this run were dropped, its timeline is incomplete"
 )
 
 // noteDrops adds to a run root's end a warn span event counting the
@@ -422,22 +494,35 @@ func (w *worker) noteDrops(root *spans.Span) {
 
 // logDrops logs new drops at most every dropLogInterval, or now when final.
 func (w *worker) logDrops(final bool) {
-	child, root := w.sp.dropped.Load(), w.sp.rootDropped.Load()
-	if child == w.logged && root == w.rootLogged {
+	var now, d [2][2]int64
+	var total int64
+	for span := range now {
+		for reason := range now[span] {
+			now[span][reason] = w.sp.dropped[span][reason].Load()
+			d[span][reason] = now[span][reason] - w.logged[span][reason]
+			total += now[span][reason]
+		}
+	}
+	if d == ([2][2]int64{}) {
 		return
 	}
-	now := time.Now()
-	if !final && !w.lastLog.IsZero() && now.Sub(w.lastLog) < dropLogInterval {
+	t := time.Now()
+	if !final && !w.lastLog.IsZero() && t.Sub(w.lastLog) < dropLogInterval {
 		return
 	}
 	level := slog.LevelWarn
-	if root > w.rootLogged {
+	if d[spanRoot][reasonQueueFull]+d[spanRoot][reasonBufferFull] > 0 {
 		level = slog.LevelError
 	}
 	w.sp.log.Log(context.Background(), level, "agentos: live span processor queue full, span starts and ends dropped",
-		slog.Int64("dropped", child-w.logged), slog.Int64("dropped_roots", root-w.rootLogged),
-		slog.Int64("dropped_total", child+root), slog.String("queue_size", strconv.Itoa(w.sp.childCap)))
-	w.logged, w.rootLogged, w.lastLog = child, root, now
+		slog.Int64("dropped", d[spanChild][reasonQueueFull]+d[spanChild][reasonBufferFull]),
+		slog.Int64("dropped_roots", d[spanRoot][reasonQueueFull]+d[spanRoot][reasonBufferFull]),
+		slog.Int64("dropped_queue_full", d[spanChild][reasonQueueFull]+d[spanRoot][reasonQueueFull]),
+		slog.Int64("dropped_buffer_full", d[spanChild][reasonBufferFull]+d[spanRoot][reasonBufferFull]),
+		slog.Int64("dropped_total", total),
+		slog.String("queue_size", strconv.Itoa(w.sp.childCap)),
+		slog.Int64("max_buffered_bytes", w.sp.budget))
+	w.logged, w.lastLog = now, t
 }
 
 // ForceFlush waits until every span queued before the call is handed to

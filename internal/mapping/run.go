@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
@@ -134,9 +135,19 @@ func (m *Mapper) StartRequest(root *spans.Span) agentosapi.StartRunRequest {
 		o.id("remote_parent_span_id", root.ParentSpanID[:])
 	}
 	o.attrs("attributes", root.Attrs, consumedRootKeys)
-	req.Input = o.close()
+	req.Input = exact(o.close())
 	sc.o = obj{}
 	return req
+}
+
+// exact returns b in memory of its size when the buffer it was written in
+// is more than twice as large: a long value grows it before being cut, and
+// the memory bound counts what is sent.
+func exact(b []byte) []byte {
+	if cap(b) > 2*len(b) {
+		return bytes.Clone(b)
+	}
+	return b
 }
 
 // OrphanStartRequest is run/start for a run whose root has not arrived:
@@ -236,7 +247,7 @@ func (m *Mapper) closeRequest(root *spans.Span, sum *Summary, live bool) Close {
 		m.fromEventsOnly(o, root, "system_instructions", systemInstructionSources, systemInstructionEventSources)
 	}
 	m.appendSummary(o, sum, root.EndTime, root.StartTime)
-	out := o.close()
+	out := exact(o.close())
 	sc.o = obj{}
 	return Close{Output: out}
 }

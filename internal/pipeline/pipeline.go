@@ -225,6 +225,15 @@ func (p *Pipeline) trackerStats() runtracker.Stats {
 // Stats returns the tracker's counters.
 func (p *Pipeline) Stats() runtracker.Stats { return p.trackerStats() }
 
+// BufferedBytes is the estimated memory MaxBufferedBytes bounds: spans held
+// and requests waiting for delivery. The live span processor adds its
+// queue's bytes to it, to keep both within one budget.
+func (p *Pipeline) BufferedBytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tracker.Bytes() + p.sender.QueuedBytes()
+}
+
 // ConsumeSpans takes ownership of a batch of ended spans. It does no I/O:
 // the requests they lead to are queued for delivery. At the memory bound it
 // waits for room until ctx ends or MaxAdmitWait passes, then refuses the
