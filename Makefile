@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAppendRequests -fuzztime $(FUZZTIME) ./internal/agentosapi
 	$(GO) test -run '^$$' -fuzz FuzzSuccessData -fuzztime $(FUZZTIME) ./internal/ingest
 	$(GO) test -run '^$$' -fuzz FuzzDecodeSpans -fuzztime $(FUZZTIME) ./internal/journal
+	$(GO) test -run '^$$' -fuzz FuzzStoredEvent -fuzztime $(FUZZTIME) ./internal/localserver
 
 # Builds the collectors with the Collector Builder (installed into .e2e/),
 # then runs the end-to-end tests against them; see e2e/run.sh.
