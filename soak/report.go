@@ -77,7 +77,7 @@ func printReport(w io.Writer, rows []row) {
 			notes = append(notes, fmt.Sprintf("%s: the processor dropped %d span starts and ends", name, r.load.Dropped))
 		}
 		if !r.scenario.strict {
-			notes = append(notes, fmt.Sprintf("%s: at most %d records per run, %d open records with events, %d runs recorded twice and %d named in the log as may exist (relaxed rules: ≤ 2, 0, at most as many as named)",
+			notes = append(notes, fmt.Sprintf("%s: at most %d records per run, %d open records with events, %d runs recorded twice and %d named in the log as possibly held open (relaxed rules: ≤ 2, 0, at most as many as named)",
 				name, v.maxRecords, v.openWithRun, v.duplicates, r.mayExistLogged))
 		}
 	}

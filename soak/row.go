@@ -33,8 +33,9 @@ type row struct {
 	maxRSS   int64
 	cpu      time.Duration
 	killed   string // the child that had to be killed, if one was
-	// mayExistLogged counts the collector's lines naming a run that may
-	// exist in AgentOS without the bridge knowing its id.
+	// mayExistLogged counts the front end's lines naming a run that
+	// AgentOS may hold open: its id unknown to the bridge, or an earlier
+	// start of a run it then started again.
 	mayExistLogged int
 	err            error // the soak itself failed to run the row
 }
@@ -166,9 +167,8 @@ func (s *soak) run(sc scenario, fe frontEnd) row {
 		return r
 	}
 	r.verdict = verify(s.agentos.server.Runs(), s.agentos.server.Stats(), prefix, sc.runs, sc.spans)
-	if collector != nil {
-		r.mayExistLogged = countLines(log.Name(), "AgentOS may hold an open run with external_run_id")
-	}
+	// The front end's log (the load child's or the collector's).
+	r.mayExistLogged = countLines(log.Name(), "AgentOS may hold an ")
 	r.delivery = since(firstSpan, r.verdict.lastClose)
 	return r
 }

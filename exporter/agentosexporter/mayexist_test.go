@@ -46,3 +46,49 @@ func TestEveryRunThatMayExistIsLogged(t *testing.T) {
 	assert.Len(t, named, runs, "every run that may exist is named on a line of its own")
 	assert.Equal(t, int64(runs), o.counter(t, "agentos.requests.failed"), "each run/start failed once")
 }
+
+// TestEveryRunMaybeDuplicatedIsLogged: AgentOS answers run/start after the
+// first attempt's timeout but within the second's (it doubles), so each run
+// is started twice and AgentOS keeps the first open. Each is named on a
+// line of its own, through the Collector's log sampling.
+func TestEveryRunMaybeDuplicatedIsLogged(t *testing.T) {
+	srv, url := newLocalServer(t)
+	srv.SetFaults(localserver.Faults{ResponseDelay: 150 * time.Millisecond})
+	o := newObserved(t)
+	set := o.settings()
+	set.Logger = zap.New(zapcore.NewSamplerWithOptions(o.core, time.Second, 10, 100))
+	cfg := testConfig(url)
+	cfg.ClientConfig.Timeout = 100 * time.Millisecond
+
+	const runs = 40
+	batches := make([]ptrace.Traces, runs)
+	for i := range batches {
+		batches[i] = oneRun(byte(i + 1))
+	}
+	require.NoError(t, runExporterErr(t, cfg, set, batches...))
+
+	named := map[string]bool{}
+	for _, e := range o.logs.FilterLevelExact(zapcore.WarnLevel).All() {
+		if strings.HasPrefix(e.Message, "AgentOS may hold an earlier open run with external_run_id ") {
+			id, _ := e.ContextMap()["external_run_id"].(string)
+			require.Contains(t, e.Message, id)
+			named[id] = true
+		}
+	}
+	twice := 0
+	for _, n := range countByExternal(srv) {
+		if n > 1 {
+			twice++
+		}
+	}
+	assert.Positive(t, twice, "no run was started twice: the test proves less than it says")
+	assert.Len(t, named, twice, "every run started twice is named on a line of its own")
+}
+
+func countByExternal(srv *localserver.Server) map[string]int {
+	n := map[string]int{}
+	for _, r := range srv.Runs() {
+		n[r.ExternalRunID]++
+	}
+	return n
+}

@@ -50,7 +50,10 @@ func (c *Client) StartRun(ctx context.Context, req *agentosapi.StartRunRequest) 
 	}
 	if out.ambiguous > 0 {
 		c.stats.startsMaybeDuplicated.Add(1)
-		c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS run started after an attempt with an unknown outcome; an earlier run may stay open",
+		// The id in the message: log sampling keyed on the message (the
+		// Collector's) keeps every such line.
+		c.log.LogAttrs(ctx, slog.LevelWarn, "AgentOS may hold an earlier open run with external_run_id "+req.ExternalRunID+
+			": a run/start attempt with an unknown outcome came before the one that started this run; close the earlier one in AgentOS",
 			slog.String("agent_id", req.AgentID), slog.String("external_run_id", req.ExternalRunID), slog.String("run_id", data.RunID))
 	}
 	if !agentosapi.IsUUID(data.RunID) {
