@@ -2,8 +2,6 @@ package sdkbridge
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
@@ -59,26 +57,14 @@ type DeliveryCause struct {
 	Err  error // as the ingest client reported it; never shows a key
 }
 
-// maxCausesShown keeps Error readable; Unwrap has them all.
-const maxCausesShown = 3
-
 // Error says how many runs were not delivered and why, naming up to three
-// causes.
+// causes, in the words of the core's own report.
 func (e *DeliveryError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "agentos: %d %s not delivered", e.Runs, plural(e.Runs, "run", "runs"))
+	f := delivery.FailedRunsError{Runs: e.Runs, Causes: make([]delivery.Cause, len(e.Causes))}
 	for i, c := range e.Causes {
-		if i == maxCausesShown {
-			fmt.Fprintf(&b, "; and %d more causes", len(e.Causes)-i)
-			break
-		}
-		if len(e.Causes) == 1 {
-			fmt.Fprintf(&b, ": %v", c.Err)
-			break
-		}
-		fmt.Fprintf(&b, "; %d: %v", c.Runs, c.Err)
+		f.Causes[i] = delivery.Cause{Runs: c.Runs, Err: c.Err}
 	}
-	return b.String()
+	return f.Error()
 }
 
 // Unwrap returns every cause, for errors.Is and errors.As.
@@ -88,13 +74,6 @@ func (e *DeliveryError) Unwrap() []error {
 		errs[i] = c.Err
 	}
 	return errs
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // publicError replaces the core's report of failed runs, alone or joined
