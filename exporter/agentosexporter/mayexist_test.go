@@ -20,20 +20,8 @@ import (
 // (10 lines a second of one message, then every 100th), each such run
 // still gets its own line naming its external_run_id.
 func TestEveryRunThatMayExistIsLogged(t *testing.T) {
-	srv, url := newLocalServer(t)
-	srv.SetFaults(localserver.Faults{ResponseDelay: 300 * time.Millisecond})
-	o := newObserved(t)
-	set := o.settings()
-	set.Logger = zap.New(zapcore.NewSamplerWithOptions(o.core, time.Second, 10, 100))
-	cfg := testConfig(url)
-	cfg.ClientConfig.Timeout = 40 * time.Millisecond
-
 	const runs = 40
-	batches := make([]ptrace.Traces, runs)
-	for i := range batches {
-		batches[i] = oneRun(byte(i + 1))
-	}
-	_ = runExporterErr(t, cfg, set, batches...)
+	_, o, _ := slowStarts(t, runs, 300*time.Millisecond, 40*time.Millisecond)
 
 	named := map[string]bool{}
 	for _, e := range o.logs.FilterLevelExact(zapcore.ErrorLevel).All() {
@@ -52,20 +40,8 @@ func TestEveryRunThatMayExistIsLogged(t *testing.T) {
 // is started twice and AgentOS keeps the first open. Each is named on a
 // line of its own, through the Collector's log sampling.
 func TestEveryRunMaybeDuplicatedIsLogged(t *testing.T) {
-	srv, url := newLocalServer(t)
-	srv.SetFaults(localserver.Faults{ResponseDelay: 150 * time.Millisecond})
-	o := newObserved(t)
-	set := o.settings()
-	set.Logger = zap.New(zapcore.NewSamplerWithOptions(o.core, time.Second, 10, 100))
-	cfg := testConfig(url)
-	cfg.ClientConfig.Timeout = 100 * time.Millisecond
-
-	const runs = 40
-	batches := make([]ptrace.Traces, runs)
-	for i := range batches {
-		batches[i] = oneRun(byte(i + 1))
-	}
-	require.NoError(t, runExporterErr(t, cfg, set, batches...))
+	srv, o, err := slowStarts(t, 40, 150*time.Millisecond, 100*time.Millisecond)
+	require.NoError(t, err)
 
 	named := map[string]bool{}
 	for _, e := range o.logs.FilterLevelExact(zapcore.WarnLevel).All() {
@@ -91,4 +67,24 @@ func countByExternal(srv *localserver.Server) map[string]int {
 		n[r.ExternalRunID]++
 	}
 	return n
+}
+
+// slowStarts sends runs through the exporter, logging through the
+// Collector's default sampling (10 lines a second of one message, then
+// every 100th), to a server that applies each request and answers after
+// delay, with a client timeout of timeout. It returns what Shutdown did.
+func slowStarts(t *testing.T, runs int, delay, timeout time.Duration) (*localserver.Server, observed, error) {
+	t.Helper()
+	srv, url := newLocalServer(t)
+	srv.SetFaults(localserver.Faults{ResponseDelay: delay})
+	o := newObserved(t)
+	set := o.settings()
+	set.Logger = zap.New(zapcore.NewSamplerWithOptions(o.core, time.Second, 10, 100))
+	cfg := testConfig(url)
+	cfg.ClientConfig.Timeout = timeout
+	batches := make([]ptrace.Traces, runs)
+	for i := range batches {
+		batches[i] = oneRun(byte(i + 1))
+	}
+	return srv, o, runExporterErr(t, cfg, set, batches...)
 }
