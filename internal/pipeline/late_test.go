@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 // records keeps what a logger was given.
@@ -98,4 +100,24 @@ func TestLateSpansAreLoggedPerRun(t *testing.T) {
 
 func spansTraceHex(id byte) string {
 	return span(id, 1, 0, time.Time{}).TraceID.String()
+}
+
+// A live span whose run root was never seen to start (the processor
+// dropped it at its memory bound) is counted as dropped, reason no_run.
+func TestLiveSpansWithoutTheirRunAreCounted(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	reader := sdkmetric.NewManualReader()
+	p := mustNew(t, durableConfig(hs.URL, nil, &clock{now: time.Now()}, reader))
+	child := span(4, 2, 1, time.Now())
+	must(t, p.Live(ctx, []LiveSpan{{Span: child}, {Span: child, Ended: true}}))
+	if got := sums(t, reader)["agentos.spans.dropped{no_run}"]; got != 2 {
+		t.Errorf("agentos.spans.dropped{no_run} = %d, want 2 (the child's start and end)", got)
+	}
+	must(t, p.Shutdown(ctx))
+	if n := len(srv.Runs()); n != 0 {
+		t.Errorf("%d runs reached AgentOS", n)
+	}
 }

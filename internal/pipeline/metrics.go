@@ -104,6 +104,9 @@ var (
 		{"unselected", func(s runtracker.Stats) int64 { return s.SpansUnselected }},
 		{"no_agent_id", func(s runtracker.Stats) int64 { return s.SpansNoAgent }},
 		{"duplicate", func(s runtracker.Stats) int64 { return s.SpansDuplicate }},
+		// Live processor: spans of a run whose root's start it never saw
+		// (dropped at its memory bound, or started before the processor).
+		{"no_run", func(s runtracker.Stats) int64 { return s.SpansNoRun }},
 	}
 )
 
