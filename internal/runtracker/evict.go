@@ -2,18 +2,30 @@ package runtracker
 
 import "time"
 
-// coldList links, oldest first, the traces without a started run open:
-// held spans waiting for their root, parked traces, runs not started yet.
-// Evicting one of them closes no run AgentOS shows as running, so they go
-// first, and finding one costs O(1) however many started runs are open.
-type coldList struct {
+// links are a trace's place on one of the tracker's lists.
+type links struct{ prev, next *trace }
+
+// traceList links traces, oldest first, through one of their links: the
+// tracker keeps every trace in arrival order (for Tick), and the traces
+// without a started run open on a list of their own ("cold"): evicting one
+// of those closes no run AgentOS shows as running, so they go first, and
+// finding one costs O(1) however many started runs are open.
+type traceList struct {
 	oldest, newest *trace
+	cold           bool // links through trace.coldLinks, not trace.arrival
 }
 
-func (l *coldList) push(tr *trace) {
-	tr.coldPrev, tr.coldNext = l.newest, nil
+func (l *traceList) at(tr *trace) *links {
+	if l.cold {
+		return &tr.coldLinks
+	}
+	return &tr.arrival
+}
+
+func (l *traceList) push(tr *trace) {
+	*l.at(tr) = links{prev: l.newest}
 	if l.newest != nil {
-		l.newest.coldNext = tr
+		l.at(l.newest).next = tr
 	} else {
 		l.oldest = tr
 	}
@@ -21,18 +33,19 @@ func (l *coldList) push(tr *trace) {
 }
 
 // remove unlinks tr; it must be on the list.
-func (l *coldList) remove(tr *trace) {
-	if tr.coldPrev != nil {
-		tr.coldPrev.coldNext = tr.coldNext
+func (l *traceList) remove(tr *trace) {
+	lk := l.at(tr)
+	if lk.prev != nil {
+		l.at(lk.prev).next = lk.next
 	} else {
-		l.oldest = tr.coldNext
+		l.oldest = lk.next
 	}
-	if tr.coldNext != nil {
-		tr.coldNext.coldPrev = tr.coldPrev
+	if lk.next != nil {
+		l.at(lk.next).prev = lk.prev
 	} else {
-		l.newest = tr.coldPrev
+		l.newest = lk.prev
 	}
-	tr.coldPrev, tr.coldNext = nil, nil
+	*lk = links{}
 }
 
 // victim is the trace to evict to make room: the oldest without a started
@@ -41,7 +54,7 @@ func (t *Tracker) victim() *trace {
 	if t.cold.oldest != nil {
 		return t.cold.oldest
 	}
-	return t.oldest
+	return t.all.oldest
 }
 
 // evict closes tr to make room, counting the runs that closes.

@@ -23,12 +23,10 @@ type Tracker struct {
 	tasks bool
 
 	traces map[spans.TraceID]*trace
-	// oldest and newest link traces in arrival order, for Tick.
-	oldest, newest *trace
-	// cold links, oldest first, the traces without a started run open:
-	// they are evicted before any started run is.
-	cold coldList
-	held int
+	// all links every trace in arrival order, for Tick; cold the traces
+	// without a started run open, evicted before any started run is.
+	all, cold traceList
+	held      int
 	// bytes estimates what held spans and pending events occupy.
 	bytes   int64
 	closed  closedSet
@@ -65,8 +63,7 @@ type trace struct {
 	// park is set while the trace's wait has expired with no run that its
 	// held spans could start: they stay held for their root.
 	park               *parking
-	prev, next         *trace
-	coldPrev, coldNext *trace
+	arrival, coldLinks links // on Tracker.all, Tracker.cold
 	// runsArray holds a trace's first run, as most traces have one. The run
 	// itself is not embedded: a trace whose spans wait for their root has
 	// none yet, and would hold its 400-odd bytes for nothing.
@@ -137,6 +134,7 @@ func New(m *mapping.Mapper, opts Options) (*Tracker, error) {
 		tasks:  m.Options().Tasks,
 		traces: make(map[spans.TraceID]*trace),
 		closed: newClosedSet(2 * opts.MaxOpenRuns),
+		cold:   traceList{cold: true},
 	}, nil
 }
 
@@ -327,13 +325,7 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 	tr := &trace{id: id, created: now}
 	tr.runs = tr.runsArray[:0]
 	t.traces[id] = tr
-	tr.prev = t.newest
-	if t.newest != nil {
-		t.newest.next = tr
-	} else {
-		t.oldest = tr
-	}
-	t.newest = tr
+	t.all.push(tr)
 	t.cold.push(tr)
 	return tr
 }
@@ -590,8 +582,8 @@ func (t *Tracker) closeRun(tr *trace, r *run, reason string) {
 // Tick advances time: waits expire, grace periods end, orphans time out,
 // parked traces silent for OrphanTimeout are let go.
 func (t *Tracker) Tick(now time.Time) []Op {
-	for tr := t.oldest; tr != nil; {
-		next := tr.next
+	for tr := t.all.oldest; tr != nil; {
+		next := tr.arrival.next
 		if !tr.waitExpired && len(tr.held) > 0 && now.Sub(tr.created) >= t.opts.MaxWait {
 			t.expireWait(now, tr, fmt.Sprintf("the run root had not arrived within the maximum wait (%s)", t.opts.MaxWait))
 		}
@@ -621,8 +613,8 @@ func (t *Tracker) Tick(now time.Time) []Op {
 // grace period, and sends pending events of started runs. Spans still
 // waiting for their root stay held.
 func (t *Tracker) Flush() []Op {
-	for tr := t.oldest; tr != nil; {
-		next := tr.next
+	for tr := t.all.oldest; tr != nil; {
+		next := tr.arrival.next
 		for _, r := range tr.runs {
 			switch {
 			case r.closed:
@@ -641,8 +633,8 @@ func (t *Tracker) Flush() []Op {
 // Shutdown closes every run: held spans start runs of their own, runs with
 // a root close from it, the rest fail saying why.
 func (t *Tracker) Shutdown(now time.Time) []Op {
-	for tr := t.oldest; tr != nil; {
-		next := tr.next
+	for tr := t.all.oldest; tr != nil; {
+		next := tr.arrival.next
 		t.closeTrace(now, tr, "the AgentOS bridge shut down before the run root span ended")
 		tr = next
 	}
@@ -688,17 +680,7 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	if t.recent == tr {
 		t.recent = nil
 	}
-	if tr.prev != nil {
-		tr.prev.next = tr.next
-	} else {
-		t.oldest = tr.next
-	}
-	if tr.next != nil {
-		tr.next.prev = tr.prev
-	} else {
-		t.newest = tr.prev
-	}
-	tr.prev, tr.next = nil, nil
+	t.all.remove(tr)
 	t.cold.remove(tr) // no run of it is open
 	t.closed.add(tr.id, ct)
 	if t.opts.ReportRetired {
