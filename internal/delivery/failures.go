@@ -52,6 +52,20 @@ func (e *FailedRunsError) Unwrap() []error {
 	return errs
 }
 
+// A repeatedError is a failure decided from an earlier one without a new
+// request (a key refused moments ago): the same cause, not a second one.
+type repeatedError interface {
+	error
+	Repeats() error
+}
+
+func causeKey(err error) string {
+	if r, ok := err.(repeatedError); ok && r.Repeats() != nil {
+		return r.Repeats().Error()
+	}
+	return err.Error()
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -85,7 +99,7 @@ const (
 // add records a run's first failure and says whether to log it on its own
 // line; summary, when not empty, reports runs whose lines were suppressed.
 func (f *failures) add(err error, now time.Time) (logLine bool, summary string, suppressed int) {
-	key := err.Error()
+	key := causeKey(err)
 	if f.byCause == nil {
 		f.byCause = map[string]*Cause{}
 		f.logged = map[string]*logWindow{}

@@ -89,3 +89,22 @@ func TestFailureLogsAreRateLimitedPerCause(t *testing.T) {
 		t.Fatal("another cause is limited separately")
 	}
 }
+
+type repeated struct{ of error }
+
+func (r repeated) Error() string  { return "not sent again: " + r.of.Error() }
+func (r repeated) Repeats() error { return r.of }
+
+// A failure decided from an earlier one is that cause again, whichever
+// order the runs fail in.
+func TestFailuresCountRepeatsUnderTheirCause(t *testing.T) {
+	var f failures
+	now := time.Now()
+	f.add(errUnauthorized, now)
+	f.add(repeated{errUnauthorized}, now)
+	f.add(repeated{errUnauthorized}, now)
+	err := f.take()
+	if len(err.Causes) != 1 || err.Causes[0].Runs != 3 {
+		t.Fatalf("%v: want 3 runs under one cause", err)
+	}
+}
