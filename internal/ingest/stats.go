@@ -146,4 +146,4 @@ func (e *refusedError) Unwrap() error { return e.err }
 
 // Repeats lets a report count it under the refusal it repeats.
 func (e *refusedError) Repeats() error { return e.err }
-func (*refusedError) class() errClass { return classPermanent }
+func (*refusedError) class() errClass  { return classPermanent }
