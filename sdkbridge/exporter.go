@@ -46,7 +46,7 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Exporter{p: p, logs: newLogJoin(c), conv: newConverter()}, nil
+	return &Exporter{p: p, logs: newLogJoin(c, p), conv: newConverter()}, nil
 }
 
 // ExportSpans hands ended spans to the bridge. It returns once they are

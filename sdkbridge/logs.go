@@ -3,6 +3,7 @@ package sdkbridge
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
@@ -19,10 +21,17 @@ import (
 // trace side (Exporter or SpanProcessor) attaches them as the span passes.
 type logJoin struct {
 	buf     *logjoin.Buffer
+	p       *pipeline.Pipeline
 	dropped atomic.Int64
+	joining sync.Once
 }
 
-func newLogJoin(c config) *logJoin {
+func (j *logJoin) exporter() sdklog.Exporter {
+	j.joining.Do(j.p.JoinLogs)
+	return &logExporter{j: j}
+}
+
+func newLogJoin(c config, p *pipeline.Pipeline) *logJoin {
 	log := c.logger
 	if log == nil {
 		log = slog.Default()
@@ -31,14 +40,14 @@ func newLogJoin(c config) *logJoin {
 	if wait <= 0 {
 		wait = runtracker.DefaultMaxWait
 	}
-	j := &logJoin{}
+	j := &logJoin{p: p}
 	j.buf = logjoin.New(wait, func(d logjoin.Drop) {
 		j.dropped.Add(int64(d.Records))
 		if d.First {
 			log.Warn("agentos: GenAI log records not attached to their span",
 				"trace_id", d.TraceID.String(), "reason", d.Reason, "records", d.Records)
 		}
-	})
+	}, p.AttachLogs)
 	return j
 }
 
@@ -46,17 +55,19 @@ func newLogJoin(c config) *logJoin {
 // (event names gen_ai.*, such as gen_ai.user.message and gen_ai.choice):
 // each joins its span, by trace and span id, and becomes that span's
 // content in this Exporter's runs, after what its attributes and span
-// events carry. Use it with sdklog.NewSimpleProcessor, or a batch
-// processor that exports before the trace side does: a record that comes
-// after its span, or whose span does not come within the timing's
-// MaxWait, is counted (DroppedLogRecords) and logged once per trace.
-// Other records are ignored.
-func (e *Exporter) LogExporter() sdklog.Exporter { return &logExporter{j: e.logs} }
+// events carry. A record that comes after its span still joins it until
+// the run's events are sent (the grace period after the root); one that
+// comes later still, or whose span does not come within the timing's
+// MaxWait, is counted (DroppedLogRecords) and logged once per trace. Use
+// it with sdklog.NewSimpleProcessor, or a batch processor that exports at
+// least as often as the trace side. Other records are ignored.
+func (e *Exporter) LogExporter() sdklog.Exporter { return e.logs.exporter() }
 
 // LogExporter is Exporter.LogExporter for the live processor: a record
 // joins its span at the span's end, so what only records carry of a
-// request (the prompt) goes into the end event.
-func (sp *SpanProcessor) LogExporter() sdklog.Exporter { return &logExporter{j: sp.logs} }
+// request (the prompt) goes into the end event. A record that comes after
+// the span's end is counted, as the end event has been sent.
+func (sp *SpanProcessor) LogExporter() sdklog.Exporter { return sp.logs.exporter() }
 
 // DroppedLogRecords reports the GenAI log records not attached to a span.
 func (e *Exporter) DroppedLogRecords() int64 { return e.logs.dropped.Load() }

@@ -135,7 +135,7 @@ func NewSpanProcessor(ctx context.Context, opts ...Option) (*SpanProcessor, erro
 	}
 	reserve := budget / rootReserveShare
 	sp := &SpanProcessor{
-		p: p, logs: newLogJoin(c), log: log, remoteRoot: c.remoteRoot,
+		p: p, logs: newLogJoin(c, p), log: log, remoteRoot: c.remoteRoot,
 		childCap: c.queueSize, rootCap: c.queueSize + min(rootReserveFactor*c.queueSize, maxRootReserve),
 		budget: budget, childBytes: budget - reserve, batchBytes: max(1, min(reserve/4, maxBatchBytes)),
 		wake: make(chan struct{}, 1), poke: make(chan struct{}, 1),

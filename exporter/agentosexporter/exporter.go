@@ -31,6 +31,8 @@ type tracesExporter struct {
 	p     *pipeline.Pipeline
 	store storage.Client  // nil without storage
 	logs  *logjoin.Buffer // GenAI log records waiting for their span
+	// joinsLogs is set when a logs pipeline names the exporter too.
+	joinsLogs bool
 }
 
 func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
@@ -64,7 +66,6 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
 	}
-	e.logs = newLogJoin(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped)
 	e.p, err = pipeline.New(pc)
 	if err != nil {
 		if e.store != nil {
@@ -72,6 +73,10 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 			e.store = nil
 		}
 		return fmt.Errorf("agentos exporter: %w", frontend.YAMLNames(err))
+	}
+	e.logs = newLogJoin(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped, e.p.AttachLogs)
+	if e.joinsLogs {
+		e.p.JoinLogs()
 	}
 	return nil
 }

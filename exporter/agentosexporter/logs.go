@@ -20,9 +20,9 @@ import (
 )
 
 // newLogJoin is the buffer where GenAI log records wait for their span
-// (internal/logjoin): dropped records are counted on dropped and logged
-// once per trace.
-func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64Counter) *logjoin.Buffer {
+// (internal/logjoin); records after their span go to late. Dropped records
+// are counted on dropped and logged once per trace.
+func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64Counter, late func([]logjoin.Record) []logjoin.Record) *logjoin.Buffer {
 	if maxWait <= 0 {
 		maxWait = runtracker.DefaultMaxWait
 	}
@@ -34,7 +34,7 @@ func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64C
 			logger.Warn("GenAI log records not attached to their span",
 				zap.String("trace_id", d.TraceID.String()), zap.String("reason", d.Reason), zap.Int("records", d.Records))
 		}
-	})
+	}, late)
 }
 
 // consumeLogs holds the GenAI records of ld for their spans.
@@ -54,6 +54,7 @@ func (e *tracesExporter) consumeLogs(_ context.Context, ld plog.Logs) error {
 // span batch taken after it, which a second queue would not promise.
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	exp := sharedFor(cfg.(*Config), set)
+	exp.joinsLogs = true // read at start, which comes after every create
 	return exporterhelper.NewLogs(ctx, set, cfg, exp.consumeLogs,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 )
@@ -105,4 +106,66 @@ func TestLogsMeetTheirSpans(t *testing.T) {
 		lines = append(lines, e.ContextMap()["reason"].(string))
 	}
 	assert.Equal(t, []string{logjoin.ReasonAfterSpan}, lines, "one line per trace")
+}
+
+// TestLogsAfterTheirSpanJoinWhileTheRunIsOpen: a record that comes after
+// its span is still that span's content while the span waits for its root,
+// or its run for the grace period to end.
+func TestLogsAfterTheirSpanJoinWhileTheRunIsOpen(t *testing.T) {
+	srv, url := newLocalServer(t)
+	o := newObserved(t)
+	ctx := context.Background()
+	cfg := testConfig(url)
+	cfg.Timing.GracePeriod = time.Hour // closed by Shutdown only
+	require.NoError(t, cfg.Validate())
+	logsExp, err := NewFactory().CreateLogs(ctx, o.settings(), cfg)
+	require.NoError(t, err)
+	tracesExp, err := NewFactory().CreateTraces(ctx, o.settings(), cfg)
+	require.NoError(t, err)
+	host := componenttest.NewNopHost()
+	require.NoError(t, logsExp.Start(ctx, host))
+	require.NoError(t, tracesExp.Start(ctx, host))
+	accepted := func(n int64) func() bool {
+		return func() bool { return sharedFor(cfg, o.settings()).p.Stats().SpansAccepted == n }
+	}
+
+	// Run 1: its chat span waits for the root; run 2: whole, in its grace.
+	run1 := oneRun(1)
+	root1 := ptrace.NewTraces()
+	run1.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool {
+		if s.ParentSpanID().IsEmpty() {
+			s.CopyTo(root1.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty())
+			return true
+		}
+		return false
+	})
+	require.NoError(t, tracesExp.ConsumeTraces(ctx, run1))
+	require.NoError(t, tracesExp.ConsumeTraces(ctx, oneRun(2)))
+	require.Eventually(t, accepted(3), 5*time.Second, time.Millisecond)
+	require.NoError(t, logsExp.ConsumeLogs(ctx, genAILogs(1)))
+	require.NoError(t, logsExp.ConsumeLogs(ctx, genAILogs(2)))
+	require.NoError(t, tracesExp.ConsumeTraces(ctx, root1))
+	require.Eventually(t, accepted(4), 5*time.Second, time.Millisecond)
+	require.Empty(t, srv.Runs(), "the runs are open")
+	require.NoError(t, tracesExp.Shutdown(ctx))
+	require.NoError(t, logsExp.Shutdown(ctx))
+
+	runs := srv.Runs()
+	require.Len(t, runs, 2)
+	for _, r := range runs {
+		var types []string
+		var payloads string
+		for _, e := range r.Events {
+			types = append(types, e.Type)
+			payloads += string(e.Payload)
+		}
+		assert.Equal(t, []string{"llm.request", "llm.response"}, types, r.ExternalRunID)
+		assert.Contains(t, payloads, `"prompt":[{"role":"user","content":"What is the weather in Paris?"}]`, r.ExternalRunID)
+		assert.Contains(t, payloads, `"finish_reasons":["stop"]`, r.ExternalRunID)
+	}
+	// Only the records for the span never sent are dropped, as orphans.
+	assert.Equal(t, int64(2), o.counter(t, "agentos.log_records.dropped"))
+	for _, e := range o.logs.FilterMessage("GenAI log records not attached to their span").All() {
+		assert.Equal(t, logjoin.ReasonOrphan, e.ContextMap()["reason"])
+	}
 }

@@ -1,7 +1,6 @@
 package logjoin
 
 import (
-	"sort"
 	"sync"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 
 // Why a record was not joined to its span.
 const (
-	ReasonAfterSpan  = "after_span" // its span had already passed
+	ReasonAfterSpan  = "after_span" // its span had passed, and its run's events with it
 	ReasonOrphan     = "orphan"     // its span did not come within the wait
 	ReasonBufferFull = "buffer_full"
 	ReasonNoSpanID   = "no_span_id" // not correlated to a span
@@ -56,6 +55,7 @@ type Buffer struct {
 	maxWait time.Duration
 	maxHeld int
 	report  func(Drop)
+	late    func([]Record) []Record
 
 	mu         sync.Mutex
 	held       map[key]*held
@@ -68,14 +68,30 @@ type Buffer struct {
 
 // New returns a buffer that holds a record up to maxWait for its span and
 // calls report (under the buffer's lock: it must not call back) for what
-// it drops.
-func New(maxWait time.Duration, report func(Drop)) *Buffer {
-	return &Buffer{maxWait: maxWait, maxHeld: DefaultMaxHeld, report: report,
+// it drops. Records whose span has passed go to late, if not nil, which
+// returns those it could not give to their span either (the run tracker,
+// while the span's events are not sent: runtracker.Tracker.AttachLogs).
+func New(maxWait time.Duration, report func(Drop), late func([]Record) []Record) *Buffer {
+	return &Buffer{maxWait: maxWait, maxHeld: DefaultMaxHeld, report: report, late: late,
 		held: map[key]*held{}, passed: map[key]struct{}{}, reported: map[spans.TraceID]struct{}{}, dropped: map[string]int64{}}
 }
 
-// Add holds records for their spans, and drops those that wait too long.
+// Add holds records for their spans, gives those whose span has passed to
+// late, and drops what waited too long.
 func (b *Buffer) Add(now time.Time, recs []Record) {
+	if late := b.hold(now, recs); len(late) > 0 {
+		if b.late != nil {
+			late = b.late(late) // outside the lock: it takes the tracker's
+		}
+		b.mu.Lock()
+		for i := range late {
+			b.drop(late[i].TraceID, ReasonAfterSpan, 1)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *Buffer) hold(now time.Time, recs []Record) (late []Record) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range recs {
@@ -86,7 +102,7 @@ func (b *Buffer) Add(now time.Time, recs []Record) {
 			b.drop(k.trace, ReasonNoSpanID, 1)
 			continue
 		case b.isPassed(k):
-			b.drop(k.trace, ReasonAfterSpan, 1)
+			late = append(late, *r)
 			continue
 		case b.nHeld >= b.maxHeld:
 			b.drop(k.trace, ReasonBufferFull, 1)
@@ -101,6 +117,7 @@ func (b *Buffer) Add(now time.Time, recs []Record) {
 		b.nHeld++
 	}
 	b.expire(now)
+	return late
 }
 
 // Attach gives each span of batch the records held for it, in time order,
@@ -126,7 +143,6 @@ func (b *Buffer) AttachOne(now time.Time, s *spans.Span) {
 func (b *Buffer) attach(s *spans.Span) {
 	k := key{s.TraceID, s.SpanID}
 	if h, ok := b.held[k]; ok {
-		sort.SliceStable(h.events, func(i, j int) bool { return h.events[i].Time.Before(h.events[j].Time) })
 		s.AppendLogs(h.events...)
 		b.nHeld -= len(h.events)
 		delete(b.held, k)
@@ -217,4 +233,24 @@ func (b *Buffer) drop(trace spans.TraceID, reason string, n int) {
 	if b.report != nil {
 		b.report(Drop{TraceID: trace, Reason: reason, Records: n, First: first})
 	}
+}
+
+// Place offers records to place a span at a time (the records of one span
+// come together) and returns those it refused.
+func Place(recs []Record, place func(spans.TraceID, spans.SpanID, []spans.Event) bool) (refused []Record) {
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].TraceID == recs[i].TraceID && recs[j].SpanID == recs[i].SpanID {
+			j++
+		}
+		evs := make([]spans.Event, j-i)
+		for k := range evs {
+			evs[k] = recs[i+k].Event
+		}
+		if !place(recs[i].TraceID, recs[i].SpanID, evs) {
+			refused = append(refused, recs[i:j]...)
+		}
+		i = j
+	}
+	return refused
 }

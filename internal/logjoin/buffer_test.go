@@ -19,7 +19,7 @@ func span(trace, id byte) spans.Span {
 
 func TestJoin(t *testing.T) {
 	var drops []Drop
-	b := New(time.Second, func(d Drop) { drops = append(drops, d) })
+	b := New(time.Second, func(d Drop) { drops = append(drops, d) }, nil)
 
 	// Records come before their span, out of order: the span gets them in
 	// time order; a span without records gets none.
@@ -66,7 +66,7 @@ func TestJoin(t *testing.T) {
 // TestDetachForRetry: a batch the tracker refused gives its records back,
 // and its spans are not taken as passed, so the retry gets them.
 func TestDetachForRetry(t *testing.T) {
-	b := New(time.Minute, nil)
+	b := New(time.Minute, nil, nil)
 	b.Add(t0, []Record{rec(1, 2, "gen_ai.user.message", 0)})
 	batch := []spans.Span{span(1, 2)}
 	b.Attach(t0, batch)
@@ -86,7 +86,7 @@ func TestDetachForRetry(t *testing.T) {
 }
 
 func TestBounded(t *testing.T) {
-	b := New(time.Minute, nil)
+	b := New(time.Minute, nil, nil)
 	b.maxHeld = 2
 	b.Add(t0, []Record{rec(1, 1, "a", 0), rec(1, 1, "b", 0), rec(1, 1, "c", 0)})
 	if got := b.Dropped()[ReasonBufferFull]; got != 1 {
@@ -95,5 +95,28 @@ func TestBounded(t *testing.T) {
 	b.Close()
 	if got := b.Dropped()[ReasonOrphan]; got != 2 {
 		t.Fatalf("Close dropped %d, want the 2 held", got)
+	}
+}
+
+// A record after its span goes to late; only what late gives back is
+// dropped, as after_span.
+func TestLateRecordsGoToTheTracker(t *testing.T) {
+	var gotLate []Record
+	b := New(time.Minute, nil, func(recs []Record) []Record {
+		gotLate = append(gotLate, recs...)
+		return recs[1:] // the tracker took the first only
+	})
+	b.Attach(t0, []spans.Span{span(1, 2)})
+	b.Add(t0, []Record{rec(1, 2, "gen_ai.choice", 1), rec(1, 2, "gen_ai.choice", 2), rec(1, 3, "gen_ai.user.message", 0)})
+	if len(gotLate) != 2 || gotLate[0].Event.Time != t0.Add(1) {
+		t.Fatalf("late got %+v, want the 2 records of the passed span", gotLate)
+	}
+	if got := b.Dropped(); got[ReasonAfterSpan] != 1 || len(got) != 1 {
+		t.Errorf("dropped %v, want 1 after_span", got)
+	}
+	b.Attach(t0, []spans.Span{span(1, 3)})
+	b.Close()
+	if got := b.Dropped()[ReasonOrphan]; got != 0 {
+		t.Errorf("the waiting record was not held: %d orphans", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/internal/journal"
+	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -436,4 +437,25 @@ func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 			return p.submit(ops)
 		}
 	}
+}
+
+// JoinLogs prepares the tracker for log records that come after their
+// span (see AttachLogs). A front end calls it when it joins log records.
+func (p *Pipeline) JoinLogs() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tracker.JoinLogs()
+}
+
+// AttachLogs gives log records whose span has passed to that span where its
+// run's events are not sent yet, and returns the records it could not
+// place. In memory only, as records waiting for their span are: a crash
+// before the run is sent loses them.
+func (p *Pipeline) AttachLogs(recs []logjoin.Record) (rest []logjoin.Record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutdown {
+		return recs
+	}
+	return logjoin.Place(recs, p.tracker.AttachLogs)
 }

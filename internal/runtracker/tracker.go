@@ -42,6 +42,9 @@ type Tracker struct {
 	// together, so most look-ups need no hashing.
 	recent  *trace
 	retired []spans.TraceID // with Options.ReportRetired
+	// joinLogs defers mapping, so that log records which come after their
+	// span still join it (see AttachLogs).
+	joinLogs bool
 }
 
 type trace struct {
@@ -97,8 +100,10 @@ type run struct {
 	// was not seen yet, so their end event pairs with it.
 	open    idMap[openSpan]
 	pending mapping.Timeline
-	tasks   []agentosapi.Task
-	sum     mapping.Summary
+	// deferred are spans not mapped into pending yet (with JoinLogs).
+	deferred []deferredSpan
+	tasks    []agentosapi.Task
+	sum      mapping.Summary
 	// pendingBytes estimates what pending events and tasks occupy.
 	pendingBytes int64
 }
@@ -482,7 +487,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 		r.first = earliestOf(s)
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
-	t.m.AddEvents(&r.pending, s, depth, isRoot)
+	t.addEvents(r, s, depth, isRoot)
 	if t.tasks && !isRoot {
 		status := agentosapi.TaskCompleted
 		if s.StatusCode == spans.StatusError {
@@ -492,7 +497,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 			r.tasks = append(r.tasks, task)
 		}
 	}
-	if r.started && r.pending.Len() >= flushThreshold {
+	if r.started && r.pending.Len()+len(r.deferred) >= flushThreshold {
 		t.flush(r)
 	}
 }
@@ -529,6 +534,7 @@ func (t *Tracker) emitStart(r *run, reason string) {
 // flush sends a started run's pending events in timeline order, then its
 // pending tasks.
 func (t *Tracker) flush(r *run) {
+	t.mapDeferred(r)
 	if r.pending.Len() > 0 {
 		events := r.pending.Take()
 		t.stats.EventsEmitted += int64(len(events))
@@ -577,6 +583,7 @@ func (t *Tracker) closeRun(tr *trace, r *run, reason string) {
 	}
 	t.emit(Op{Run: r.key, Kind: OpClose, AgentID: r.agentID, Close: c})
 	r.pending = mapping.Timeline{}
+	r.deferred = nil
 }
 
 // Tick advances time: waits expire, grace periods end, orphans time out,

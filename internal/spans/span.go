@@ -2,6 +2,7 @@ package spans
 
 import (
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
@@ -71,8 +72,9 @@ func (s *Span) SpanEvents() []Event { return s.Events[:len(s.Events)-int(s.logs)
 // as events.
 func (s *Span) Logs() []Event { return s.Events[len(s.Events)-int(s.logs):] }
 
-// AppendLogs attaches log records to the span, after its events. Events
-// is copied, not appended to in place: a converter may share its array.
+// AppendLogs attaches log records to the span, after its events, keeping
+// the records in time order. Events is copied, not appended to in place: a
+// converter may share its array.
 func (s *Span) AppendLogs(evs ...Event) {
 	if len(evs) == 0 {
 		return
@@ -80,6 +82,7 @@ func (s *Span) AppendLogs(evs ...Event) {
 	all := make([]Event, 0, len(s.Events)+len(evs))
 	s.Events = append(append(all, s.Events...), evs...)
 	s.logs += uint32(len(evs))
+	slices.SortStableFunc(s.Logs(), func(a, b Event) int { return a.Time.Compare(b.Time) })
 }
 
 // TakeLogs detaches the span's log records and returns them.

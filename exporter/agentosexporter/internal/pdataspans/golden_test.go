@@ -143,7 +143,13 @@ func runScenario(t *testing.T, file string) []byte {
 	}
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	// GenAI log records wait for their spans as in the exporter.
-	logs := logjoin.New(duration(t, sc.Options.MaxWait, 30*time.Second), nil)
+	late := func(recs []logjoin.Record) []logjoin.Record { return logjoin.Place(recs, tr.AttachLogs) }
+	logs := logjoin.New(duration(t, sc.Options.MaxWait, 30*time.Second), nil, late)
+	for _, step := range sc.Steps {
+		if len(step.OTLPLogs) > 0 {
+			tr.JoinLogs()
+		}
+	}
 	var ops []runtracker.Op
 	shut := false
 	for i, step := range sc.Steps {
