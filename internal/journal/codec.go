@@ -28,6 +28,7 @@ const (
 	flagParentRemote = 1 << iota
 	flagStart
 	flagEnd
+	flagLogs // the last events are log records (spans.Span.Logs)
 )
 
 // encodeSpans appends the encoding of the spans ss[pick[i]] (all of ss when
@@ -68,6 +69,10 @@ func encodeSpans(buf []byte, ss []spans.Span, pick []int) []byte {
 		if !s.EndTime.IsZero() {
 			flags |= flagEnd
 		}
+		logs := len(s.Logs())
+		if logs > 0 {
+			flags |= flagLogs
+		}
 		buf = append(buf, flags)
 		buf = appendString(buf, s.Name)
 		if flags&flagStart != 0 {
@@ -80,6 +85,9 @@ func encodeSpans(buf []byte, ss []spans.Span, pick []int) []byte {
 		buf = appendString(buf, s.StatusMessage)
 		buf = appendAttrs(buf, s.Attrs)
 		buf = binary.AppendUvarint(buf, uint64(len(s.Events)))
+		if logs > 0 {
+			buf = binary.AppendUvarint(buf, uint64(logs))
+		}
 		for j := range s.Events {
 			e := &s.Events[j]
 			buf = appendString(buf, e.Name)
@@ -265,12 +273,24 @@ func decodeSpans(b []byte, id spans.TraceID) ([]spans.Span, error) {
 		s.StatusMessage = d.string()
 		s.Attrs = d.attrs(0)
 		if n := d.count(); n > 0 {
+			logs := 0
+			if flags&flagLogs != 0 {
+				if logs = d.count(); logs > n {
+					d.fail("more log records than events")
+					logs = 0
+				}
+			}
 			s.Events = make([]spans.Event, n)
 			for j := range s.Events {
 				e := &s.Events[j]
 				e.Name = d.string()
 				e.Time = d.time()
 				e.Attrs = d.attrs(0)
+			}
+			if logs > 0 {
+				all := s.Events
+				s.Events = all[: n-logs : n-logs]
+				s.AppendLogs(all[n-logs:]...)
 			}
 		}
 		if r := d.uvarint(); r > 0 {

@@ -36,7 +36,19 @@ func sampleSpans() []spans.Span {
 			Name: "started only", StartTime: t0, Resource: res},
 		{TraceID: spans.TraceID{1, 2, 3}, SpanID: spans.SpanID{11}, Name: "", Resource: other},
 		{TraceID: spans.TraceID{1, 2, 3}, SpanID: spans.SpanID{12}, Name: "no resource"},
+		withLogs(spans.Span{TraceID: spans.TraceID{1, 2, 3}, SpanID: spans.SpanID{13}, Name: "chat m",
+			Events: []spans.Event{{Name: "gen_ai.choice", Time: t0}}},
+			spans.Event{Name: "gen_ai.user.message", Time: t0, Attrs: []spans.Attr{{Key: "content", Value: spans.StringValue("hi")}}}),
+		withLogs(spans.Span{TraceID: spans.TraceID{1, 2, 3}, SpanID: spans.SpanID{14}, Name: "logs only"},
+			spans.Event{Name: "gen_ai.choice", Time: t0}),
 	}
+}
+
+// withLogs is s with log records attached: they stay log records, not
+// span events, through the journal.
+func withLogs(s spans.Span, logs ...spans.Event) spans.Span {
+	s.AppendLogs(logs...)
+	return s
 }
 
 func TestSpansRoundTrip(t *testing.T) {
@@ -117,7 +129,8 @@ func spanEqual(a, b *spans.Span) bool {
 	if a.TraceID != b.TraceID || a.SpanID != b.SpanID || a.ParentSpanID != b.ParentSpanID ||
 		a.ParentRemote != b.ParentRemote || a.Name != b.Name || !a.StartTime.Equal(b.StartTime) ||
 		!a.EndTime.Equal(b.EndTime) || a.StatusCode != b.StatusCode || a.StatusMessage != b.StatusMessage ||
-		!attrsEqual(a.Attrs, b.Attrs) || len(a.Events) != len(b.Events) || (a.Resource == nil) != (b.Resource == nil) {
+		!attrsEqual(a.Attrs, b.Attrs) || len(a.Events) != len(b.Events) || len(a.Logs()) != len(b.Logs()) ||
+		(a.Resource == nil) != (b.Resource == nil) {
 		return false
 	}
 	if a.Resource != nil && !attrsEqual(a.Resource.Attrs, b.Resource.Attrs) {
