@@ -63,6 +63,9 @@ type Journal struct {
 	// has one in [lo, hi). live holds those still in use.
 	lo, hi uint64
 	live   map[uint64]bool
+	// ticked is the time of the owner's last tick, stored with each chunk
+	// (see Chunk.AfterTick).
+	ticked time.Time
 
 	// Group commit: writes queue up in a lane while its Write is in flight
 	// and go together in the next, so concurrent callers share
@@ -131,8 +134,12 @@ type Trace struct {
 
 // Chunk is the spans of a trace one Append stored.
 type Chunk struct {
-	Time  time.Time
-	Spans []spans.Span
+	Time time.Time
+	// AfterTick is the time of the last tick before the chunk (Ticked),
+	// zero if none: a replay ticks there before adding the chunk, so that
+	// the runs take the same shape as before the crash.
+	AfterTick time.Time
+	Spans     []spans.Span
 }
 
 // Run is the recorded progress of a run.
@@ -348,6 +355,11 @@ func (j *Journal) loadTrace(ctx context.Context, seq uint64) (Trace, *traceState
 		st.chunkBytes += int64(len(k) + len(b))
 		d := &decoder{b: b}
 		at := d.time()
+		var ticked time.Time
+		if len(d.b) > 0 && d.b[0] == tagTicked {
+			d.b = d.b[1:]
+			ticked = d.time()
+		}
 		if d.err != nil {
 			return tr, nil, fmt.Errorf("%w: trace %s chunk %d", ErrCorrupt, id, n)
 		}
@@ -355,7 +367,7 @@ func (j *Journal) loadTrace(ctx context.Context, seq uint64) (Trace, *traceState
 		if err != nil {
 			return tr, nil, fmt.Errorf("trace %s chunk %d: %w", id, n, err)
 		}
-		tr.Chunks = append(tr.Chunks, Chunk{Time: at, Spans: ss})
+		tr.Chunks = append(tr.Chunks, Chunk{Time: at, AfterTick: ticked, Spans: ss})
 	}
 	for _, index := range indices {
 		b, err := j.get(ctx, runKey(seq, index))
@@ -453,11 +465,18 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 		}
 		groups[last].pick = append(groups[last].pick, i)
 	}
+	j.mu.Lock()
+	ticked := j.ticked
+	j.mu.Unlock()
 	// Every chunk is encoded into one buffer, sliced once it stops growing.
 	buf := make([]byte, 0, encodedSizeHint(batch))
 	ends := make([]int, len(groups))
 	for i, g := range groups {
 		buf = appendTime(buf, now)
+		if !ticked.IsZero() {
+			buf = append(buf, tagTicked)
+			buf = appendTime(buf, ticked)
+		}
 		buf = encodeSpans(buf, batch, g.pick)
 		ends[i] = len(buf)
 	}
@@ -512,6 +531,18 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 		j.bytes += a.chunkBytes
 	}
 	return j.write(ctx, &j.bulk, ws)
+}
+
+// tagTicked, after a chunk's time, says a tick time follows. It is not a
+// codec version, which comes next otherwise.
+const tagTicked = 0xfe
+
+// Ticked records that the owner ticked its run tracker at t: the chunks
+// appended from now on are replayed after a tick at t.
+func (j *Journal) Ticked(t time.Time) {
+	j.mu.Lock()
+	j.ticked = t
+	j.mu.Unlock()
 }
 
 // encodedSizeHint guesses the size of a batch's chunks, so that their

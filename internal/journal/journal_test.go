@@ -36,6 +36,8 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	}
 	t1, t2 := time.Unix(1000, 0).UTC(), time.Unix(1001, 0).UTC()
 	must(t, j.Append(ctx, t1, []spans.Span{span(1, 2, 1), span(2, 1, 0), span(1, 3, 1)}))
+	tick := t1.Add(500 * time.Millisecond)
+	j.Ticked(tick)
 	must(t, j.Append(ctx, t2, []spans.Span{span(1, 1, 0)}))
 	j.RunQueued(spans.TraceID{1})
 	must(t, j.RunStarting(ctx, spans.TraceID{1}, 0, "ext-1"))
@@ -58,6 +60,8 @@ func TestRecoverTracesAndRuns(t *testing.T) {
 	}
 	if !a.FirstSeen.Equal(t1) || len(a.Chunks) != 2 || !a.Chunks[1].Time.Equal(t2) {
 		t.Errorf("trace 1: first seen %v, %d chunks", a.FirstSeen, len(a.Chunks))
+	} else if !a.Chunks[0].AfterTick.IsZero() || !a.Chunks[1].AfterTick.Equal(tick) {
+		t.Errorf("ticks before the chunks: %v, %v; want none, then %v", a.Chunks[0].AfterTick, a.Chunks[1].AfterTick, tick)
 	}
 	var ids []byte
 	for _, c := range a.Chunks {

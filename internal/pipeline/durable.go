@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,9 +31,11 @@ var ErrStorage = errors.New("agentos: storage unusable")
 //     runs are closed in AgentOS.
 //
 // At start, recover adds the stored spans to the fresh tracker with their
-// stored arrival times, so the tracker rebuilds the same runs (the same
-// spans in the same order give the same runs, indices and event order)
-// with their timers where they were. A run with a stored id is resumed:
+// stored arrival times, in the order they were stored, ticking it where it
+// was ticked between them (each chunk records the last tick before it), so
+// the tracker rebuilds the same runs (the same spans and ticks in the same
+// order give the same runs, indices, event order and event batches) with
+// their timers where they were. A run with a stored id is resumed:
 // no second run/start, and its first Delivered events are not sent again.
 // A run whose start may have reached AgentOS without its id being stored
 // is an ambiguous start: counted, logged, and started again. Whether it may
@@ -82,7 +85,7 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 		return nil
 	}
 	var ops []runtracker.Op
-	resumed, spansN := 0, 0
+	resumed := 0
 	// The Collector samples repeated log lines: the summary names them too.
 	var mayExist []string
 	for _, tr := range rec.Traces {
@@ -103,10 +106,9 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 			d.resume[runRef{tr.ID, r.Index}] = r
 			resumed++
 		}
-		for _, c := range tr.Chunks {
-			ops = append(ops, tracker.Add(c.Time, c.Spans)...)
-			spansN += len(c.Spans)
-		}
+	}
+	ops, spansN := replay(tracker, rec.Traces)
+	for _, tr := range rec.Traces {
 		if !tracker.Tracking(tr.ID) {
 			// Its spans were all late or dropped: nothing will retire it.
 			d.retired(tr.ID)
@@ -116,6 +118,37 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 		slog.Int("traces", len(rec.Traces)), slog.Int("spans", spansN), slog.Int("runs_resumed", resumed),
 		slog.Int64("runs_may_exist", d.mayExist.Load()), slog.Any("may_exist_external_run_ids", mayExist))
 	return submit(ops)
+}
+
+// replay adds the stored chunks of every trace to tracker in the order
+// they were stored, ticking where the tracker ticked before them: the
+// same spans and ticks in the same order give the same runs, cut into
+// the same event batches, so a run's delivered count still marks what
+// AgentOS holds.
+func replay(tracker *runtracker.Tracker, traces []journal.Trace) (ops []runtracker.Op, spansN int) {
+	type stored struct {
+		trace, chunk int
+		at           time.Time
+	}
+	var all []stored
+	for i := range traces {
+		for k, c := range traces[i].Chunks {
+			all = append(all, stored{i, k, c.Time})
+		}
+	}
+	// Stable: a trace's chunks keep their order whatever the clock did.
+	slices.SortStableFunc(all, func(a, b stored) int { return a.at.Compare(b.at) })
+	var ticked time.Time
+	for _, s := range all {
+		c := &traces[s.trace].Chunks[s.chunk]
+		if c.AfterTick.After(ticked) {
+			ticked = c.AfterTick
+			ops = append(ops, tracker.Tick(ticked)...)
+		}
+		ops = append(ops, tracker.Add(c.Time, c.Spans)...)
+		spansN += len(c.Spans)
+	}
+	return ops, spansN
 }
 
 // maxNamedMayExist bounds the external_run_ids the resume summary names.

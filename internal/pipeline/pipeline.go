@@ -317,6 +317,9 @@ func (p *Pipeline) Tick() {
 	if err := p.submit(p.tracker.Tick(now)); err != nil {
 		p.log.Error("agentos tick", slog.Any("error", err))
 	}
+	if p.durable != nil {
+		p.durable.j.Ticked(now) // so that a replay ticks here too
+	}
 	p.reportLate(now)
 }
 

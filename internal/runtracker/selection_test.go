@@ -305,7 +305,8 @@ func TestLiveLateIsReported(t *testing.T) {
 
 // TestParkedTraceSurvivesReplay: the Collector's journal rebuilds the
 // tracker after a restart by adding the stored spans again with their
-// arrival times, without the ticks between them. A parked trace comes back
+// arrival times; a journal written before it recorded ticks gives none
+// between them. A parked trace comes back
 // held, is parked again by the first tick, and its root then makes the
 // same run (same index, same events) as without the restart; a parked
 // trace that is let go is reported retired, so its records are deleted.
