@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -68,11 +67,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		batch[i] = e.conv.span(s)
 	}
 	e.mu.Unlock()
-	e.logs.buf.Attach(time.Now(), batch)
 	err := e.p.ConsumeSpans(ctx, batch)
-	if err != nil {
-		e.logs.buf.Detach(batch)
-	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown
 	}
@@ -101,7 +96,6 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.mu.Unlock()
-	e.logs.buf.Close()
 	return publicError(e.p.Shutdown(ctx))
 }
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -13,22 +12,17 @@ import (
 	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
-	"github.com/agentos-ai/agentos-otel/internal/runtracker"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
-// logJoin is where a Go agent's GenAI log records wait for their span: the
-// trace side (Exporter or SpanProcessor) attaches them as the span passes.
+// logJoin is the trace side's (Exporter or SpanProcessor) GenAI log
+// records: the pipeline joins them to their spans once a LogExporter is
+// asked for.
 type logJoin struct {
-	buf     *logjoin.Buffer
 	p       *pipeline.Pipeline
+	report  func(logjoin.Drop)
 	dropped atomic.Int64
 	joining sync.Once
-}
-
-func (j *logJoin) exporter() sdklog.Exporter {
-	j.joining.Do(j.p.JoinLogs)
-	return &logExporter{j: j}
 }
 
 func newLogJoin(c config, p *pipeline.Pipeline) *logJoin {
@@ -36,19 +30,20 @@ func newLogJoin(c config, p *pipeline.Pipeline) *logJoin {
 	if log == nil {
 		log = slog.Default()
 	}
-	wait := c.timing.MaxWait
-	if wait <= 0 {
-		wait = runtracker.DefaultMaxWait
-	}
 	j := &logJoin{p: p}
-	j.buf = logjoin.New(wait, func(d logjoin.Drop) {
+	j.report = func(d logjoin.Drop) {
 		j.dropped.Add(int64(d.Records))
 		if d.First {
 			log.Warn("agentos: GenAI log records not attached to their span",
 				"trace_id", d.TraceID.String(), "reason", d.Reason, "records", d.Records)
 		}
-	}, p.AttachLogs)
+	}
 	return j
+}
+
+func (j *logJoin) exporter() sdklog.Exporter {
+	j.joining.Do(func() { j.p.JoinLogs(j.report) })
+	return &logExporter{j: j}
 }
 
 // LogExporter returns an sdklog.Exporter for the agent's GenAI log records
@@ -106,14 +101,11 @@ func (l *logExporter) Export(ctx context.Context, records []sdklog.Record) error
 		}
 		out = append(out, logjoin.Record{TraceID: spans.TraceID(r.TraceID()), SpanID: spans.SpanID(r.SpanID()), Event: ev})
 	}
-	if len(out) > 0 {
-		l.j.buf.Add(time.Now(), out)
-	}
-	return nil
+	return l.j.p.ConsumeLogs(ctx, out)
 }
 
-// Shutdown stops taking records; the trace side's Shutdown drops what
-// still waits.
+// Shutdown stops taking records; the trace side's Shutdown counts what
+// still waits for its span.
 func (l *logExporter) Shutdown(context.Context) error {
 	l.stopped.Store(true)
 	return nil

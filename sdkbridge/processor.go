@@ -437,7 +437,6 @@ func (w *worker) process(items []liveItem) {
 			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it)})
 		case itemEnd:
 			ls := pipeline.LiveSpan{Span: w.conv.span(it.ended), Ended: true}
-			w.sp.logs.buf.AttachOne(time.Now(), &ls.Span)
 			if it.root {
 				w.noteDrops(&ls.Span)
 			}
@@ -577,7 +576,6 @@ func (sp *SpanProcessor) Shutdown(ctx context.Context) error {
 			if sp.reg != nil {
 				_ = sp.reg.Unregister()
 			}
-			sp.logs.buf.Close()
 			sp.shutdownErr = publicError(sp.p.Shutdown(bg))
 		}()
 	})

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -20,7 +19,6 @@ import (
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/frontend"
-	"github.com/agentos-ai/agentos-otel/internal/logjoin"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 )
 
@@ -29,8 +27,7 @@ type tracesExporter struct {
 	cfg   *Config
 	set   exporter.Settings
 	p     *pipeline.Pipeline
-	store storage.Client  // nil without storage
-	logs  *logjoin.Buffer // GenAI log records waiting for their span
+	store storage.Client // nil without storage
 	// joinsLogs is set when a logs pipeline names the exporter too.
 	joinsLogs bool
 }
@@ -66,6 +63,8 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("agentos exporter: self-telemetry: %w", err)
 	}
+	pc.JoinLogs = e.joinsLogs
+	pc.LogDropped = logDropReporter(e.set.Logger, tb.LogRecordsDropped)
 	e.p, err = pipeline.New(pc)
 	if err != nil {
 		if e.store != nil {
@@ -73,10 +72,6 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 			e.store = nil
 		}
 		return fmt.Errorf("agentos exporter: %w", frontend.YAMLNames(err))
-	}
-	e.logs = newLogJoin(e.cfg.Timing.MaxWait, e.set.Logger, tb.LogRecordsDropped, e.p.AttachLogs)
-	if e.joinsLogs {
-		e.p.JoinLogs()
 	}
 	return nil
 }
@@ -89,12 +84,7 @@ func (e *tracesExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	if e.p == nil {
 		return errors.New("agentos exporter: not started")
 	}
-	batch := pdataspans.Append(nil, td)
-	e.logs.Attach(time.Now(), batch)
-	err := e.p.ConsumeSpans(ctx, batch)
-	if err != nil {
-		e.logs.Detach(batch)
-	}
+	err := e.p.ConsumeSpans(ctx, pdataspans.Append(nil, td))
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return consumererror.NewPermanent(err)
 	}
@@ -136,7 +126,6 @@ func (e *tracesExporter) shutdown(ctx context.Context) error {
 	if e.p == nil {
 		return nil
 	}
-	e.logs.Close()
 	err := e.p.Shutdown(ctx)
 	if e.store != nil {
 		err = errors.Join(err, e.store.Close(ctx))

@@ -3,10 +3,10 @@ package agentosexporter
 import (
 	"context"
 	"errors"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -16,17 +16,13 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
 	"github.com/agentos-ai/agentos-otel/internal/logjoin"
-	"github.com/agentos-ai/agentos-otel/internal/runtracker"
+	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 )
 
-// newLogJoin is the buffer where GenAI log records wait for their span
-// (internal/logjoin); records after their span go to late. Dropped records
-// are counted on dropped and logged once per trace.
-func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64Counter, late func([]logjoin.Record) []logjoin.Record) *logjoin.Buffer {
-	if maxWait <= 0 {
-		maxWait = runtracker.DefaultMaxWait
-	}
-	return logjoin.New(maxWait, func(d logjoin.Drop) {
+// logDropReporter counts GenAI log records not joined to their span on
+// dropped and logs them once per trace.
+func logDropReporter(logger *zap.Logger, dropped metric.Int64Counter) func(logjoin.Drop) {
+	return func(d logjoin.Drop) {
 		if dropped != nil {
 			dropped.Add(context.Background(), int64(d.Records), metric.WithAttributes(attribute.String("reason", d.Reason)))
 		}
@@ -34,18 +30,21 @@ func newLogJoin(maxWait time.Duration, logger *zap.Logger, dropped metric.Int64C
 			logger.Warn("GenAI log records not attached to their span",
 				zap.String("trace_id", d.TraceID.String()), zap.String("reason", d.Reason), zap.Int("records", d.Records))
 		}
-	}, late)
+	}
 }
 
-// consumeLogs holds the GenAI records of ld for their spans.
-func (e *tracesExporter) consumeLogs(_ context.Context, ld plog.Logs) error {
-	if e.p == nil || e.logs == nil {
+// consumeLogs hands the GenAI records of ld to the pipeline, which holds
+// them for their spans (stored first, with storage). At the memory bound
+// it returns a retryable error, as consume does.
+func (e *tracesExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
+	if e.p == nil {
 		return errors.New("agentos exporter: not started")
 	}
-	if recs := pdataspans.LogRecords(ld); len(recs) > 0 {
-		e.logs.Add(time.Now(), recs)
+	err := e.p.ConsumeLogs(ctx, pdataspans.LogRecords(ld))
+	if errors.Is(err, pipeline.ErrShutdown) {
+		return consumererror.NewPermanent(err)
 	}
-	return nil
+	return err
 }
 
 // createLogs makes the logs side of the exporter: the same instance as the

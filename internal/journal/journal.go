@@ -139,7 +139,10 @@ type Chunk struct {
 	// zero if none: a replay ticks there before adding the chunk, so that
 	// the runs take the same shape as before the crash.
 	AfterTick time.Time
-	Spans     []spans.Span
+	// Logs marks a chunk of log records (AppendLogs): each of Spans is a
+	// carrier, whose Events are the records for the span of its SpanID.
+	Logs  bool
+	Spans []spans.Span
 }
 
 // Run is the recorded progress of a run.
@@ -360,6 +363,10 @@ func (j *Journal) loadTrace(ctx context.Context, seq uint64) (Trace, *traceState
 			d.b = d.b[1:]
 			ticked = d.time()
 		}
+		logs := len(d.b) > 0 && d.b[0] == tagLogs
+		if logs {
+			d.b = d.b[1:]
+		}
 		if d.err != nil {
 			return tr, nil, fmt.Errorf("%w: trace %s chunk %d", ErrCorrupt, id, n)
 		}
@@ -367,7 +374,7 @@ func (j *Journal) loadTrace(ctx context.Context, seq uint64) (Trace, *traceState
 		if err != nil {
 			return tr, nil, fmt.Errorf("trace %s chunk %d: %w", id, n, err)
 		}
-		tr.Chunks = append(tr.Chunks, Chunk{Time: at, AfterTick: ticked, Spans: ss})
+		tr.Chunks = append(tr.Chunks, Chunk{Time: at, AfterTick: ticked, Logs: logs, Spans: ss})
 	}
 	for _, index := range indices {
 		b, err := j.get(ctx, runKey(seq, index))
@@ -443,6 +450,18 @@ func size(ws []Write) int64 {
 // arrived. At the MaxBytes bound nothing is stored and the error matches
 // ErrFull.
 func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span) error {
+	return j.append(ctx, now, batch, false)
+}
+
+// AppendLogs stores log records that wait for their spans, or join them,
+// as a chunk of their trace (Chunk.Logs): carriers holds, per span, its
+// records as Events. Replayed in order with the spans, they join the same
+// spans again.
+func (j *Journal) AppendLogs(ctx context.Context, now time.Time, carriers []spans.Span) error {
+	return j.append(ctx, now, carriers, true)
+}
+
+func (j *Journal) append(ctx context.Context, now time.Time, batch []spans.Span, logs bool) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -476,6 +495,9 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 		if !ticked.IsZero() {
 			buf = append(buf, tagTicked)
 			buf = appendTime(buf, ticked)
+		}
+		if logs {
+			buf = append(buf, tagLogs)
 		}
 		buf = encodeSpans(buf, batch, g.pick)
 		ends[i] = len(buf)
@@ -533,9 +555,12 @@ func (j *Journal) Append(ctx context.Context, now time.Time, batch []spans.Span)
 	return j.write(ctx, &j.bulk, ws)
 }
 
-// tagTicked, after a chunk's time, says a tick time follows. It is not a
-// codec version, which comes next otherwise.
-const tagTicked = 0xfe
+// Tags after a chunk's time: a tick time follows; the chunk holds log
+// records. Neither is a codec version, which comes next otherwise.
+const (
+	tagTicked = 0xfe
+	tagLogs   = 0xfd
+)
 
 // Ticked records that the owner ticked its run tracker at t: the chunks
 // appended from now on are replayed after a tick at t.

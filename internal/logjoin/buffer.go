@@ -60,6 +60,7 @@ type Buffer struct {
 	mu         sync.Mutex
 	held       map[key]*held
 	nHeld      int
+	byTrace    map[spans.TraceID]int // records held per trace
 	passed     map[key]struct{}
 	passedFIFO []key
 	reported   map[spans.TraceID]struct{}
@@ -73,7 +74,7 @@ type Buffer struct {
 // while the span's events are not sent: runtracker.Tracker.AttachLogs).
 func New(maxWait time.Duration, report func(Drop), late func([]Record) []Record) *Buffer {
 	return &Buffer{maxWait: maxWait, maxHeld: DefaultMaxHeld, report: report, late: late,
-		held: map[key]*held{}, passed: map[key]struct{}{}, reported: map[spans.TraceID]struct{}{}, dropped: map[string]int64{}}
+		held: map[key]*held{}, byTrace: map[spans.TraceID]int{}, passed: map[key]struct{}{}, reported: map[spans.TraceID]struct{}{}, dropped: map[string]int64{}}
 }
 
 // Add holds records for their spans, gives those whose span has passed to
@@ -115,6 +116,7 @@ func (b *Buffer) hold(now time.Time, recs []Record) (late []Record) {
 		}
 		h.events = append(h.events, r.Event)
 		b.nHeld++
+		b.byTrace[k.trace]++
 	}
 	b.expire(now)
 	return late
@@ -144,28 +146,9 @@ func (b *Buffer) attach(s *spans.Span) {
 	k := key{s.TraceID, s.SpanID}
 	if h, ok := b.held[k]; ok {
 		s.AppendLogs(h.events...)
-		b.nHeld -= len(h.events)
-		delete(b.held, k)
+		b.release(k, h)
 	}
 	b.markPassed(k)
-}
-
-// Detach undoes Attach for a batch the tracker refused, so that its
-// records wait for the batch's retry.
-func (b *Buffer) Detach(batch []spans.Span) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range batch {
-		s := &batch[i]
-		k := key{s.TraceID, s.SpanID}
-		delete(b.passed, k) // its FIFO entry stays: deleting again is harmless
-		logs := s.TakeLogs()
-		if len(logs) == 0 {
-			continue
-		}
-		b.held[k] = &held{since: logs[0].Time, events: logs}
-		b.nHeld += len(logs)
-	}
 }
 
 // Close drops whatever is still held.
@@ -177,6 +160,32 @@ func (b *Buffer) Close() {
 		delete(b.held, k)
 	}
 	b.nHeld = 0
+	clear(b.byTrace)
+}
+
+// Expire drops the records that waited too long for their span.
+func (b *Buffer) Expire(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expire(now)
+}
+
+// Holds reports whether records of trace wait for their span.
+func (b *Buffer) Holds(trace spans.TraceID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.byTrace[trace] > 0
+}
+
+// release forgets records no longer held.
+func (b *Buffer) release(k key, h *held) {
+	b.nHeld -= len(h.events)
+	if n := b.byTrace[k.trace] - len(h.events); n > 0 {
+		b.byTrace[k.trace] = n
+	} else {
+		delete(b.byTrace, k.trace)
+	}
+	delete(b.held, k)
 }
 
 // Dropped reports the records dropped so far, by reason.
@@ -214,8 +223,7 @@ func (b *Buffer) expire(now time.Time) {
 	for k, h := range b.held {
 		if now.Sub(h.since) >= b.maxWait {
 			b.drop(k.trace, ReasonOrphan, len(h.events))
-			b.nHeld -= len(h.events)
-			delete(b.held, k)
+			b.release(k, h)
 		}
 	}
 }
@@ -253,4 +261,31 @@ func Place(recs []Record, place func(spans.TraceID, spans.SpanID, []spans.Event)
 		i = j
 	}
 	return refused
+}
+
+// Carriers packs records of one trace or more as spans that carry them as
+// events, one per span they are for, to be stored with spans (journal).
+func Carriers(recs []Record) []spans.Span {
+	var out []spans.Span
+	for i := range recs {
+		r := &recs[i]
+		if n := len(out); n > 0 && out[n-1].TraceID == r.TraceID && out[n-1].SpanID == r.SpanID {
+			out[n-1].Events = append(out[n-1].Events, r.Event)
+			continue
+		}
+		out = append(out, spans.Span{TraceID: r.TraceID, SpanID: r.SpanID, Events: []spans.Event{r.Event}})
+	}
+	return out
+}
+
+// FromCarriers unpacks what Carriers packed.
+func FromCarriers(carriers []spans.Span) []Record {
+	var out []Record
+	for i := range carriers {
+		c := &carriers[i]
+		for _, ev := range c.Events {
+			out = append(out, Record{TraceID: c.TraceID, SpanID: c.SpanID, Event: ev})
+		}
+	}
+	return out
 }

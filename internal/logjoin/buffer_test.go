@@ -63,28 +63,6 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-// TestDetachForRetry: a batch the tracker refused gives its records back,
-// and its spans are not taken as passed, so the retry gets them.
-func TestDetachForRetry(t *testing.T) {
-	b := New(time.Minute, nil, nil)
-	b.Add(t0, []Record{rec(1, 2, "gen_ai.user.message", 0)})
-	batch := []spans.Span{span(1, 2)}
-	b.Attach(t0, batch)
-	b.Detach(batch)
-	if len(batch[0].Logs()) != 0 {
-		t.Fatal("Detach left the records on the refused span")
-	}
-	b.Add(t0, []Record{rec(1, 2, "gen_ai.choice", 1)}) // not "after its span"
-	retry := []spans.Span{span(1, 2)}
-	b.Attach(t0, retry)
-	if len(retry[0].Logs()) != 2 {
-		t.Fatalf("retry got %d records, want 2", len(retry[0].Logs()))
-	}
-	if len(b.Dropped()) != 0 {
-		t.Errorf("dropped %v", b.Dropped())
-	}
-}
-
 func TestBounded(t *testing.T) {
 	b := New(time.Minute, nil, nil)
 	b.maxHeld = 2

@@ -78,7 +78,10 @@ func openDurable(store journal.Store, maxBytes int64, log *slog.Logger) (*durabl
 
 // recover replays the recovered traces into tracker and submits what they
 // lead to. Called once, before the pipeline takes spans.
-func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.Op) error) error {
+// replay adds the traces' chunks to the tracker; holds says whether a
+// trace's log records still wait for their span.
+func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.Op) error,
+	replay func([]journal.Trace) ([]runtracker.Op, int), holds func(spans.TraceID) bool) error {
 	rec := d.pending
 	d.pending = nil
 	if rec == nil || len(rec.Traces) == 0 {
@@ -107,10 +110,11 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 			resumed++
 		}
 	}
-	ops, spansN := replay(tracker, rec.Traces)
+	ops, spansN := replay(rec.Traces)
 	for _, tr := range rec.Traces {
-		if !tracker.Tracking(tr.ID) {
-			// Its spans were all late or dropped: nothing will retire it.
+		if !tracker.Tracking(tr.ID) && !holds(tr.ID) {
+			// Its spans were all late or dropped, its records too: nothing
+			// will retire it.
 			d.retired(tr.ID)
 		}
 	}
@@ -120,35 +124,17 @@ func (d *durable) recover(tracker *runtracker.Tracker, submit func([]runtracker.
 	return submit(ops)
 }
 
-// replay adds the stored chunks of every trace to tracker in the order
-// they were stored, ticking where the tracker ticked before them: the
-// same spans and ticks in the same order give the same runs, cut into
-// the same event batches, so a run's delivered count still marks what
-// AgentOS holds.
-func replay(tracker *runtracker.Tracker, traces []journal.Trace) (ops []runtracker.Op, spansN int) {
-	type stored struct {
-		trace, chunk int
-		at           time.Time
-	}
-	var all []stored
+// inStoredOrder lists the chunks of every trace in the order they were
+// stored: by time, a trace's own in their order whatever the clock did.
+func inStoredOrder(traces []journal.Trace) []*journal.Chunk {
+	var all []*journal.Chunk
 	for i := range traces {
-		for k, c := range traces[i].Chunks {
-			all = append(all, stored{i, k, c.Time})
+		for k := range traces[i].Chunks {
+			all = append(all, &traces[i].Chunks[k])
 		}
 	}
-	// Stable: a trace's chunks keep their order whatever the clock did.
-	slices.SortStableFunc(all, func(a, b stored) int { return a.at.Compare(b.at) })
-	var ticked time.Time
-	for _, s := range all {
-		c := &traces[s.trace].Chunks[s.chunk]
-		if c.AfterTick.After(ticked) {
-			ticked = c.AfterTick
-			ops = append(ops, tracker.Tick(ticked)...)
-		}
-		ops = append(ops, tracker.Add(c.Time, c.Spans)...)
-		spansN += len(c.Spans)
-	}
-	return ops, spansN
+	slices.SortStableFunc(all, func(a, b *journal.Chunk) int { return a.Time.Compare(b.Time) })
+	return all
 }
 
 // maxNamedMayExist bounds the external_run_ids the resume summary names.
@@ -156,14 +142,12 @@ const maxNamedMayExist = 200
 
 // add stores a batch, then hands it to the tracker. Called with the
 // pipeline's mu held, so the journal's order is the tracker's.
-func (d *durable) add(ctx context.Context, tracker *runtracker.Tracker, now time.Time, batch []spans.Span) ([]runtracker.Op, error) {
-	if err := d.j.Append(ctx, now, batch); err != nil {
-		if errors.Is(err, journal.ErrFull) {
-			return nil, &bufferFullError{cause: err}
-		}
-		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
+func (d *durable) add(ctx context.Context, tracker *runtracker.Tracker, now time.Time, batch []spans.Span,
+	take func(time.Time, []spans.Span) []runtracker.Op) ([]runtracker.Op, error) {
+	if err := storeErr(d.j.Append(ctx, now, batch)); err != nil {
+		return nil, err
 	}
-	ops := tracker.Add(now, batch)
+	ops := take(now, batch)
 	for i := range batch {
 		// A late span's trace is not tracked again, so nothing would
 		// retire what was just stored for it.
@@ -172,6 +156,22 @@ func (d *durable) add(ctx context.Context, tracker *runtracker.Tracker, now time
 		}
 	}
 	return ops, nil
+}
+
+// addLogs stores log records, as carriers (logjoin.Carriers). Called with
+// the pipeline's mu held.
+func (d *durable) addLogs(ctx context.Context, now time.Time, carriers []spans.Span) error {
+	return storeErr(d.j.AppendLogs(ctx, now, carriers))
+}
+
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, journal.ErrFull):
+		return &bufferFullError{cause: err}
+	}
+	return fmt.Errorf("%w: %w", ErrStorage, err)
 }
 
 // prepare notes the traces the tracker retired and the runs it starts, and

@@ -50,6 +50,12 @@ type Config struct {
 	// stored meanwhile, and would otherwise wait for a restart. Default
 	// DefaultRetryLater.
 	RetryLater time.Duration
+	// JoinLogs makes the pipeline take GenAI log records from the start
+	// (ConsumeLogs), as JoinLogs does later; with a Journal, it must be
+	// set for the stored records to be resumed. LogDropped is told of the
+	// records it drops.
+	JoinLogs   bool
+	LogDropped func(logjoin.Drop)
 	// MeterProvider receives self-telemetry; nil means none.
 	MeterProvider metric.MeterProvider
 	Logger        *slog.Logger
@@ -101,6 +107,13 @@ type Pipeline struct {
 	// durable is nil without a Journal.
 	durable *durable
 	late    lateLog // guarded by mu
+	// logs holds GenAI log records for their spans; nil until JoinLogs.
+	// Guarded by mu, which its late callback relies on.
+	logs    *logjoin.Buffer
+	logWait time.Duration
+	// logDrops are traces whose records were dropped: with a journal,
+	// their stored records may be done with (retireLogTraces).
+	logDrops []spans.TraceID
 
 	stopTick chan struct{}
 	tickDone chan struct{}
@@ -135,7 +148,8 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{now: cfg.Now, log: log, tracker: tracker, late: lateLog{log: log},
-		maxBytes: cfg.MaxBufferedBytes, admitWait: cfg.MaxAdmitWait}
+		maxBytes: cfg.MaxBufferedBytes, admitWait: cfg.MaxAdmitWait,
+		logWait: cmp.Or(cfg.Tracker.MaxWait, runtracker.DefaultMaxWait)}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -179,10 +193,16 @@ func New(cfg Config) (*Pipeline, error) {
 		p.submit = func(ops []runtracker.Op) error {
 			return p.sender.Submit(p.durable.prepare(p.tracker, ops))
 		}
-		if err := p.durable.recover(p.tracker, p.submit); err != nil {
+		if cfg.JoinLogs {
+			p.joinLogs(cfg.LogDropped)
+		}
+		if err := p.durable.recover(p.tracker, p.submit, p.replay, p.holdsLogs); err != nil {
 			_ = p.sender.Shutdown(context.Background())
 			return nil, err
 		}
+	}
+	if cfg.JoinLogs && p.logs == nil {
+		p.joinLogs(cfg.LogDropped)
 	}
 	if cfg.TickInterval >= 0 {
 		interval := cfg.TickInterval
@@ -245,9 +265,9 @@ func (p *Pipeline) ConsumeSpans(ctx context.Context, batch []spans.Span) error {
 	}
 	err := p.admit(ctx, func(now time.Time) ([]runtracker.Op, error) {
 		if p.durable != nil {
-			return p.durable.add(ctx, p.tracker, now, batch)
+			return p.durable.add(ctx, p.tracker, now, batch, p.take)
 		}
-		return p.tracker.Add(now, batch), nil
+		return p.take(now, batch), nil
 	})
 	var full *bufferFullError
 	if errors.As(err, &full) {
@@ -320,6 +340,10 @@ func (p *Pipeline) Tick() {
 	if p.durable != nil {
 		p.durable.j.Ticked(now) // so that a replay ticks here too
 	}
+	if p.logs != nil {
+		p.logs.Expire(now)
+		p.retireLogTraces()
+	}
 	p.reportLate(now)
 }
 
@@ -365,6 +389,9 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	var err error
 	if p.durable == nil {
 		err = p.submit(p.tracker.Shutdown(p.now()))
+		if p.logs != nil {
+			p.logs.Close() // what still waits has no span to join
+		}
 	}
 	p.reportLate(p.now())
 	p.late.summarise()
@@ -417,6 +444,9 @@ func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 		var ops []runtracker.Op
 		for i := range batch {
 			if batch[i].Ended {
+				if p.logs != nil {
+					p.logs.AttachOne(now, &batch[i].Span)
+				}
 				ops = append(ops, p.tracker.Ended(now, &batch[i].Span)...)
 			} else {
 				ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
@@ -440,25 +470,4 @@ func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 			return p.submit(ops)
 		}
 	}
-}
-
-// JoinLogs prepares the tracker for log records that come after their
-// span (see AttachLogs). A front end calls it when it joins log records.
-func (p *Pipeline) JoinLogs() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.tracker.JoinLogs()
-}
-
-// AttachLogs gives log records whose span has passed to that span where its
-// run's events are not sent yet, and returns the records it could not
-// place. In memory only, as records waiting for their span are: a crash
-// before the run is sent loses them.
-func (p *Pipeline) AttachLogs(recs []logjoin.Record) (rest []logjoin.Record) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shutdown {
-		return recs
-	}
-	return logjoin.Place(recs, p.tracker.AttachLogs)
 }
