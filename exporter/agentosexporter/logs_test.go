@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -47,6 +48,22 @@ func genAILogs(id byte) plog.Logs {
 	return ld
 }
 
+// startLogsAndTraces starts the logs and traces sides of one exporter
+// instance, as a Collector with both pipelines does.
+func startLogsAndTraces(t *testing.T, cfg *Config, o observed) (exporter.Logs, exporter.Traces) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, cfg.Validate())
+	logsExp, err := NewFactory().CreateLogs(ctx, o.settings(), cfg)
+	require.NoError(t, err)
+	tracesExp, err := NewFactory().CreateTraces(ctx, o.settings(), cfg)
+	require.NoError(t, err)
+	host := componenttest.NewNopHost()
+	require.NoError(t, logsExp.Start(ctx, host))
+	require.NoError(t, tracesExp.Start(ctx, host))
+	return logsExp, tracesExp
+}
+
 // TestLogsMeetTheirSpans: one exporter instance serves a logs and a traces
 // pipeline; GenAI records that come before their span become its content,
 // in the AgentOS requests, and are not sent again as events; a record
@@ -57,14 +74,7 @@ func TestLogsMeetTheirSpans(t *testing.T) {
 	o := newObserved(t)
 	ctx := context.Background()
 	cfg := testConfig(url)
-	require.NoError(t, cfg.Validate())
-	logsExp, err := NewFactory().CreateLogs(ctx, o.settings(), cfg)
-	require.NoError(t, err)
-	tracesExp, err := NewFactory().CreateTraces(ctx, o.settings(), cfg)
-	require.NoError(t, err)
-	host := componenttest.NewNopHost()
-	require.NoError(t, logsExp.Start(ctx, host))
-	require.NoError(t, tracesExp.Start(ctx, host))
+	logsExp, tracesExp := startLogsAndTraces(t, cfg, o)
 
 	require.NoError(t, logsExp.ConsumeLogs(ctx, genAILogs(1)))
 	require.NoError(t, tracesExp.ConsumeTraces(ctx, oneRun(1)))
@@ -117,14 +127,7 @@ func TestLogsAfterTheirSpanJoinWhileTheRunIsOpen(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(url)
 	cfg.Timing.GracePeriod = time.Hour // closed by Shutdown only
-	require.NoError(t, cfg.Validate())
-	logsExp, err := NewFactory().CreateLogs(ctx, o.settings(), cfg)
-	require.NoError(t, err)
-	tracesExp, err := NewFactory().CreateTraces(ctx, o.settings(), cfg)
-	require.NoError(t, err)
-	host := componenttest.NewNopHost()
-	require.NoError(t, logsExp.Start(ctx, host))
-	require.NoError(t, tracesExp.Start(ctx, host))
+	logsExp, tracesExp := startLogsAndTraces(t, cfg, o)
 	accepted := func(n int64) func() bool {
 		return func() bool { return sharedFor(cfg, o.settings()).p.Stats().SpansAccepted == n }
 	}
