@@ -174,51 +174,81 @@ func BenchmarkInterleavedCollectorExporter(b *testing.B) {
 // component, fed one pdata batch a round as the otlp receiver hands over
 // one export request; its round lasts until the sink has closed every
 // run. The one setting changed is the grace period (1 ms), so that runs
-// close at the next tick rather than seconds later: the SDK exporter's
-// ForceFlush closes them at once, and waiting costs wall time, not CPU.
+// close at the next tick (every 250 ms) rather than seconds later.
+//
+// The SDK exporter runs two ways. peer=sdkexporter calls ForceFlush after
+// each export, as BenchmarkInterleavedSDKExport does: its runs close at
+// once, and its round never sits idle. peer=sdkexporter-tick exports and
+// lets its own tick close the runs, with the same 1 ms grace period, as
+// under a BatchSpanProcessor: its round waits as ours does. Work that
+// resumes after a pause costs more CPU on a loaded machine (caches gone
+// cold), so the -tick rows compare like with like.
+//
 // Each side delivers to a sink process of its own, which counts the
 // connections it accepts.
 func BenchmarkInterleavedCollectorVsSDK(b *testing.B) {
 	ctx := context.Background()
 	for _, sc := range shapes {
-		b.Run(sc.name+"/peer=sdkexporter", func(b *testing.B) {
-			runs := runsPerRound(sc.sh.spansPerRun)
-			collSink, sdkSink, limitSink := startChildSink(b, "agentos"), startChildSink(b, "agentos"), startChildSink(b, "agentos")
-
-			f := agentosexporter.NewFactory()
-			cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
-			cfg.ClientConfig.Endpoint = collSink.URL
-			cfg.APIKey = benchKey
-			cfg.AgentID = benchAgent
-			cfg.Timing.GracePeriod = time.Millisecond
-			coll := startExporter(b, f, cfg)
-			defer coll.Shutdown(ctx)
-
-			sdk, err := sdkbridge.NewExporter(ctx, bridgeOpts(sdkSink.URL)...)
-			if err != nil {
-				b.Fatal(err)
+		for _, tick := range []bool{false, true} {
+			name := sc.name + "/peer=sdkexporter"
+			if tick {
+				name += "-tick"
 			}
-			defer sdk.Shutdown(ctx)
-			limit := newMinimalClient(limitSink.URL)
+			b.Run(name, func(b *testing.B) {
+				runs := runsPerRound(sc.sh.spansPerRun)
+				collSink, sdkSink, limitSink := startChildSink(b, "agentos"), startChildSink(b, "agentos"), startChildSink(b, "agentos")
 
-			genSDK := func(i int) any { return runStubs(uint64(i), runs, sc.sh, true).Snapshots() }
-			genPdata := func(i int) any { return stubTraces(runStubs(uint64(i), runs, sc.sh, true)) }
-			var closed int64
-			interleave(b,
-				side{name: "ours", prepare: genPdata, round: func(in any) int {
-					td := in.(ptrace.Traces)
-					n := td.SpanCount()
-					if err := coll.ConsumeTraces(ctx, td); err != nil {
-						b.Fatal(err)
+				f := agentosexporter.NewFactory()
+				cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
+				cfg.ClientConfig.Endpoint = collSink.URL
+				cfg.APIKey = benchKey
+				cfg.AgentID = benchAgent
+				cfg.Timing.GracePeriod = time.Millisecond
+				coll := startExporter(b, f, cfg)
+				defer coll.Shutdown(ctx)
+
+				opts := bridgeOpts(sdkSink.URL)
+				if tick {
+					opts = append(opts, sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}))
+				}
+				sdk, err := sdkbridge.NewExporter(ctx, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sdk.Shutdown(ctx)
+				limit := newMinimalClient(limitSink.URL)
+
+				genSDK := func(i int) any { return runStubs(uint64(i), runs, sc.sh, true).Snapshots() }
+				genPdata := func(i int) any { return stubTraces(runStubs(uint64(i), runs, sc.sh, true)) }
+				var collClosed, sdkClosed int64
+				viaSDK := exportRound(b, sdk)
+				if tick {
+					viaSDK = func(in any) int {
+						ss := in.([]sdktrace.ReadOnlySpan)
+						if err := sdk.ExportSpans(ctx, ss); err != nil {
+							b.Fatal(err)
+						}
+						sdkClosed += int64(runs)
+						sdkSink.waitFor(b, sdkClosed)
+						return len(ss)
 					}
-					closed += int64(runs)
-					collSink.waitFor(b, closed)
-					return n
-				}}.counted(collSink, runs),
-				side{name: "peer", prepare: genSDK, round: exportRound(b, sdk)}.counted(sdkSink, runs),
-				side{name: "limit", prepare: genSDK, round: limitRound(b, limit)}.counted(limitSink, runs),
-			)
-		})
+				}
+				interleave(b,
+					side{name: "ours", prepare: genPdata, round: func(in any) int {
+						td := in.(ptrace.Traces)
+						n := td.SpanCount()
+						if err := coll.ConsumeTraces(ctx, td); err != nil {
+							b.Fatal(err)
+						}
+						collClosed += int64(runs)
+						collSink.waitFor(b, collClosed)
+						return n
+					}}.counted(collSink, runs),
+					side{name: "peer", prepare: genSDK, round: viaSDK}.counted(sdkSink, runs),
+					side{name: "limit", prepare: genSDK, round: limitRound(b, limit)}.counted(limitSink, runs),
+				)
+			})
+		}
 	}
 }
 
