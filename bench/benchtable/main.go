@@ -117,6 +117,15 @@ func main() {
 	}
 }
 
+// count is a metric that counts whole things.
+func count(r *result, m string) string {
+	v, ok := r.metrics[m]
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
 func num(v float64, ok bool) string {
 	if !ok {
 		return "-"
@@ -210,7 +219,7 @@ func printSpread(w io.Writer, rows []*result) {
 	}
 	fmt.Fprintln(w)
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-50s %6s", caseName(r), metric(r, "rounds"))
+		fmt.Fprintf(w, "  %-50s %6s", caseName(r), count(r, "rounds"))
 		for _, s := range sides {
 			fmt.Fprintf(w, " %22s", spread(r, s+"-cpu-ns/span"))
 		}
@@ -242,7 +251,7 @@ func printConns(w io.Writer, rows []*result) {
 		var parts []string
 		for _, s := range []string{"ours", "peer", "limit"} {
 			if hasMetric(r, s+"-conns/1000runs") {
-				parts = append(parts, fmt.Sprintf("%s (%s)", metric(r, s+"-conns/1000runs"), metric(r, s+"-conns-first-round")))
+				parts = append(parts, fmt.Sprintf("%s (%s)", metric(r, s+"-conns/1000runs"), count(r, s+"-conns-first-round")))
 			}
 		}
 		fmt.Fprintf(w, "  %-50s %s\n", caseName(r), strings.Join(parts, " / "))
