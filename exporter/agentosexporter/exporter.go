@@ -76,13 +76,14 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// uninstrumented is set without a tracer provider, so that ToClient does
-// not wrap the client in otelhttp (it does when both providers are set).
-// The wrapper hides the request body's type from net/http, which then
-// writes headers and body in two writes instead of one, and it costs
-// several µs a request besides (a third of the exporter's CPU per span
-// over the SDK exporter's); it would also put the Collector's trace
-// context on requests to AgentOS. The agentos.* metrics cover delivery.
+// uninstrumented returns set without its tracer provider, so that
+// ToClient does not wrap the client in otelhttp (it does when both
+// providers are set). The wrapper hides the request body's type from
+// net/http, which then writes headers and body in two writes instead of
+// one, and costs several µs a request besides: with it the exporter cost
+// 1.33× the SDK exporter's CPU per span at 8 and 50 spans per run (make
+// bench). It would also put the Collector's trace context on requests to
+// AgentOS. The agentos.* metrics cover delivery.
 func uninstrumented(set component.TelemetrySettings) component.TelemetrySettings {
 	set.TracerProvider = nil
 	return set
