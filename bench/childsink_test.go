@@ -38,8 +38,12 @@ func TestMain(m *testing.M) {
 }
 
 // connsPath answers how many connections the sink's data port has
-// accepted so far.
-const connsPath = "/bench/conns"
+// accepted so far, eventsPath how many bytes of events requests it has
+// read (AgentOS sinks).
+const (
+	connsPath  = "/bench/conns"
+	eventsPath = "/bench/events-bytes"
+)
 
 // serveSink prints its data and control addresses, then serves until stdin
 // closes. The data port takes what the side measured sends and counts the
@@ -56,8 +60,8 @@ func serveSink(mode string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var count, conns atomic.Int64
-	h := agentosHandler(&count)
+	var count, conns, eventBytes atomic.Int64
+	h := agentosHandler(&count, &eventBytes)
 	if mode == "otlp" {
 		h = otlpHandler(&count)
 	}
@@ -76,6 +80,9 @@ func serveSink(mode string) {
 	ctl.HandleFunc(connsPath, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, strconv.FormatInt(conns.Load(), 10))
 	})
+	ctl.HandleFunc(eventsPath, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strconv.FormatInt(eventBytes.Load(), 10))
+	})
 	fmt.Println(data.Addr().String(), control.Addr().String())
 	srv := &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
@@ -87,13 +94,17 @@ func serveSink(mode string) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-func agentosHandler(closed *atomic.Int64) http.Handler {
+// agentosHandler counts the runs it closed and the bytes of events
+// requests it read.
+func agentosHandler(closed, eventBytes *atomic.Int64) http.Handler {
 	start := []byte(`{"data":{"run_id":"5b3d1f0e-8a2c-4e6b-9d7f-1a2b3c4d5e6f"},"error":null}`)
 	ok := []byte(`{"data":{},"error":null}`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		n, _ := io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
+		case agentosapi.PathEvents:
+			eventBytes.Add(n)
 		case agentosapi.PathRunStart:
 			_, _ = w.Write(start)
 			return
@@ -179,8 +190,13 @@ func (s *childSink) waitFor(tb testing.TB, n int64) {
 }
 
 // conns is how many connections the sink has accepted on its data port.
-func (s *childSink) conns(tb testing.TB) int64 {
-	n, err := strconv.ParseInt(s.get(tb, connsPath), 10, 64)
+func (s *childSink) conns(tb testing.TB) int64 { return s.number(tb, connsPath) }
+
+// eventBytes is how many bytes of events requests the sink has read.
+func (s *childSink) eventBytes(tb testing.TB) int64 { return s.number(tb, eventsPath) }
+
+func (s *childSink) number(tb testing.TB, path string) int64 {
+	n, err := strconv.ParseInt(s.get(tb, path), 10, 64)
 	if err != nil {
 		tb.Fatal(err)
 	}
