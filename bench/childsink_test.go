@@ -37,20 +37,36 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// serveSink prints its address, then serves until stdin closes.
+// connsPath answers how many connections the sink's data port has
+// accepted so far, eventsPath how many bytes of events requests it has
+// read (AgentOS sinks).
+const (
+	connsPath  = "/bench/conns"
+	eventsPath = "/bench/events-bytes"
+)
+
+// serveSink prints its data and control addresses, then serves until stdin
+// closes. The data port takes what the side measured sends and counts the
+// connections it accepts; the control port answers waitPath and connsPath,
+// so that the harness's own requests are not counted.
 func serveSink(mode string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	data, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var count atomic.Int64
-	h := agentosHandler(&count)
+	control, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var count, conns, eventBytes atomic.Int64
+	h := agentosHandler(&count, &eventBytes)
 	if mode == "otlp" {
 		h = otlpHandler(&count)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc(waitPath, func(w http.ResponseWriter, r *http.Request) {
+	ctl := http.NewServeMux()
+	ctl.HandleFunc(waitPath, func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -61,19 +77,34 @@ func serveSink(mode string) {
 		}
 		_, _ = io.WriteString(w, strconv.FormatInt(count.Load(), 10))
 	})
-	mux.Handle("/", h)
-	fmt.Println(ln.Addr().String())
-	go func() { _ = http.Serve(ln, mux) }()
+	ctl.HandleFunc(connsPath, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strconv.FormatInt(conns.Load(), 10))
+	})
+	ctl.HandleFunc(eventsPath, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strconv.FormatInt(eventBytes.Load(), 10))
+	})
+	fmt.Println(data.Addr().String(), control.Addr().String())
+	srv := &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}}
+	go func() { _ = srv.Serve(data) }()
+	go func() { _ = http.Serve(control, ctl) }()
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-func agentosHandler(closed *atomic.Int64) http.Handler {
+// agentosHandler counts the runs it closed and the bytes of events
+// requests it read.
+func agentosHandler(closed, eventBytes *atomic.Int64) http.Handler {
 	start := []byte(`{"data":{"run_id":"5b3d1f0e-8a2c-4e6b-9d7f-1a2b3c4d5e6f"},"error":null}`)
 	ok := []byte(`{"data":{},"error":null}`)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		n, _ := io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
+		case agentosapi.PathEvents:
+			eventBytes.Add(n)
 		case agentosapi.PathRunStart:
 			_, _ = w.Write(start)
 			return
@@ -112,10 +143,12 @@ func otlpHandler(spans *atomic.Int64) http.Handler {
 	})
 }
 
-// childSink is a sink running in a process of its own.
+// childSink is a sink running in a process of its own: URL is where the
+// side measured sends, control where the harness asks.
 type childSink struct {
-	URL    string
-	client *http.Client
+	URL     string
+	control string
+	client  *http.Client
 }
 
 // startChildSink starts this test binary as a sink ("agentos" or "otlp")
@@ -140,24 +173,48 @@ func startChildSink(tb testing.TB, mode string) *childSink {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	})
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	addrs, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		tb.Fatalf("sink %s: %v", mode, err)
 	}
-	return &childSink{URL: "http://" + strings.TrimSpace(addr), client: &http.Client{}}
+	data, control, ok := strings.Cut(strings.TrimSpace(addrs), " ")
+	if !ok {
+		tb.Fatalf("sink %s: addresses %q", mode, addrs)
+	}
+	return &childSink{URL: "http://" + data, control: "http://" + control, client: &http.Client{}}
 }
 
 // waitFor returns once the sink has received at least n.
 func (s *childSink) waitFor(tb testing.TB, n int64) {
-	resp, err := s.client.Get(s.URL + waitPath + "?n=" + strconv.FormatInt(n, 10))
+	s.get(tb, waitPath+"?n="+strconv.FormatInt(n, 10))
+}
+
+// conns is how many connections the sink has accepted on its data port.
+func (s *childSink) conns(tb testing.TB) int64 { return s.number(tb, connsPath) }
+
+// eventBytes is how many bytes of events requests the sink has read.
+func (s *childSink) eventBytes(tb testing.TB) int64 { return s.number(tb, eventsPath) }
+
+func (s *childSink) number(tb testing.TB, path string) int64 {
+	n, err := strconv.ParseInt(s.get(tb, path), 10, 64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func (s *childSink) get(tb testing.TB, path string) string {
+	resp, err := s.client.Get(s.control + path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("sink wait: status %d", resp.StatusCode)
+		tb.Fatalf("sink %s: status %d", path, resp.StatusCode)
 	}
+	return string(body)
 }

@@ -39,7 +39,7 @@ func BenchmarkInterleavedSDKExport(b *testing.B) {
 		for _, peer := range peers {
 			b.Run(sc.name+"/peer="+peer.name, func(b *testing.B) {
 				runs := runsPerRound(sc.sh.spansPerRun)
-				agentos, otlp := startChildSink(b, "agentos"), startChildSink(b, "otlp")
+				agentos, otlp, limitSink := startChildSink(b, "agentos"), startChildSink(b, "otlp"), startChildSink(b, "agentos")
 				ours, err := sdkbridge.NewExporter(ctx, bridgeOpts(agentos.URL)...)
 				if err != nil {
 					b.Fatal(err)
@@ -50,18 +50,18 @@ func BenchmarkInterleavedSDKExport(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer theirs.Shutdown(ctx)
-				limit := newMinimalClient(agentos.URL)
+				limit := newMinimalClient(limitSink.URL)
 				gen := func(i int) any { return runStubs(uint64(i), runs, sc.sh, true).Snapshots() }
 				interleave(b,
-					side{"ours", gen, exportRound(b, ours)},
-					side{"peer", gen, func(in any) int {
+					side{name: "ours", prepare: gen, round: exportRound(b, ours)}.counted(agentos, runs),
+					side{name: "peer", prepare: gen, round: func(in any) int {
 						ss := in.([]sdktrace.ReadOnlySpan)
 						if err := theirs.ExportSpans(ctx, ss); err != nil {
 							b.Fatal(err)
 						}
 						return len(ss)
-					}},
-					side{"limit", gen, limitRound(b, limit)},
+					}}.counted(otlp, runs),
+					side{name: "limit", prepare: gen, round: limitRound(b, limit)}.counted(limitSink, runs),
 				)
 			})
 		}
@@ -93,10 +93,10 @@ func BenchmarkInterleavedPromptSize(b *testing.B) {
 			}
 			viaOurs, viaLimit := exportRound(b, ours), limitRound(b, limit)
 			interleave(b,
-				side{"ours100B", gen(100, 0), viaOurs},
-				side{"ours10KB", gen(10<<10, 1), viaOurs},
-				side{"limit100B", gen(100, 0), viaLimit},
-				side{"limit10KB", gen(10<<10, 1), viaLimit},
+				side{name: "ours100B", prepare: gen(100, 0), round: viaOurs},
+				side{name: "ours10KB", prepare: gen(10<<10, 1), round: viaOurs},
+				side{name: "limit100B", prepare: gen(100, 0), round: viaLimit},
+				side{name: "limit10KB", prepare: gen(10<<10, 1), round: viaLimit},
 			)
 		})
 	}
@@ -143,7 +143,7 @@ func BenchmarkInterleavedCollectorExporter(b *testing.B) {
 				gen := func(i int) any { return stubTraces(runStubs(uint64(i), runs, sc.sh, true)) }
 				var closed int64
 				interleave(b,
-					side{"ours", gen, func(in any) int {
+					side{name: "ours", prepare: gen, round: func(in any) int {
 						td := in.(ptrace.Traces)
 						n := td.SpanCount()
 						if err := ours.ConsumeTraces(ctx, td); err != nil {
@@ -152,16 +152,109 @@ func BenchmarkInterleavedCollectorExporter(b *testing.B) {
 						closed += int64(runs)
 						agentos.waitFor(b, closed)
 						return n
-					}},
-					side{"peer", gen, func(in any) int {
+					}}.counted(agentos, runs),
+					side{name: "peer", prepare: gen, round: func(in any) int {
 						td := in.(ptrace.Traces)
 						n := td.SpanCount()
 						if err := theirs.ConsumeTraces(ctx, td); err != nil {
 							b.Fatal(err)
 						}
 						return n
-					}},
+					}}.counted(otlp, runs),
 				)
+			})
+		}
+	}
+}
+
+// BenchmarkInterleavedCollectorVsSDK is the Collector exporter (ours)
+// against the SDK exporter (peer) and the minimal client (limit), on the
+// same runs. Ours runs as users run it: the factory's default config
+// (exporterhelper's sending queue and retry included) through the real
+// component, fed one pdata batch a round as the otlp receiver hands over
+// one export request; its round lasts until the sink has closed every
+// run. The one setting changed is the grace period (1 ms), so that runs
+// close at the next tick (every 250 ms) rather than seconds later.
+//
+// The SDK exporter runs two ways. peer=sdkexporter calls ForceFlush after
+// each export, as BenchmarkInterleavedSDKExport does: its runs close at
+// once, and its round never sits idle. peer=sdkexporter-tick exports and
+// lets its own tick close the runs, with the same 1 ms grace period, as
+// under a BatchSpanProcessor: its round waits as ours does. Work that
+// resumes after a pause costs more CPU on a loaded machine (caches gone
+// cold), so the -tick rows compare like with like.
+//
+// Each side delivers to a sink process of its own, which counts the
+// connections it accepts.
+func BenchmarkInterleavedCollectorVsSDK(b *testing.B) {
+	ctx := context.Background()
+	for _, sc := range shapes {
+		for _, tick := range []bool{false, true} {
+			name := sc.name + "/peer=sdkexporter"
+			if tick {
+				name += "-tick"
+			}
+			b.Run(name, func(b *testing.B) {
+				runs := runsPerRound(sc.sh.spansPerRun)
+				collSink, sdkSink, limitSink := startChildSink(b, "agentos"), startChildSink(b, "agentos"), startChildSink(b, "agentos")
+
+				f := agentosexporter.NewFactory()
+				cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
+				cfg.ClientConfig.Endpoint = collSink.URL
+				cfg.APIKey = benchKey
+				cfg.AgentID = benchAgent
+				cfg.Timing.GracePeriod = time.Millisecond
+				coll := startExporter(b, f, cfg)
+				defer coll.Shutdown(ctx)
+
+				opts := bridgeOpts(sdkSink.URL)
+				if tick {
+					opts = append(opts, sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}))
+				}
+				sdk, err := sdkbridge.NewExporter(ctx, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sdk.Shutdown(ctx)
+				limit := newMinimalClient(limitSink.URL)
+
+				genSDK := func(i int) any { return runStubs(uint64(i), runs, sc.sh, true).Snapshots() }
+				genPdata := func(i int) any { return stubTraces(runStubs(uint64(i), runs, sc.sh, true)) }
+				var collClosed, sdkClosed int64
+				viaSDK := exportRound(b, sdk)
+				if tick {
+					viaSDK = func(in any) int {
+						ss := in.([]sdktrace.ReadOnlySpan)
+						if err := sdk.ExportSpans(ctx, ss); err != nil {
+							b.Fatal(err)
+						}
+						sdkClosed += int64(runs)
+						sdkSink.waitFor(b, sdkClosed)
+						return len(ss)
+					}
+				}
+				interleave(b,
+					side{name: "ours", prepare: genPdata, round: func(in any) int {
+						td := in.(ptrace.Traces)
+						n := td.SpanCount()
+						if err := coll.ConsumeTraces(ctx, td); err != nil {
+							b.Fatal(err)
+						}
+						collClosed += int64(runs)
+						collSink.waitFor(b, collClosed)
+						return n
+					}}.counted(collSink, runs),
+					side{name: "peer", prepare: genSDK, round: viaSDK}.counted(sdkSink, runs),
+					side{name: "limit", prepare: genSDK, round: limitRound(b, limit)}.counted(limitSink, runs),
+				)
+				// Every side sent the same runs, so the same events: a side
+				// that dropped some would look cheaper than it is.
+				if *onlySides == "" {
+					c, s, l := collSink.eventBytes(b), sdkSink.eventBytes(b), limitSink.eventBytes(b)
+					if c != l || s != l {
+						b.Errorf("events bytes delivered: Collector exporter %d, SDK exporter %d, minimal client %d", c, s, l)
+					}
+				}
 			})
 		}
 	}
@@ -200,9 +293,9 @@ func BenchmarkScalingSDKExport(b *testing.B) {
 			defer ours.Shutdown(ctx)
 			sh := shape{tc.spansPerRun, 100}
 			runs := max(tc.openRuns, 2048/tc.spansPerRun)
-			interleave(b, side{"ours", func(i int) any {
+			interleave(b, side{name: "ours", prepare: func(i int) any {
 				return openRunsRound(uint64(i), runs, tc.openRuns, sh)
-			}, func(in any) int {
+			}, round: func(in any) int {
 				n := 0
 				for _, batch := range in.([][]sdktrace.ReadOnlySpan) {
 					if err := ours.ExportSpans(ctx, batch); err != nil {
@@ -214,7 +307,7 @@ func BenchmarkScalingSDKExport(b *testing.B) {
 					b.Fatal(err)
 				}
 				return n
-			}})
+			}}.counted(sink, runs))
 		})
 	}
 }
@@ -254,7 +347,7 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 	ctx := context.Background()
 	for _, spansPerRun := range []int{8, 50, 200} {
 		b.Run(fmt.Sprintf("spans=%d/prompt=100B/peer=batchspanprocessor", spansPerRun), func(b *testing.B) {
-			agentos, otlp := startChildSink(b, "agentos"), startChildSink(b, "otlp")
+			agentos, otlp, limitSink := startChildSink(b, "agentos"), startChildSink(b, "otlp"), startChildSink(b, "agentos")
 			live, err := sdkbridge.NewSpanProcessor(ctx, append(bridgeOpts(agentos.URL),
 				sdkbridge.WithTiming(sdkbridge.Timing{GracePeriod: time.Millisecond}))...)
 			if err != nil {
@@ -273,7 +366,7 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 			collected := &collectingProcessor{}
 			limitTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(collected))
 			defer limitTP.Shutdown(ctx)
-			limit := newMinimalClient(agentos.URL)
+			limit := newMinimalClient(limitSink.URL)
 
 			runs := runsPerRound(spansPerRun)
 			in, out := messagesJSON("user", 100), messagesJSON("assistant", 100)
@@ -311,9 +404,9 @@ func BenchmarkInterleavedProcessor(b *testing.B) {
 			none := func(int) any { return nil }
 			var oursSpans, peerSpans int
 			interleave(b,
-				side{"ours", none, func(any) int { n := trace(ourTP); oursSpans += n; return n }},
-				side{"peer", none, func(any) int { n := trace(peerTP); peerSpans += n; return n }},
-				side{"limit", none, func(any) int { return trace(limitTP) }},
+				side{name: "ours", prepare: none, round: func(any) int { n := trace(ourTP); oursSpans += n; return n }}.counted(agentos, runs),
+				side{name: "peer", prepare: none, round: func(any) int { n := trace(peerTP); peerSpans += n; return n }}.counted(otlp, runs),
+				side{name: "limit", prepare: none, round: func(any) int { return trace(limitTP) }}.counted(limitSink, runs),
 			)
 			if oursSpans > 0 {
 				b.ReportMetric(float64(live.DroppedSpans())/float64(oursSpans), "ours-dropped/span")

@@ -12,7 +12,7 @@ import (
 // agentosSink answers the ingest API as cheaply as possible (see
 // agentosHandler), in this process.
 func agentosSink(tb testing.TB) string {
-	return serve(tb, agentosHandler(new(atomic.Int64)))
+	return serve(tb, agentosHandler(new(atomic.Int64), new(atomic.Int64)))
 }
 
 // otlpSink accepts OTLP/HTTP and discards it.
@@ -27,7 +27,7 @@ func otlpSink(tb testing.TB) string {
 // slowAgentosSink is agentosSink answering after latency; closed counts
 // the runs it closed (run/complete and run/fail).
 func slowAgentosSink(tb testing.TB, latency time.Duration, closed *atomic.Int64) string {
-	return serve(tb, delayed(latency, agentosHandler(closed)))
+	return serve(tb, delayed(latency, agentosHandler(closed, new(atomic.Int64))))
 }
 
 // slowOTLPSink accepts OTLP/HTTP (gzip or not), answers after latency and

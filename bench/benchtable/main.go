@@ -117,6 +117,15 @@ func main() {
 	}
 }
 
+// count is a metric that counts whole things.
+func count(r *result, m string) string {
+	v, ok := r.metrics[m]
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
 func num(v float64, ok bool) string {
 	if !ok {
 		return "-"
@@ -125,6 +134,12 @@ func num(v float64, ok bool) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// sideNames says who the sides are where "ours" and "peer" alone would
+// mislead.
+var sideNames = map[string]string{
+	"BenchmarkInterleavedCollectorVsSDK": "ours (the Collector exporter), peer (the SDK exporter) and limit (a minimal client)",
 }
 
 // printInterleaved prints the interleaved benchmarks, grouped by their
@@ -149,6 +164,9 @@ func printInterleaved(w io.Writer, rs []*result) {
 		if hasMetric(rows[0], "limit-cpu-ns/span") {
 			sides = "ours, peer and limit (a minimal client)"
 		}
+		if d, ok := sideNames[g]; ok {
+			sides = d
+		}
 		fmt.Fprintf(w, "\n%s: process CPU per span, %s in alternating rounds\n", strings.TrimPrefix(g, "Benchmark"), sides)
 		fmt.Fprintf(w, "  %-50s %10s %10s %9s %10s %10s\n", "case", "ours", "peer", "ours/peer", "limit", "ours/limit")
 		for _, r := range rows {
@@ -163,12 +181,80 @@ func printInterleaved(w io.Writer, rs []*result) {
 				triple(r, "ns/span"), ratio(r, "ours-ns/span", "peer-ns/span"),
 				triple(r, "B/span"), ratio(r, "ours-B/span", "peer-B/span"), triple(r, "allocs/span"))
 		}
+		printSpread(w, rows)
+		printConns(w, rows)
 		if hasMetric(rows[0], "ours-dropped/span") {
 			fmt.Fprintf(w, "  dropped/span (ours / peer; the figures count only if both are 0):\n")
 			for _, r := range rows {
 				fmt.Fprintf(w, "  %-50s %22s\n", caseName(r), triple(r, "dropped/span"))
 			}
 		}
+	}
+}
+
+// printSpread shows CPU per span and its ratios as median [min..max] over
+// 5 blocks of the rounds after the first, each ratio taken within the same
+// rounds, when the benchmark had enough rounds.
+func printSpread(w io.Writer, rows []*result) {
+	if !hasMetric(rows[0], "rounds") {
+		return
+	}
+	sides := []string{"ours", "peer"}
+	if hasMetric(rows[0], "limit-cpu-ns/span") {
+		sides = append(sides, "limit")
+	}
+	var cols []string
+	for _, s := range sides {
+		cols = append(cols, s+" cpu-ns/span")
+	}
+	for i := range sides {
+		for _, o := range sides[i+1:] {
+			cols = append(cols, sides[i]+"/"+o)
+		}
+	}
+	fmt.Fprintf(w, "  median [min..max] over 5 blocks of the rounds after the first (ratios within the same rounds):\n")
+	fmt.Fprintf(w, "  %-50s %6s", "case", "rounds")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %22s", c)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-50s %6s", caseName(r), count(r, "rounds"))
+		for _, s := range sides {
+			fmt.Fprintf(w, " %22s", spread(r, s+"-cpu-ns/span"))
+		}
+		for i := range sides {
+			for _, o := range sides[i+1:] {
+				fmt.Fprintf(w, " %22s", spread(r, sides[i]+"/"+o+"-cpu"))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// spread is "median [min..max]" of a metric reported with reportSpread.
+func spread(r *result, m string) string {
+	if !hasMetric(r, m+"-median") {
+		return "-"
+	}
+	return fmt.Sprintf("%s [%s..%s]", metric(r, m+"-median"), metric(r, m+"-min"), metric(r, m+"-max"))
+}
+
+// printConns shows the new connections each side's sink accepted per
+// 1,000 runs after the first round, and in the first round.
+func printConns(w io.Writer, rows []*result) {
+	if !hasMetric(rows[0], "ours-conns/1000runs") {
+		return
+	}
+	fmt.Fprintf(w, "  new connections per 1,000 runs after the first round (opened in the first round), ours / peer / limit:\n")
+	for _, r := range rows {
+		var parts []string
+		for _, s := range []string{"ours", "peer", "limit"} {
+			if hasMetric(r, s+"-conns/1000runs") {
+				parts = append(parts, fmt.Sprintf("%s (%s)", metric(r, s+"-conns/1000runs"), count(r, s+"-conns-first-round")))
+			}
+		}
+		fmt.Fprintf(w, "  %-50s %s\n", caseName(r), strings.Join(parts, " / "))
 	}
 }
 

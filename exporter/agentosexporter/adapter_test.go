@@ -172,6 +172,28 @@ func TestAdapterDoesNotAliasPdata(t *testing.T) {
 	assert.Equal(t, []byte{0xde, 0xad}, v.Bytes())
 }
 
+// A span's attributes and its events' share one array: each slice is
+// capped, so that appending to one (as redaction or a later step may)
+// copies instead of writing over the next.
+func TestAdapterSharedAttributesDoNotOverlap(t *testing.T) {
+	td := ptrace.NewTraces()
+	s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.Attributes().PutStr("span", "1")
+	for i := range 2 {
+		e := s.Events().AppendEmpty()
+		e.SetName(fmt.Sprintf("e%d", i))
+		e.Attributes().PutStr("event", fmt.Sprint(i))
+	}
+	got := pdataspans.Append(nil, td)[0]
+	require.Len(t, got.Attrs, 1)
+	require.Len(t, got.Events, 2)
+	_ = append(got.Attrs, spans.Attr{Key: "extra", Value: spans.StringValue("x")})
+	_ = append(got.Events[0].Attrs, spans.Attr{Key: "extra", Value: spans.StringValue("x")})
+	assert.Equal(t, "event", got.Events[0].Attrs[0].Key)
+	assert.Equal(t, "1", got.Events[1].Attrs[0].Value.Str(), "the second event's attribute, after appends to the others")
+	assert.Len(t, got.Events[0].Attrs, 1)
+}
+
 func TestAdapterAppends(t *testing.T) {
 	dst := make([]spans.Span, 1, 2)
 	got := pdataspans.Append(dst, twoResources())

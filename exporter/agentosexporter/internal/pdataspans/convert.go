@@ -34,37 +34,63 @@ func Append(dst []spans.Span, td ptrace.Traces) []spans.Span {
 	return dst
 }
 
-// Span converts one span.
+// Span converts one span. The attributes of the span and of its events
+// share one allocation.
 func Span(s ptrace.Span, res *spans.Resource) spans.Span {
+	attrs, evs := s.Attributes(), s.Events()
+	n := attrs.Len()
+	for i := 0; i < evs.Len(); i++ {
+		n += evs.At(i).Attributes().Len()
+	}
+	var pool []spans.Attr
+	if n > 0 {
+		pool = make([]spans.Attr, 0, n)
+	}
+	flags := s.Flags()
 	out := spans.Span{
 		TraceID:      spans.TraceID(s.TraceID()),
 		SpanID:       spans.SpanID(s.SpanID()),
 		ParentSpanID: spans.SpanID(s.ParentSpanID()),
-		ParentRemote: s.Flags()&flagHasIsRemote != 0 && s.Flags()&flagIsRemote != 0,
+		ParentRemote: flags&flagHasIsRemote != 0 && flags&flagIsRemote != 0,
 		Name:         s.Name(),
 		StartTime:    s.StartTimestamp().AsTime(),
-		EndTime:      s.EndTimestamp().AsTime(),
-		Attrs:        Attrs(s.Attributes()),
 		Resource:     res,
 	}
-	if s.EndTimestamp() == 0 {
-		out.EndTime = out.StartTime
+	out.EndTime = out.StartTime
+	if end := s.EndTimestamp(); end != 0 {
+		out.EndTime = end.AsTime()
 	}
-	switch s.Status().Code() {
+	out.Attrs, pool = attrsInto(pool, attrs)
+	switch st := s.Status(); st.Code() {
 	case ptrace.StatusCodeOk:
 		out.StatusCode = spans.StatusOK
 	case ptrace.StatusCodeError:
 		out.StatusCode = spans.StatusError
-		out.StatusMessage = s.Status().Message()
+		out.StatusMessage = st.Message()
 	}
-	if evs := s.Events(); evs.Len() > 0 {
+	if evs.Len() > 0 {
 		out.Events = make([]spans.Event, evs.Len())
 		for i := range out.Events {
 			e := evs.At(i)
-			out.Events[i] = spans.Event{Name: e.Name(), Time: e.Timestamp().AsTime(), Attrs: Attrs(e.Attributes())}
+			out.Events[i] = spans.Event{Name: e.Name(), Time: e.Timestamp().AsTime()}
+			out.Events[i].Attrs, pool = attrsInto(pool, e.Attributes())
 		}
 	}
 	return out
+}
+
+// attrsInto converts m into the free capacity of pool and returns them
+// (nil when m is empty), capped so that appending to them copies, and
+// pool with them taken.
+func attrsInto(pool []spans.Attr, m pcommon.Map) (converted, rest []spans.Attr) {
+	if m.Len() == 0 {
+		return nil, pool
+	}
+	start := len(pool)
+	for k, v := range m.All() {
+		pool = append(pool, spans.Attr{Key: k, Value: Value(v)})
+	}
+	return pool[start:len(pool):len(pool)], pool
 }
 
 // Attrs converts an attribute map; nil when empty.
@@ -72,10 +98,7 @@ func Attrs(m pcommon.Map) []spans.Attr {
 	if m.Len() == 0 {
 		return nil
 	}
-	out := make([]spans.Attr, 0, m.Len())
-	for k, v := range m.All() {
-		out = append(out, spans.Attr{Key: k, Value: Value(v)})
-	}
+	out, _ := attrsInto(make([]spans.Attr, 0, m.Len()), m)
 	return out
 }
 
