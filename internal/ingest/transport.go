@@ -57,10 +57,14 @@ func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.UR
 	}
 	return &http.Client{
 		Transport: &http.Transport{
-			TLSClientConfig:       tlsConfig,
-			Proxy:                 proxy,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ForceAttemptHTTP2:     true,
+			TLSClientConfig:   tlsConfig,
+			Proxy:             proxy,
+			DialContext:       (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2: true,
+			// As many connections as calls at once, all kept: a request
+			// finding none idle waits for one coming back rather than
+			// dialing a spare that a full pool would close again.
+			MaxConnsPerHost:       conns,
 			MaxIdleConns:          conns,
 			MaxIdleConnsPerHost:   conns,
 			IdleConnTimeout:       90 * time.Second,
