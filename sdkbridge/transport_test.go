@@ -297,3 +297,37 @@ func TestSteadyLoadReusesConnections(t *testing.T) {
 		})
 	}
 }
+
+// The default client speaks HTTP/1.1 even to a server offering HTTP/2 by
+// ALPN: its connections are kept, and multiplexing measured no cheaper.
+func TestDefaultClientSpeaksHTTP1(t *testing.T) {
+	srv := localserver.New(localserver.Options{})
+	srv.RegisterAgent(agentID, apiKey)
+	var h1, h2 atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		} else {
+			h1.Add(1)
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+	exp, err := sdkbridge.NewExporter(context.Background(), bridgeOptions(ts.URL,
+		sdkbridge.WithTLSClientConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	agentTurn(context.Background(), tp.Tracer("test"), false)
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h1.Load() < 3 || h2.Load() != 0 {
+		t.Errorf("%d HTTP/1.1 and %d HTTP/2 requests, want every one (at least 3) in HTTP/1.1", h1.Load(), h2.Load())
+	}
+}

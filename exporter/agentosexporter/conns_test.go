@@ -3,11 +3,13 @@ package agentosexporter
 import (
 	"context"
 	"encoding/binary"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,8 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap/zapcore"
@@ -145,4 +150,39 @@ func TestKeepaliveOffWarns(t *testing.T) {
 	require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
 	require.NoError(t, exp.Shutdown(ctx))
 	require.Equal(t, 1, o.logs.FilterMessageSnippet("keepalive is off").FilterLevelExact(zapcore.WarnLevel).Len())
+}
+
+// By default the exporter speaks HTTP/1.1 even to a server offering HTTP/2
+// by ALPN (connections are kept, and multiplexing measured no cheaper);
+// force_attempt_http2 turns HTTP/2 back on.
+func TestHTTPVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		keys  map[string]any
+		proto int
+	}{
+		{"default", map[string]any{}, 1},
+		{"force_attempt_http2", map[string]any{"force_attempt_http2": true}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := localserver.New(localserver.Options{})
+			srv.RegisterAgent(testAgent, testKey)
+			var protos sync.Map // ProtoMajor → true
+			hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				protos.Store(r.ProtoMajor, true)
+				srv.ServeHTTP(w, r)
+			}))
+			hs.EnableHTTP2 = true
+			hs.StartTLS()
+			t.Cleanup(hs.Close)
+			cfg := testConfig(hs.URL)
+			cfg.ClientConfig.TLS.CAPem = configopaque.String(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}))
+			require.NoError(t, confmap.NewFromStringMap(tc.keys).Unmarshal(cfg))
+			runExporter(t, cfg, exportertest.NewNopSettings(NewFactory().Type()), oneRun(1))
+			require.Len(t, srv.Runs(), 1)
+			var seen []int
+			protos.Range(func(k, _ any) bool { seen = append(seen, k.(int)); return true })
+			require.Equal(t, []int{tc.proto}, seen, "HTTP major versions of the requests")
+		})
+	}
 }
