@@ -17,7 +17,8 @@ func summary(r row) string {
 	if r.delivery <= 0 {
 		return verdictText(r) + ": nothing delivered"
 	}
-	return fmt.Sprintf("%s: %.0f spans/s over %s", verdictText(r), r.spansPerSecond(), r.delivery.Round(time.Millisecond))
+	return fmt.Sprintf("%s: %.0f spans/s over %s (traced in %s, handed over in %s)", verdictText(r), r.spansPerSecond(), r.delivery.Round(time.Millisecond),
+		r.load.Produced.Round(time.Millisecond), r.load.Elapsed.Round(time.Millisecond))
 }
 
 func verdictText(r row) string {

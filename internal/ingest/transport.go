@@ -57,8 +57,8 @@ func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.UR
 	}
 	// HTTP/1.1 even where AgentOS offers HTTP/2: with a kept connection
 	// per run in flight, each handshake happens once, and multiplexing
-	// over one connection measured no cheaper (the same CPU per run at 8
-	// spans per run, 11% more at 50) and a third slower
+	// over one connection measured dearer (5% more CPU per run at 8
+	// spans per run, 15% more at 50) and a quarter to a third slower
 	// (bench/conns_test.go).
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
