@@ -132,6 +132,26 @@ func printComparisons(w io.Writer, rows []row) {
 	}
 	_ = tw.Flush()
 
+	fmt.Fprintln(w, "\ncollector against the SDK exporter at saturation: delivered spans/s (target: at least 0.8x);")
+	fmt.Fprintln(w, "tail: how long the collector delivered after it had acknowledged every span (a backlog, or its grace period and tick)")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\texporter\tcollector\tratio\ttail\t")
+	for _, sc := range []string{saturation0, saturation50} {
+		ratio, tail := "-", "-"
+		c, okc := find(sc, collectorFE)
+		e, oke := find(sc, exporterFE)
+		if okc && oke {
+			ratio = strconv.FormatFloat(c.spansPerSecond()/e.spansPerSecond(), 'f', 2, 64) + "x"
+		}
+		if okc {
+			tail = c.tail().Round(10 * time.Millisecond).String()
+		}
+		if okc || oke {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", sc, rate(sc, exporterFE), rate(sc, collectorFE), ratio, tail)
+		}
+	}
+	_ = tw.Flush()
+
 	if _, ok := find(latency0, otlphttpFE); !ok {
 		if _, ok := find(latency50, otlphttpFE); !ok {
 			return
