@@ -73,8 +73,8 @@ func SmallPool(perHost, maxIdle, concurrency int) bool {
 }
 
 // IdlePool raises a pool's bounds to one idle connection per run in
-// flight: perHost as net/http reads it (0 means 2, below 0 none) and
-// maxIdle when bounded (0 stays unbounded). A larger pool costs only the
+// flight: perHost (as EffectivePerHost reads it) and maxIdle when bounded
+// (0 stays unbounded). A larger pool costs only the
 // idle sockets: never more connections are busy than runs in flight.
 func IdlePool(perHost, maxIdle, concurrency int) (int, int) {
 	if maxIdle > 0 {
