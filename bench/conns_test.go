@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -19,27 +20,33 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
 
-// tlsSinkEnv makes the test binary an AgentOS sink over TLS, offering
-// HTTP/2 and HTTP/1.1 by ALPN, instead of running benchmarks. It is read
-// in init, before TestMain, so that this file needs nothing of the other
-// sinks' plumbing.
-const tlsSinkEnv = "AGENTOS_BENCH_TLS_SINK"
+// connSinkEnv makes the test binary an AgentOS sink that counts the
+// connections it accepted, instead of running benchmarks: over TLS
+// ("tls", offering HTTP/2 and HTTP/1.1 by ALPN) or plain HTTP ("plain").
+// It is read in init, before TestMain, so that this file needs nothing of
+// the other sinks' plumbing.
+const connSinkEnv = "AGENTOS_BENCH_CONN_SINK"
 
 func init() {
-	if os.Getenv(tlsSinkEnv) != "" {
-		serveTLSSink()
+	if mode := os.Getenv(connSinkEnv); mode != "" {
+		serveConnSink(mode)
 		os.Exit(0)
 	}
 }
 
-// serveTLSSink serves AgentOS over TLS, and on a plain control listener
+// serveConnSink serves AgentOS, and on a plain control listener
 // /wait?n= (closed runs), /conns (connections accepted) and /protos
-// (requests by HTTP major version). It prints both URLs and its
+// (requests by HTTP major version). It prints both URLs and its TLS
 // certificate, then serves until stdin closes.
-func serveTLSSink() {
+func serveConnSink(mode string) {
 	var closed, conns, h1, h2 atomic.Int64
 	api := agentosHandler(&closed)
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +63,13 @@ func serveTLSSink() {
 			conns.Add(1)
 		}
 	}
-	ts.StartTLS()
+	cert := "-"
+	if mode == "tls" {
+		ts.StartTLS()
+		cert = base64.StdEncoding.EncodeToString(ts.Certificate().Raw)
+	} else {
+		ts.Start()
+	}
 	control := http.NewServeMux()
 	control.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
@@ -72,20 +85,21 @@ func serveTLSSink() {
 		os.Exit(1)
 	}
 	go func() { _ = http.Serve(ln, control) }()
-	fmt.Println(ts.URL, "http://"+ln.Addr().String(), base64.StdEncoding.EncodeToString(ts.Certificate().Raw))
+	fmt.Println(ts.URL, "http://"+ln.Addr().String(), cert)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
-// tlsSink is a TLS sink in a process of its own.
-type tlsSink struct {
+// connSink is a connection-counting sink in a process of its own; roots
+// trusts its certificate over TLS.
+type connSink struct {
 	URL, control string
 	roots        *x509.CertPool
 }
 
-func startTLSSink(b *testing.B) *tlsSink {
+func startConnSink(b *testing.B, mode string) *connSink {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), tlsSinkEnv+"=1")
+	cmd.Env = append(os.Environ(), connSinkEnv+"="+mode)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -102,7 +116,10 @@ func startTLSSink(b *testing.B) *tlsSink {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	f := strings.Fields(line)
 	if err != nil || len(f) != 3 {
-		b.Fatalf("TLS sink: %q, %v", line, err)
+		b.Fatalf("%s sink: %q, %v", mode, line, err)
+	}
+	if mode != "tls" {
+		return &connSink{URL: f[0], control: f[1]}
 	}
 	der, err := base64.StdEncoding.DecodeString(f[2])
 	if err != nil {
@@ -114,10 +131,10 @@ func startTLSSink(b *testing.B) *tlsSink {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	return &tlsSink{URL: f[0], control: f[1], roots: roots}
+	return &connSink{URL: f[0], control: f[1], roots: roots}
 }
 
-func (s *tlsSink) get(b *testing.B, path string) string {
+func (s *connSink) get(b *testing.B, path string) string {
 	resp, err := http.Get(s.control + path)
 	if err != nil {
 		b.Fatal(err)
@@ -169,7 +186,7 @@ func BenchmarkConnsHTTP1VsHTTP2(b *testing.B) {
 		b.Run(fmt.Sprintf("spans=%d", spansPerRun), func(b *testing.B) {
 			sh := shape{spansPerRun, 100}
 			runs := runsPerRound(spansPerRun)
-			sinks := map[string]*tlsSink{"h1": startTLSSink(b), "h2": startTLSSink(b)}
+			sinks := map[string]*connSink{"h1": startConnSink(b, "tls"), "h2": startConnSink(b, "tls")}
 			var sides []side
 			rounds := map[string]*int{}
 			for _, proto := range []string{"h1", "h2"} {
@@ -205,4 +222,84 @@ func BenchmarkConnsHTTP1VsHTTP2(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkConnsCollectorExporter counts the connections the Collector
+// exporter (built from its factory, sending queue and all) opens to a
+// plain HTTP sink in rounds of 64 runs of 8 spans, each round delivered
+// whole before the next: with its defaults, and with
+// keepalive::max_idle_conns_per_host 16, which once closed most of the
+// connections after every round. Connections per 1,000 runs include the
+// first round's; the figure to compare is the runs in flight, 64.
+func BenchmarkConnsCollectorExporter(b *testing.B) {
+	ctx := context.Background()
+	const runs = 64
+	for _, perHost := range []int{0, 16} {
+		name := "keepalive=default"
+		if perHost > 0 {
+			name = fmt.Sprintf("max_idle_conns_per_host=%d", perHost)
+		}
+		b.Run(name, func(b *testing.B) {
+			sink := startConnSink(b, "plain")
+			f := agentosexporter.NewFactory()
+			cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
+			cfg.ClientConfig.Endpoint = sink.URL
+			cfg.APIKey = benchKey
+			cfg.AgentID = benchAgent
+			cfg.Timing.GracePeriod = time.Millisecond
+			if perHost > 0 {
+				ka := *cfg.ClientConfig.Keepalive.Get()
+				ka.MaxIdleConnsPerHost = perHost
+				cfg.ClientConfig.Keepalive = configoptional.Some(ka)
+			}
+			exp := startExporter(b, f, cfg)
+			defer exp.Shutdown(ctx)
+			total := 0
+			for i := 0; b.Loop(); i++ {
+				if err := exp.ConsumeTraces(ctx, pdataRuns(uint64(i), runs)); err != nil {
+					b.Fatal(err)
+				}
+				total += runs
+				sink.get(b, "/wait?n="+strconv.Itoa(total))
+			}
+			conns, err := strconv.Atoi(sink.get(b, "/conns"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(conns)*1000/float64(max(total, 1)), "conns/1000runs")
+		})
+	}
+}
+
+// pdataRuns is n runs of 8 spans as a receiver hands them over, children
+// first; seq makes the trace ids unique.
+func pdataRuns(seq uint64, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for r := range n {
+		var tid pcommon.TraceID
+		binary.BigEndian.PutUint64(tid[:8], seq+1)
+		binary.BigEndian.PutUint64(tid[8:], uint64(r)+1)
+		root := pcommon.SpanID{0xff, byte(r)}
+		for c := range 7 {
+			s := ss.AppendEmpty()
+			s.SetTraceID(tid)
+			s.SetSpanID(pcommon.SpanID{byte(c + 1), byte(r)})
+			s.SetParentSpanID(root)
+			s.SetName("chat gpt-4o")
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(c) * time.Millisecond)))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(c+1) * time.Millisecond)))
+			s.Attributes().PutStr("gen_ai.operation.name", "chat")
+			s.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+		}
+		s := ss.AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(root)
+		s.SetName("invoke_agent weather")
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(10 * time.Millisecond)))
+		s.Attributes().PutStr("gen_ai.operation.name", "invoke_agent")
+	}
+	return td
 }
