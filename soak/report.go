@@ -132,9 +132,32 @@ func printComparisons(w io.Writer, rows []row) {
 	}
 	_ = tw.Flush()
 
+	_, sat0 := find(saturation0, collectorFE)
+	_, sat50 := find(saturation50, collectorFE)
+	if sat0 || sat50 {
+		printSaturation(w, find, rate)
+	}
+
+	if _, ok := find(latency0, otlphttpFE); !ok {
+		if _, ok := find(latency50, otlphttpFE); !ok {
+			return
+		}
+	}
+	fmt.Fprintln(w, "\ncollector, side by side in one build: delivered spans/s")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "latency\tagentos\totlphttp\t")
+	for _, sc := range []string{latency0, latency50} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", sc, rate(sc, collectorFE), rate(sc, otlphttpFE))
+	}
+	_ = tw.Flush()
+}
+
+// printSaturation prints the collector's throughput against the SDK
+// exporter's in the saturation rows, with the collector's tail.
+func printSaturation(w io.Writer, find func(string, frontEnd) (row, bool), rate func(string, frontEnd) string) {
 	fmt.Fprintln(w, "\ncollector against the SDK exporter at saturation: delivered spans/s (target: at least 0.8x);")
 	fmt.Fprintln(w, "tail: how long the collector delivered after it had acknowledged every span (a backlog, or its grace period and tick)")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\texporter\tcollector\tratio\ttail\t")
 	for _, sc := range []string{saturation0, saturation50} {
 		ratio, tail := "-", "-"
@@ -149,19 +172,6 @@ func printComparisons(w io.Writer, rows []row) {
 		if okc || oke {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", sc, rate(sc, exporterFE), rate(sc, collectorFE), ratio, tail)
 		}
-	}
-	_ = tw.Flush()
-
-	if _, ok := find(latency0, otlphttpFE); !ok {
-		if _, ok := find(latency50, otlphttpFE); !ok {
-			return
-		}
-	}
-	fmt.Fprintln(w, "\ncollector, side by side in one build: delivered spans/s")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "latency\tagentos\totlphttp\t")
-	for _, sc := range []string{latency0, latency50} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", sc, rate(sc, collectorFE), rate(sc, otlphttpFE))
 	}
 	_ = tw.Flush()
 }
