@@ -256,9 +256,11 @@ func (c *config) baseURL() string {
 // client: one could carry the key to another host. WithTLSClientConfig,
 // WithProxy and the certificate variables (AGENTOS_CERTIFICATE, …)
 // configure the default client only; with this option, set them
-// on your client's transport, and keep as many idle connections per host
-// (MaxIdleConnsPerHost) as runs are delivered at once (WithConcurrency), or
-// connections are closed after each burst and dialed again.
+// on your client's transport, and keep as many idle connections
+// (MaxIdleConnsPerHost and MaxIdleConns) as runs are delivered at once
+// (WithConcurrency), or connections are closed after each burst and dialed
+// again: the bridge warns with the figures, and does not change your
+// transport. The default client has one connection per run in flight.
 func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.httpClient = client })
 }
@@ -492,8 +494,11 @@ func (c *config) pipelineConfig() (pipeline.Config, error) {
 }
 
 // warnSmallConnectionPool says when the caller's client keeps fewer idle
-// connections than runs are delivered at once: the rest would be closed
-// after each burst, and dialed (and handshaken) again for the next.
+// connections than runs are delivered at once, and how many of them are
+// closed after each burst and dialed (and handshaken) again for the next.
+// Over HTTP/2 the idle pool does not matter, but whether AgentOS answers
+// in HTTP/2 is not known before the first request. The client is the
+// caller's: it is not changed.
 func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency int) {
 	if client == nil {
 		return // the default client's pool is sized to concurrency
@@ -507,11 +512,22 @@ func warnSmallConnectionPool(log *slog.Logger, client *http.Client, concurrency 
 	default:
 		return // not ours to inspect
 	}
-	perHost := cmp.Or(tr.MaxIdleConnsPerHost, http.DefaultMaxIdleConnsPerHost)
-	if frontend.SmallPool(perHost, tr.MaxIdleConns, concurrency) {
-		log.Warn("agentos: WithHTTPClient's transport keeps fewer idle connections than runs are delivered at once (WithConcurrency); set MaxIdleConnsPerHost and MaxIdleConns to at least that, or connections are reopened all the time",
-			slog.Int("max_idle_conns_per_host", perHost), slog.Int("max_idle_conns", tr.MaxIdleConns), slog.Int("concurrency", concurrency))
+	if tr.DisableKeepAlives {
+		log.Warn("agentos: WithHTTPClient's transport has keep-alives off (DisableKeepAlives): every request to AgentOS opens a new connection, at least 3 per run",
+			slog.Int("concurrency", concurrency))
+		return
 	}
+	perHost := frontend.EffectivePerHost(tr.MaxIdleConnsPerHost)
+	if !frontend.SmallPool(perHost, tr.MaxIdleConns, concurrency) {
+		return
+	}
+	kept := perHost
+	if tr.MaxIdleConns > 0 {
+		kept = min(kept, tr.MaxIdleConns)
+	}
+	log.Warn(fmt.Sprintf("agentos: WithHTTPClient's transport keeps %d idle connections to AgentOS (MaxIdleConnsPerHost %d, MaxIdleConns %d) where %d runs are delivered at once (WithConcurrency): over HTTP/1.1 up to %d connections are closed after each burst and opened again; set both to at least %d",
+		kept, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, concurrency, concurrency-kept, concurrency),
+		slog.Int("idle_conns_kept", kept), slog.Int("concurrency", concurrency))
 }
 
 // newPipeline builds the core from opts; adjust, when not nil, changes

@@ -18,6 +18,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/localserver"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
@@ -184,16 +185,22 @@ func TestBurstsReuseConnections(t *testing.T) {
 }
 
 // A caller's client whose pool is smaller than the concurrency is named in
-// a warning; one sized to it is not.
+// a warning with the figures as net/http reads them (MaxIdleConnsPerHost 0
+// keeps 2, a negative one none); one sized to it, or a transport the bridge
+// cannot inspect, is not.
 func TestSmallConnectionPoolWarns(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
-		warns  bool
+		want   string // in the warning; empty: no warning
 	}{
-		{"default transport", &http.Client{}, true},
-		{"16 per host", &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, true},
-		{"sized", &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}}, false},
+		{"default transport", &http.Client{}, "keeps 2 idle connections to AgentOS (MaxIdleConnsPerHost 0, MaxIdleConns 100) where 256 runs are delivered at once (WithConcurrency): over HTTP/1.1 up to 254 connections"},
+		{"16 per host", &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, "keeps 16 idle connections to AgentOS (MaxIdleConnsPerHost 16, MaxIdleConns 0) where 256 runs are delivered at once (WithConcurrency): over HTTP/1.1 up to 240 connections"},
+		{"8 in all", &http.Client{Transport: &http.Transport{MaxIdleConns: 8, MaxIdleConnsPerHost: 300}}, "keeps 8 idle connections"},
+		{"none per host", &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: -1}}, "keeps 0 idle connections"},
+		{"keep-alives off", &http.Client{Transport: &http.Transport{DisableKeepAlives: true, MaxIdleConnsPerHost: 256}}, "keep-alives off (DisableKeepAlives)"},
+		{"sized", &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}}, ""},
+		{"wrapped", &http.Client{Transport: roundTripperFunc(http.DefaultTransport.RoundTrip)}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs strings.Builder
@@ -204,9 +211,123 @@ func TestSmallConnectionPoolWarns(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = exp.Shutdown(context.Background())
-			if got := strings.Contains(logs.String(), "MaxIdleConnsPerHost"); got != tc.warns {
-				t.Errorf("warned = %t, want %t; logs:\n%s", got, tc.warns, logs.String())
+			got := logs.String()
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("logs:\n%s\nwant a warning with %q", got, tc.want)
 			}
 		})
+	}
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Under steady load each front end opens at most one connection per run in
+// flight: 1,000 runs with 32 in flight, against a server that takes a
+// millisecond per request so that deliveries overlap, dial at most 32.
+func TestSteadyLoadReusesConnections(t *testing.T) {
+	const (
+		runs     = 1000
+		inFlight = 32
+		tracers  = 16
+	)
+	for _, fe := range []string{"exporter", "processor"} {
+		t.Run(fe, func(t *testing.T) {
+			srv := localserver.New(localserver.Options{})
+			srv.RegisterAgent(agentID, apiKey)
+			var accepted atomic.Int64
+			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(time.Millisecond)
+				srv.ServeHTTP(w, r)
+			}))
+			ts.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+				if state == http.StateNew {
+					accepted.Add(1)
+				}
+			}
+			ts.Start()
+			t.Cleanup(ts.Close)
+
+			ctx := context.Background()
+			opts := bridgeOptions(ts.URL, sdkbridge.WithConcurrency(inFlight))
+			var tp *sdktrace.TracerProvider
+			if fe == "exporter" {
+				exp, err := sdkbridge.NewExporter(ctx, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(5*time.Millisecond)))
+			} else {
+				sp, err := sdkbridge.NewSpanProcessor(ctx, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range tracers {
+				wg.Go(func() {
+					for next.Add(1) <= runs {
+						agentTurn(ctx, tp.Tracer("test"), false)
+					}
+				})
+			}
+			wg.Wait()
+			completed := func() int { return srv.Stats().Requests[agentosapi.PathRunComplete] }
+			deadline := time.Now().Add(60 * time.Second)
+			for completed() < runs && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := tp.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := completed(); n != runs {
+				t.Fatalf("%d runs completed, want %d", n, runs)
+			}
+			dialed := accepted.Load()
+			t.Logf("%d connections for %d runs, %d in flight", dialed, runs, inFlight)
+			if dialed < 2 {
+				t.Fatalf("%d connections: runs were not delivered in parallel, so the test proves nothing", dialed)
+			}
+			if dialed > inFlight {
+				t.Errorf("%d connections for %d runs with %d in flight: connections churned", dialed, runs, inFlight)
+			}
+		})
+	}
+}
+
+// The default client speaks HTTP/1.1 even to a server offering HTTP/2 by
+// ALPN: its connections are kept, and multiplexing measured no cheaper.
+func TestDefaultClientSpeaksHTTP1(t *testing.T) {
+	srv := localserver.New(localserver.Options{})
+	srv.RegisterAgent(agentID, apiKey)
+	var h1, h2 atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		} else {
+			h1.Add(1)
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+	exp, err := sdkbridge.NewExporter(context.Background(), bridgeOptions(ts.URL,
+		sdkbridge.WithTLSClientConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	agentTurn(context.Background(), tp.Tracer("test"), false)
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h1.Load() < 3 || h2.Load() != 0 {
+		t.Errorf("%d HTTP/1.1 and %d HTTP/2 requests, want every one (at least 3) in HTTP/1.1", h1.Load(), h2.Load())
 	}
 }

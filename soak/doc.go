@@ -4,6 +4,7 @@
 //
 // It starts the strict local AgentOS server (internal/localserver) in
 // process, then, for each scenario of the table in scenarios.go (latency,
+// throughput at saturation through the collector and the SDK exporter,
 // injected 503s, a rate limit, a 20 s outage, a server slower than the
 // client's timeout, a burst of 20,000 runs through one collector, a kill -9
 // of a crash-safe collector while it ingests, with AgentOS answering at once

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -104,7 +103,9 @@ func newTracerProvider(ctx context.Context, cfg loadConfig) (*sdktrace.TracerPro
 		sdkbridge.WithEndpoint(cfg.Endpoint), sdkbridge.WithAPIKey(cfg.APIKey), sdkbridge.WithAgentID(cfg.AgentID),
 	}
 	if cfg.Timeout > 0 {
-		bridge = append(bridge, sdkbridge.WithHTTPClient(&http.Client{Timeout: cfg.Timeout}))
+		// WithTimeout, not a client of its own: the default client's pool
+		// is sized to the runs in flight.
+		bridge = append(bridge, sdkbridge.WithTimeout(cfg.Timeout))
 	}
 	var dropped func() int64
 	switch cfg.FrontEnd {

@@ -17,7 +17,8 @@ func summary(r row) string {
 	if r.delivery <= 0 {
 		return verdictText(r) + ": nothing delivered"
 	}
-	return fmt.Sprintf("%s: %.0f spans/s over %s", verdictText(r), r.spansPerSecond(), r.delivery.Round(time.Millisecond))
+	return fmt.Sprintf("%s: %.0f spans/s over %s (traced in %s, handed over in %s)", verdictText(r), r.spansPerSecond(), r.delivery.Round(time.Millisecond),
+		r.load.Produced.Round(time.Millisecond), r.load.Elapsed.Round(time.Millisecond))
 }
 
 func verdictText(r row) string {
@@ -131,6 +132,12 @@ func printComparisons(w io.Writer, rows []row) {
 	}
 	_ = tw.Flush()
 
+	_, sat0 := find(saturation0, collectorFE)
+	_, sat50 := find(saturation50, collectorFE)
+	if sat0 || sat50 {
+		printSaturation(w, find, rate)
+	}
+
 	if _, ok := find(latency0, otlphttpFE); !ok {
 		if _, ok := find(latency50, otlphttpFE); !ok {
 			return
@@ -141,6 +148,30 @@ func printComparisons(w io.Writer, rows []row) {
 	fmt.Fprintln(tw, "latency\tagentos\totlphttp\t")
 	for _, sc := range []string{latency0, latency50} {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", sc, rate(sc, collectorFE), rate(sc, otlphttpFE))
+	}
+	_ = tw.Flush()
+}
+
+// printSaturation prints the collector's throughput against the SDK
+// exporter's in the saturation rows, with the collector's tail.
+func printSaturation(w io.Writer, find func(string, frontEnd) (row, bool), rate func(string, frontEnd) string) {
+	fmt.Fprintln(w, "\ncollector against the SDK exporter at saturation: delivered spans/s (target: at least 0.8x);")
+	fmt.Fprintln(w, "tail: how long the collector delivered after it had acknowledged every span (a backlog, or its grace period and tick)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\texporter\tcollector\tratio\ttail\t")
+	for _, sc := range []string{saturation0, saturation50} {
+		ratio, tail := "-", "-"
+		c, okc := find(sc, collectorFE)
+		e, oke := find(sc, exporterFE)
+		if okc && oke {
+			ratio = strconv.FormatFloat(c.spansPerSecond()/e.spansPerSecond(), 'f', 2, 64) + "x"
+		}
+		if okc {
+			tail = c.tail().Round(10 * time.Millisecond).String()
+		}
+		if okc || oke {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", sc, rate(sc, exporterFE), rate(sc, collectorFE), ratio, tail)
+		}
 	}
 	_ = tw.Flush()
 }

@@ -50,6 +50,17 @@ func (r row) spansPerSecond() float64 {
 	return float64(r.spans()) / r.delivery.Seconds()
 }
 
+// tail is how long delivery went on after the front end had every span:
+// after the load's Shutdown returned, which for the SDK front ends is
+// after delivery (0), and for the collector after it acknowledged the
+// last OTLP request.
+func (r row) tail() time.Duration {
+	if r.delivery <= 0 || r.load.Elapsed <= 0 {
+		return 0
+	}
+	return max(r.delivery-r.load.Elapsed, 0)
+}
+
 // ok says whether the row keeps its scenario's rules.
 func (r row) ok() bool {
 	switch {

@@ -62,10 +62,12 @@ type crash struct{ at, down time.Duration }
 // the first span, for `lasts`.
 type outage struct{ at, lasts time.Duration }
 
-// The two scenarios the latency comparison reads.
+// The scenarios the latency and throughput comparisons read.
 const (
-	latency0  = "latency-0ms"
-	latency50 = "latency-50ms"
+	latency0     = "latency-0ms"
+	latency50    = "latency-50ms"
+	saturation0  = "saturation-0ms"
+	saturation50 = "saturation-50ms"
 )
 
 // scenarios are the defaults; the whole table runs in about 20 minutes on
@@ -75,6 +77,16 @@ var scenarios = []scenario{
 		strict: true, frontEnds: oursAndPeer},
 	{name: latency50, latency: 50 * time.Millisecond, runs: 1000, spans: 10, deadline: 75 * time.Second,
 		strict: true, frontEnds: oursAndPeer},
+	// Throughput through the collector against the SDK exporter: enough
+	// runs to saturate both (5 to 10 s each). The latency rows take under
+	// a second, so the collector's figure there is mostly its fixed tail
+	// after the last span (its grace period, 500 ms in basic.yaml, and
+	// the tracker's tick, up to 250 ms), which the SDK rows skip: their
+	// Shutdown closes the runs at once.
+	{name: saturation0, runs: 10000, spans: 10, deadline: 60 * time.Second,
+		strict: true, frontEnds: []frontEnd{exporterFE, collectorFE}},
+	{name: saturation50, latency: 50 * time.Millisecond, runs: 10000, spans: 10, deadline: 75 * time.Second,
+		strict: true, frontEnds: []frontEnd{exporterFE, collectorFE}},
 	{name: "outage-20s", outage: outage{at: 5 * time.Second, lasts: 20 * time.Second},
 		runs: 600, spans: 10, pace: 30 * time.Second, deadline: 75 * time.Second,
 		strict: true, frontEnds: ours},

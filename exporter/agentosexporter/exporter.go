@@ -1,6 +1,7 @@
 package agentosexporter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/metadata"
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter/internal/pdataspans"
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
 	"github.com/agentos-ai/agentos-otel/internal/frontend"
 	"github.com/agentos-ai/agentos-otel/internal/pipeline"
 )
@@ -37,7 +41,8 @@ func newTracesExporter(cfg *Config, set exporter.Settings) *tracesExporter {
 }
 
 func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
-	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), uninstrumented(e.set.TelemetrySettings))
+	cc := e.clientConfig()
+	client, err := cc.ToClient(ctx, host.GetExtensions(), uninstrumented(e.set.TelemetrySettings))
 	if err != nil {
 		return fmt.Errorf("agentos exporter: building the HTTP client: %w", err)
 	}
@@ -45,7 +50,6 @@ func (e *tracesExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	e.warnSmallConnectionPool()
 	pc.Ingest.HTTPClient = client
 	pc.Ingest.UserAgent = userAgent(e.set.BuildInfo)
 	if pc.Instruments, err = instruments(e.set.TelemetrySettings); err != nil {
@@ -117,19 +121,39 @@ func userAgent(info component.BuildInfo) string {
 	return name + " (" + build + ")"
 }
 
-// warnSmallConnectionPool says when fewer idle connections are kept per
-// host than runs are delivered at once: connections would be opened and
-// closed all the time.
-func (e *tracesExporter) warnSmallConnectionPool() {
-	ka := e.cfg.ClientConfig.Keepalive.Get()
+// clientConfig is the configured HTTP client sized to the runs in
+// flight: at most one connection per run in flight (max_conns_per_host,
+// unless set lower), each kept idle between requests. A smaller idle pool
+// closes most connections after each burst of requests and dials (over
+// TLS, handshakes) new ones for the next, all cost and no saving since
+// never more are busy than runs in flight; without the bound, a request
+// that finds none idle dials a spare instead of waiting the moment one
+// takes to come back. A raised pool is said; keep-alive turned off is left
+// off, with a warning.
+func (e *tracesExporter) clientConfig() confighttp.ClientConfig {
+	cc := e.cfg.ClientConfig
+	conc := cmp.Or(e.cfg.Concurrency, delivery.DefaultConcurrency)
+	ka := cc.Keepalive.Get()
 	if ka == nil {
-		e.set.Logger.Warn("keepalive is off: every AgentOS request opens a new connection")
-		return
+		e.set.Logger.Warn("keepalive is off: every AgentOS request opens a new connection (at least 3 per run; over TLS each is a handshake)",
+			zap.Int("concurrency", conc))
+		return cc
 	}
-	if perHost := ka.MaxIdleConnsPerHost; frontend.SmallPool(perHost, ka.MaxIdleConns, e.cfg.Concurrency) {
-		e.set.Logger.Warn("keepalive::max_idle_conns_per_host (and max_idle_conns) should be at least concurrency, or connections are reopened all the time",
-			zap.Int("max_idle_conns_per_host", perHost), zap.Int("max_idle_conns", ka.MaxIdleConns), zap.Int("concurrency", e.cfg.Concurrency))
+	if cc.MaxConnsPerHost <= 0 || cc.MaxConnsPerHost > conc {
+		cc.MaxConnsPerHost = conc
 	}
+	perHost := frontend.EffectivePerHost(ka.MaxIdleConnsPerHost)
+	if !frontend.SmallPool(perHost, ka.MaxIdleConns, conc) {
+		return cc
+	}
+	sized := *ka
+	sized.MaxIdleConnsPerHost, sized.MaxIdleConns = frontend.IdlePool(perHost, ka.MaxIdleConns, conc)
+	e.set.Logger.Info("keepalive::max_idle_conns_per_host and max_idle_conns raised to concurrency, so that connections to AgentOS are reused instead of reopened after each burst",
+		zap.Int("max_idle_conns_per_host", sized.MaxIdleConnsPerHost), zap.Int("configured_max_idle_conns_per_host", ka.MaxIdleConnsPerHost),
+		zap.Int("max_idle_conns", sized.MaxIdleConns), zap.Int("configured_max_idle_conns", ka.MaxIdleConns),
+		zap.Int("concurrency", conc))
+	cc.Keepalive = configoptional.Some(sized)
+	return cc
 }
 
 // shutdown closes every run still open (as failed, saying why) and waits

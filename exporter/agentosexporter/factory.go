@@ -41,6 +41,10 @@ func createDefaultConfig() component.Config {
 	// A request that fits goes out in one write (headers and body);
 	// typical events bodies are 5 to 30 KB.
 	client.WriteBufferSize = 32 << 10
+	// HTTP/1.1, as the SDK bridge: connections are kept, one per run in
+	// flight, and HTTP/2's multiplexing measured no cheaper and slower
+	// (bench/conns_test.go). force_attempt_http2 turns it back on.
+	client.ForceAttemptHTTP2 = false
 	// One consumer: the run tracker must see batches in the order the
 	// receivers took them, or a root overtakes its children and they
 	// arrive late; consuming only hands spans over, so one is enough.

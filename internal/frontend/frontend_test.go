@@ -61,3 +61,28 @@ func TestSmallPool(t *testing.T) {
 		}
 	}
 }
+
+func TestIdlePool(t *testing.T) {
+	for _, tc := range []struct {
+		perHost, maxIdle, concurrency int
+		wantPerHost, wantMaxIdle      int
+	}{
+		{16, 0, 256, 256, 0},     // unbounded in all stays so
+		{16, 100, 256, 256, 256}, // both raised
+		{300, 500, 256, 300, 500},
+		{0, 8, 32, 32, 32},
+	} {
+		perHost, maxIdle := IdlePool(tc.perHost, tc.maxIdle, tc.concurrency)
+		if perHost != tc.wantPerHost || maxIdle != tc.wantMaxIdle {
+			t.Errorf("IdlePool(%d, %d, %d) = %d, %d; want %d, %d", tc.perHost, tc.maxIdle, tc.concurrency, perHost, maxIdle, tc.wantPerHost, tc.wantMaxIdle)
+		}
+	}
+}
+
+func TestEffectivePerHost(t *testing.T) {
+	for v, want := range map[int]int{0: 2, -1: 0, 16: 16} {
+		if got := EffectivePerHost(v); got != want {
+			t.Errorf("EffectivePerHost(%d) = %d, want %d", v, got, want)
+		}
+	}
+}

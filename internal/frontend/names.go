@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/agentos-ai/agentos-otel/internal/configerr"
 	"github.com/agentos-ai/agentos-otel/internal/ingest"
@@ -65,7 +66,31 @@ func InsecureHint(err error, setting string) string {
 // SmallPool says whether a client keeping perHost idle connections per
 // host, and maxIdle in all (0: no bound), keeps fewer than runs are
 // delivered at once: the rest would be closed after each burst, and
-// dialed (and handshaken) again for the next.
+// dialed (and handshaken) again for the next. perHost is the effective
+// bound (net/http reads 0 as 2 and a negative value as none).
 func SmallPool(perHost, maxIdle, concurrency int) bool {
 	return perHost < concurrency || (maxIdle > 0 && maxIdle < concurrency)
+}
+
+// IdlePool raises a pool's bounds to one idle connection per run in
+// flight: perHost (as EffectivePerHost reads it) and maxIdle when bounded
+// (0 stays unbounded). A larger pool costs only the
+// idle sockets: never more connections are busy than runs in flight.
+func IdlePool(perHost, maxIdle, concurrency int) (int, int) {
+	if maxIdle > 0 {
+		maxIdle = max(maxIdle, concurrency)
+	}
+	return max(perHost, concurrency), maxIdle
+}
+
+// EffectivePerHost is net/http's reading of MaxIdleConnsPerHost: 0 means
+// http.DefaultMaxIdleConnsPerHost, a negative value keeps none.
+func EffectivePerHost(v int) int {
+	switch {
+	case v == 0:
+		return http.DefaultMaxIdleConnsPerHost
+	case v < 0:
+		return 0
+	}
+	return v
 }

@@ -20,7 +20,7 @@ import (
 const (
 	DefaultMaxBodyBytes   = 512 << 10
 	DefaultMaxBatchEvents = 100
-	// DefaultConns is the default client's keep-alive pool.
+	// DefaultConns is the default client's connections to AgentOS.
 	DefaultConns = 16
 	// DefaultTimeout bounds the first attempt of a call.
 	DefaultTimeout = 30 * time.Second
@@ -53,10 +53,10 @@ type Config struct {
 	// they are an error, since that client's transport is the caller's.
 	TLSConfig *tls.Config
 	Proxy     func(*http.Request) (*url.URL, error)
-	// Conns is how many keep-alive connections the default client keeps to
-	// AgentOS; default DefaultConns. Callers sending that many requests at
-	// once set it to their concurrency: a smaller pool closes connections
-	// after each burst and dials (and handshakes) new ones for the next.
+	// Conns bounds the default client's connections to AgentOS, every one
+	// kept open between calls, so that steady load dials nothing; default
+	// DefaultConns. Callers set it to how many calls they make at once:
+	// with fewer, calls wait for a connection.
 	Conns int
 	// Headers are sent with every request. Authorization, Content-Type,
 	// Accept and User-Agent are the client's own and may not be set here.

@@ -1,0 +1,305 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
+	"github.com/agentos-ai/agentos-otel/sdkbridge"
+)
+
+// connSinkEnv makes the test binary an AgentOS sink that counts the
+// connections it accepted, instead of running benchmarks: over TLS
+// ("tls", offering HTTP/2 and HTTP/1.1 by ALPN) or plain HTTP ("plain").
+// It is read in init, before TestMain, so that this file needs nothing of
+// the other sinks' plumbing.
+const connSinkEnv = "AGENTOS_BENCH_CONN_SINK"
+
+func init() {
+	if mode := os.Getenv(connSinkEnv); mode != "" {
+		serveConnSink(mode)
+		os.Exit(0)
+	}
+}
+
+// serveConnSink serves AgentOS, and on a plain control listener
+// /wait?n= (closed runs), /conns (connections accepted) and /protos
+// (requests by HTTP major version). It prints both URLs and its TLS
+// certificate, then serves until stdin closes.
+func serveConnSink(mode string) {
+	var closed, conns, h1, h2 atomic.Int64
+	api := agentosHandler(&closed, new(atomic.Int64))
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		} else {
+			h1.Add(1)
+		}
+		api.ServeHTTP(w, r)
+	}))
+	ts.EnableHTTP2 = true
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	cert := "-"
+	if mode == "tls" {
+		ts.StartTLS()
+		cert = base64.StdEncoding.EncodeToString(ts.Certificate().Raw)
+	} else {
+		ts.Start()
+	}
+	control := http.NewServeMux()
+	control.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		for closed.Load() < n {
+			time.Sleep(100 * time.Microsecond)
+		}
+	})
+	control.HandleFunc("/conns", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, conns.Load()) })
+	control.HandleFunc("/protos", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "%d %d", h1.Load(), h2.Load()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	go func() { _ = http.Serve(ln, control) }()
+	fmt.Println(ts.URL, "http://"+ln.Addr().String(), cert)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// connSink is a connection-counting sink in a process of its own; roots
+// trusts its certificate over TLS.
+type connSink struct {
+	URL, control string
+	roots        *x509.CertPool
+}
+
+func startConnSink(b *testing.B, mode string) *connSink {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), connSinkEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) != 3 {
+		b.Fatalf("%s sink: %q, %v", mode, line, err)
+	}
+	if mode != "tls" {
+		return &connSink{URL: f[0], control: f[1]}
+	}
+	der, err := base64.StdEncoding.DecodeString(f[2])
+	if err != nil {
+		b.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &connSink{URL: f[0], control: f[1], roots: roots}
+}
+
+func (s *connSink) get(b *testing.B, path string) string {
+	resp, err := http.Get(s.control + path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(body)
+}
+
+// protoClient is the SDK bridge's default client (internal/ingest) with
+// its protocol pinned: HTTP/1.1 with one kept connection per run in
+// flight, or HTTP/2 (multiplexed) wherever the server offers it by ALPN.
+func protoClient(proto string, roots *x509.CertPool) *http.Client {
+	const conns = 256 // delivery.DefaultConcurrency
+	var p http.Protocols
+	if proto == "h2" {
+		p.SetHTTP2(true)
+	} else {
+		p.SetHTTP1(true)
+	}
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		Protocols:             &p,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxConnsPerHost:       conns,
+		MaxIdleConns:          conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       32 << 10,
+	}}
+}
+
+// BenchmarkConnsHTTP1VsHTTP2 is the SDK exporter against AgentOS over
+// TLS, its client speaking HTTP/1.1 (one connection per run in flight,
+// each a handshake once) or HTTP/2 (requests multiplexed over one
+// connection), in alternating rounds of 512 spans whose runs are all
+// delivered at once (64 runs of 8, or 10 of 50). It reports process CPU
+// and wall time per span for each, and the connections each sink
+// accepted per 1,000 runs (the first round's included); the sinks run in
+// processes of their own and check the protocol each request came in.
+func BenchmarkConnsHTTP1VsHTTP2(b *testing.B) {
+	ctx := context.Background()
+	for _, spansPerRun := range []int{8, 50} {
+		b.Run(fmt.Sprintf("spans=%d", spansPerRun), func(b *testing.B) {
+			sh := shape{spansPerRun, 100}
+			runs := runsPerRound(spansPerRun)
+			sinks := map[string]*connSink{"h1": startConnSink(b, "tls"), "h2": startConnSink(b, "tls")}
+			var sides []side
+			rounds := map[string]*int{}
+			for _, proto := range []string{"h1", "h2"} {
+				s := sinks[proto]
+				exp, err := sdkbridge.NewExporter(ctx, append(bridgeOpts(s.URL), sdkbridge.WithHTTPClient(protoClient(proto, s.roots)))...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer exp.Shutdown(ctx)
+				n := new(int)
+				rounds[proto] = n
+				round := exportRound(b, exp)
+				sides = append(sides, side{name: proto, prepare: func(i int) any { return runStubs(uint64(i), runs, sh, true).Snapshots() },
+					round: func(in any) int { *n++; return round(in) }})
+			}
+			interleave(b, sides...)
+			for _, proto := range []string{"h1", "h2"} {
+				s := sinks[proto]
+				total := *rounds[proto] * runs
+				s.get(b, "/wait?n="+strconv.Itoa(total))
+				var h1, h2 int
+				if _, err := fmt.Sscan(s.get(b, "/protos"), &h1, &h2); err != nil {
+					b.Fatal(err)
+				}
+				if (proto == "h2") != (h1 == 0) {
+					b.Fatalf("the %s sink answered %d HTTP/1.1 and %d HTTP/2 requests", proto, h1, h2)
+				}
+				conns, err := strconv.Atoi(s.get(b, "/conns"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(conns)*1000/float64(max(total, 1)), proto+"-conns/1000runs")
+			}
+		})
+	}
+}
+
+// BenchmarkConnsCollectorExporter counts the connections the Collector
+// exporter (built from its factory, sending queue and all) opens to a
+// plain HTTP sink in rounds of 64 runs of 8 spans, each round delivered
+// whole before the next: with its defaults, and with
+// keepalive::max_idle_conns_per_host 16, which once closed most of the
+// connections after every round. Connections per 1,000 runs include the
+// first round's; the figure to compare is the runs in flight, 64.
+func BenchmarkConnsCollectorExporter(b *testing.B) {
+	ctx := context.Background()
+	const runs = 64
+	for _, perHost := range []int{0, 16} {
+		name := "keepalive=default"
+		if perHost > 0 {
+			name = fmt.Sprintf("max_idle_conns_per_host=%d", perHost)
+		}
+		b.Run(name, func(b *testing.B) {
+			sink := startConnSink(b, "plain")
+			f := agentosexporter.NewFactory()
+			cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
+			cfg.ClientConfig.Endpoint = sink.URL
+			cfg.APIKey = benchKey
+			cfg.AgentID = benchAgent
+			cfg.Timing.GracePeriod = time.Millisecond
+			if perHost > 0 {
+				ka := *cfg.ClientConfig.Keepalive.Get()
+				ka.MaxIdleConnsPerHost = perHost
+				cfg.ClientConfig.Keepalive = configoptional.Some(ka)
+			}
+			exp := startExporter(b, f, cfg)
+			defer exp.Shutdown(ctx)
+			total := 0
+			for i := 0; b.Loop(); i++ {
+				if err := exp.ConsumeTraces(ctx, pdataRuns(uint64(i), runs)); err != nil {
+					b.Fatal(err)
+				}
+				total += runs
+				sink.get(b, "/wait?n="+strconv.Itoa(total))
+			}
+			conns, err := strconv.Atoi(sink.get(b, "/conns"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(conns)*1000/float64(max(total, 1)), "conns/1000runs")
+		})
+	}
+}
+
+// pdataRuns is n runs of 8 spans as a receiver hands them over, children
+// first; seq makes the trace ids unique.
+func pdataRuns(seq uint64, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for r := range n {
+		var tid pcommon.TraceID
+		binary.BigEndian.PutUint64(tid[:8], seq+1)
+		binary.BigEndian.PutUint64(tid[8:], uint64(r)+1)
+		root := pcommon.SpanID{0xff, byte(r)}
+		for c := range 7 {
+			s := ss.AppendEmpty()
+			s.SetTraceID(tid)
+			s.SetSpanID(pcommon.SpanID{byte(c + 1), byte(r)})
+			s.SetParentSpanID(root)
+			s.SetName("chat gpt-4o")
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(c) * time.Millisecond)))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(c+1) * time.Millisecond)))
+			s.Attributes().PutStr("gen_ai.operation.name", "chat")
+			s.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+		}
+		s := ss.AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(root)
+		s.SetName("invoke_agent weather")
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(10 * time.Millisecond)))
+		s.Attributes().PutStr("gen_ai.operation.name", "invoke_agent")
+	}
+	return td
+}
