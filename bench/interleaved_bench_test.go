@@ -174,7 +174,8 @@ func BenchmarkInterleavedCollectorExporter(b *testing.B) {
 // component, fed one pdata batch a round as the otlp receiver hands over
 // one export request; its round lasts until the sink has closed every
 // run. The one setting changed is the grace period (1 ms), so that runs
-// close at the next tick (every 250 ms) rather than seconds later.
+// close at the next tick (every 25 ms, a quarter of the grace period
+// and no less) rather than seconds later.
 //
 // The SDK exporter runs two ways. peer=sdkexporter calls ForceFlush after
 // each export, as BenchmarkInterleavedSDKExport does: its runs close at

@@ -81,7 +81,7 @@ var scenarios = []scenario{
 	// runs to saturate both (5 to 10 s each). The latency rows take under
 	// a second, so the collector's figure there is mostly its fixed tail
 	// after the last span (its grace period, 500 ms in basic.yaml, and
-	// the tracker's tick, up to 250 ms), which the SDK rows skip: their
+	// the tracker's tick, a quarter of that), which the SDK rows skip: their
 	// Shutdown closes the runs at once.
 	{name: saturation0, runs: 10000, spans: 10, deadline: 60 * time.Second,
 		strict: true, frontEnds: []frontEnd{exporterFE, collectorFE}},

@@ -207,7 +207,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.TickInterval >= 0 {
 		interval := cfg.TickInterval
 		if interval == 0 {
-			interval = defaultTickInterval
+			interval = tickInterval(cfg.Tracker.Grace)
 		}
 		p.stopTick = make(chan struct{})
 		p.tickDone = make(chan struct{})
@@ -216,9 +216,15 @@ func New(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
-// defaultTickInterval is fine enough for a grace period of a second or
-// more without spinning.
-const defaultTickInterval = 250 * time.Millisecond
+// tickInterval is a quarter of the grace period, between 25 and 250 ms:
+// a run closes at most a quarter grace late (a delay the Collector adds to
+// every run), without spinning when the grace period is long.
+func tickInterval(grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = runtracker.DefaultGrace
+	}
+	return min(max(grace/4, 25*time.Millisecond), 250*time.Millisecond)
+}
 
 func (p *Pipeline) tickLoop(interval time.Duration) {
 	defer close(p.tickDone)

@@ -156,3 +156,19 @@ func TestAmbiguousStartIsReportedAndCounted(t *testing.T) {
 		t.Errorf("%d run/start requests, want 2", n)
 	}
 }
+
+// The tracker ticks at a quarter of the grace period, so a run closes at
+// most that late, within bounds that keep a long grace responsive and a
+// tiny one from spinning.
+func TestTickInterval(t *testing.T) {
+	for grace, want := range map[time.Duration]time.Duration{
+		0:                      250 * time.Millisecond, // the default grace, 2 s
+		500 * time.Millisecond: 125 * time.Millisecond,
+		time.Millisecond:       25 * time.Millisecond,
+		time.Minute:            250 * time.Millisecond,
+	} {
+		if got := tickInterval(grace); got != want {
+			t.Errorf("grace %v: tick %v, want %v", grace, got, want)
+		}
+	}
+}
