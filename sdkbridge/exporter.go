@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -68,10 +67,10 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		batch[i] = e.conv.span(s)
 	}
 	e.mu.Unlock()
-	e.logs.buf.Attach(time.Now(), batch)
+	e.logs.attach(batch)
 	err := e.p.ConsumeSpans(ctx, batch)
 	if err != nil {
-		e.logs.buf.Detach(batch)
+		e.logs.detach(batch)
 	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown

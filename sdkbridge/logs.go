@@ -20,6 +20,37 @@ import (
 type logJoin struct {
 	buf     *logjoin.Buffer
 	dropped atomic.Int64
+	// used is set once a LogExporter exists: until then no record can
+	// wait, and spans skip the buffer (its lock and its passed-span
+	// bookkeeping cost about 5 % of a span's CPU).
+	used atomic.Bool
+}
+
+// attach gives the batch's spans their records, once records can exist.
+func (j *logJoin) attach(batch []spans.Span) {
+	if j.used.Load() {
+		j.buf.Attach(time.Now(), batch)
+	}
+}
+
+// attachOne is attach for one span.
+func (j *logJoin) attachOne(s *spans.Span) {
+	if j.used.Load() {
+		j.buf.AttachOne(time.Now(), s)
+	}
+}
+
+// detach undoes attach.
+func (j *logJoin) detach(batch []spans.Span) {
+	if j.used.Load() {
+		j.buf.Detach(batch)
+	}
+}
+
+// exporter returns a LogExporter feeding j.
+func (j *logJoin) exporter() sdklog.Exporter {
+	j.used.Store(true)
+	return &logExporter{j: j}
 }
 
 func newLogJoin(c config) *logJoin {
@@ -51,12 +82,15 @@ func newLogJoin(c config) *logJoin {
 // after its span, or whose span does not come within the timing's
 // MaxWait, is counted (DroppedLogRecords) and logged once per trace.
 // Other records are ignored.
-func (e *Exporter) LogExporter() sdklog.Exporter { return &logExporter{j: e.logs} }
+// A span that passed before the first LogExporter was made is not
+// remembered as passed: a record for it is dropped after MaxWait as
+// orphan rather than at once as after_span.
+func (e *Exporter) LogExporter() sdklog.Exporter { return e.logs.exporter() }
 
 // LogExporter is Exporter.LogExporter for the live processor: a record
 // joins its span at the span's end, so what only records carry of a
 // request (the prompt) goes into the end event.
-func (sp *SpanProcessor) LogExporter() sdklog.Exporter { return &logExporter{j: sp.logs} }
+func (sp *SpanProcessor) LogExporter() sdklog.Exporter { return sp.logs.exporter() }
 
 // DroppedLogRecords reports the GenAI log records not attached to a span.
 func (e *Exporter) DroppedLogRecords() int64 { return e.logs.dropped.Load() }

@@ -437,7 +437,7 @@ func (w *worker) process(items []liveItem) {
 			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it)})
 		case itemEnd:
 			ls := pipeline.LiveSpan{Span: w.conv.span(it.ended), Ended: true}
-			w.sp.logs.buf.AttachOne(time.Now(), &ls.Span)
+			w.sp.logs.attachOne(&ls.Span)
 			if it.root {
 				w.noteDrops(&ls.Span)
 			}
