@@ -81,10 +81,9 @@ func newLogJoin(c config) *logJoin {
 // processor that exports before the trace side does: a record that comes
 // after its span, or whose span does not come within the timing's
 // MaxWait, is counted (DroppedLogRecords) and logged once per trace.
-// Other records are ignored.
-// A span that passed before the first LogExporter was made is not
-// remembered as passed: a record for it is dropped after MaxWait as
-// orphan rather than at once as after_span.
+// Other records are ignored. Spans are only remembered for records once a
+// LogExporter exists: make it before tracing starts (a record for a span
+// that passed earlier is dropped after MaxWait, not at once).
 func (e *Exporter) LogExporter() sdklog.Exporter { return e.logs.exporter() }
 
 // LogExporter is Exporter.LogExporter for the live processor: a record
