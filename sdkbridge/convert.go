@@ -38,7 +38,10 @@ func (c *converter) resource(r *resource.Resource) *spans.Resource {
 // span copies what the mapping needs; nothing of s is retained, as the SDK
 // requires of exporters. The attributes of the span and of its events share
 // one allocation.
-func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span {
+func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span { return c.spanIn(s, nil) }
+
+// spanIn is span with the attributes taken from a (nil: allocated).
+func (c *converter) spanIn(s sdktrace.ReadOnlySpan, a *attrArena) spans.Span {
 	sc, parent := s.SpanContext(), s.Parent()
 	kvs, evs := s.Attributes(), s.Events()
 	n := len(kvs)
@@ -47,7 +50,7 @@ func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span {
 	}
 	var pool []spans.Attr
 	if n > 0 {
-		pool = make([]spans.Attr, n)
+		pool = a.take(n)
 	}
 	out := spans.Span{
 		TraceID:      spans.TraceID(sc.TraceID()),
@@ -134,8 +137,13 @@ func slice[T any](xs []T, conv func(T) spans.Value) spans.Value {
 	return spans.SliceValue(vs)
 }
 
-// started converts what OnStart copied of a span.
-func (c *converter) started(it *liveItem) spans.Span {
+// started converts what OnStart copied of a span, its attributes taken
+// from a (nil: allocated).
+func (c *converter) started(it *liveItem, a *attrArena) spans.Span {
+	var converted []spans.Attr
+	if len(it.attrs) > 0 {
+		converted, _ = attrsInto(a.take(len(it.attrs)), it.attrs)
+	}
 	return spans.Span{
 		TraceID:      it.traceID,
 		SpanID:       it.spanID,
@@ -143,7 +151,45 @@ func (c *converter) started(it *liveItem) spans.Span {
 		ParentRemote: it.remote,
 		Name:         it.name,
 		StartTime:    it.start,
-		Attrs:        attrs(it.attrs),
+		Attrs:        converted,
 		Resource:     c.resource(it.res),
 	}
+}
+
+// attrArena hands out converted attributes from blocks it reuses: the live
+// processor's worker converts a child span's attributes into it, as the
+// tracker keeps nothing of a child span once the batch is handed over
+// (a run keeps its root, whose attributes are allocated). A nil arena
+// allocates.
+type attrArena struct {
+	buf []spans.Attr
+}
+
+// arenaAttrs is the size of an arena block: a batch of spans with a few
+// attributes each fits in one.
+const arenaAttrs = 2048
+
+// take returns n attributes, capped so that appending to them copies.
+func (a *attrArena) take(n int) []spans.Attr {
+	if a == nil {
+		return make([]spans.Attr, n)
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		// Spans converted from the old block keep it until they go.
+		a.buf = make([]spans.Attr, 0, max(arenaAttrs, n))
+	}
+	lo := len(a.buf)
+	a.buf = a.buf[:lo+n]
+	return a.buf[lo : lo+n : lo+n]
+}
+
+// reset makes the block reusable once what was converted into it is gone;
+// a block grown past the usual size is let go.
+func (a *attrArena) reset() {
+	if cap(a.buf) > arenaAttrs {
+		a.buf = nil
+		return
+	}
+	clear(a.buf)
+	a.buf = a.buf[:0]
 }

@@ -55,7 +55,10 @@ func (j *logJoin) exporter() sdklog.Exporter {
 // comes later still, or whose span does not come within the timing's
 // MaxWait, is counted (DroppedLogRecords) and logged once per trace. Use
 // it with sdklog.NewSimpleProcessor, or a batch processor that exports at
-// least as often as the trace side. Other records are ignored.
+// least as often as the trace side. Other records are ignored. Spans are
+// joined to records only once the LogExporter exists, so make it before
+// tracing starts: until then spans cost nothing for it, and a record for
+// a span that passed before waits MaxWait for it in vain.
 func (e *Exporter) LogExporter() sdklog.Exporter { return e.logs.exporter() }
 
 // LogExporter is Exporter.LogExporter for the live processor: a record

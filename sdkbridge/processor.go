@@ -392,6 +392,9 @@ type worker struct {
 	sp    *SpanProcessor
 	conv  *converter
 	batch []pipeline.LiveSpan
+	// arena holds the attributes of the batch's child spans, until the
+	// batch is handed over.
+	arena attrArena
 	// batchBytes is the queue's estimate of what batch came from.
 	batchBytes int64
 	// drops counts dropped children per trace until its root ends.
@@ -434,9 +437,9 @@ func (w *worker) process(items []liveItem) {
 			close(it.flushed)
 			continue
 		case itemStart:
-			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it)})
+			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it, w.arenaFor(it))})
 		case itemEnd:
-			ls := pipeline.LiveSpan{Span: w.conv.span(it.ended), Ended: true}
+			ls := pipeline.LiveSpan{Span: w.conv.spanIn(it.ended, w.arenaFor(it)), Ended: true}
 			if it.root {
 				w.noteDrops(&ls.Span)
 			}
@@ -447,6 +450,15 @@ func (w *worker) process(items []liveItem) {
 			w.hand()
 		}
 	}
+}
+
+// arenaFor is where the item's attributes are converted: the arena for a
+// child span, nil (allocated) for a run root, which its run keeps.
+func (w *worker) arenaFor(it *liveItem) *attrArena {
+	if it.root {
+		return nil
+	}
+	return &w.arena
 }
 
 // hand gives the batch to the core. Its bytes leave the queue's count for
@@ -461,6 +473,7 @@ func (w *worker) hand() {
 	sp.handing = w.batchBytes
 	sp.mu.Unlock()
 	_ = sp.p.Live(sp.stopping, w.batch)
+	w.arena.reset()
 	clear(w.batch)
 	w.batch, w.batchBytes = w.batch[:0], 0
 	sp.readCore()

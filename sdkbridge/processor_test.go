@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -135,6 +136,56 @@ func TestLiveReadsAttributesAtStart(t *testing.T) {
 	}
 	if p := payload(t, r.Events[3]); p["output"] != "ok" {
 		t.Errorf("tool.returned output %v", p["output"])
+	}
+}
+
+// The worker converts child spans' attributes into memory it reuses batch
+// after batch: over many batches every child's events carry its own
+// attributes, and the run its root's, read at start and at end.
+func TestLiveAttributesAcrossBatches(t *testing.T) {
+	srv, url := newServer(t)
+	ctx := context.Background()
+	_, tp := newLive(t, url)
+	tr := tp.Tracer("test")
+	rctx, root := tr.Start(ctx, "invoke_agent a", trace.WithAttributes(semconv.GenAIOperationNameInvokeAgent,
+		semconv.GenAIInputMessagesKey.String(`[{"role":"user","parts":[{"type":"text","content":"root in"}]}]`)))
+	const children = 2000 // several batches of starts and ends
+	for i := range children {
+		_, s := tr.Start(rctx, "execute_tool t", trace.WithAttributes(semconv.GenAIOperationNameExecuteTool,
+			semconv.GenAIToolName(fmt.Sprintf("tool-%d", i)), attribute.String("gen_ai.tool.call.arguments", fmt.Sprintf(`{"n":%d}`, i))))
+		s.SetAttributes(attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
+		s.End()
+	}
+	root.SetAttributes(semconv.GenAIOutputMessagesKey.String(`[{"role":"assistant","parts":[{"type":"text","content":"root out"}]}]`))
+	root.End()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := srv.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("got %d runs", len(runs))
+	}
+	r := runs[0]
+	if !strings.Contains(string(r.Input), "root in") || !strings.Contains(string(r.Output), "root out") {
+		t.Errorf("run input %s output %s, want the root's", r.Input, r.Output)
+	}
+	if len(r.Events) != 2*children {
+		t.Fatalf("%d events, want %d", len(r.Events), 2*children)
+	}
+	checkPairs(t, r)
+	for _, e := range r.Events {
+		p := payload(t, e)
+		n := strings.TrimPrefix(p["tool"].(string), "tool-")
+		switch e.Type {
+		case "tool.called":
+			if got, _ := json.Marshal(p["input"]); string(got) != `{"n":`+n+`}` {
+				t.Fatalf("tool-%s called with %s", n, got)
+			}
+		case "tool.returned":
+			if got, _ := json.Marshal(p["output"]); string(got) != `{"r":`+n+`}` {
+				t.Fatalf("tool-%s returned %s", n, got)
+			}
+		}
 	}
 }
 

@@ -71,8 +71,8 @@ func checkEvents(scratch []byte, events []agentosapi.Event, overhead, maxBytes i
 			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: err})
 			continue
 		}
-		scratch = agentosapi.AppendEvent(scratch[:0], &agentosapi.Event{Type: ev.Type, Level: ev.Level, OccurredAt: ev.OccurredAt})
-		size := len(scratch)
+		var size int
+		size, scratch = headSize(scratch, ev)
 		if len(ev.Payload) > 0 {
 			size += len(`,"payload":`) + len(ev.Payload)
 		}
@@ -104,3 +104,24 @@ func nextBatch(size func(int) int, n, first, overhead, maxBytes, maxEvents int) 
 	}
 	return end
 }
+
+// headSize is the size AppendEvent writes for ev without its payload:
+// counted, for the strings that need no escaping (as the mapping's types,
+// levels and times do not), else encoded into scratch.
+func headSize(scratch []byte, ev *agentosapi.Event) (int, []byte) {
+	if !plain(ev.Type) || !plain(ev.Level) || !plain(ev.OccurredAt) {
+		scratch = agentosapi.AppendEvent(scratch[:0], &agentosapi.Event{Type: ev.Type, Level: ev.Level, OccurredAt: ev.OccurredAt})
+		return len(scratch), scratch
+	}
+	n := len(`{"type":""}`) + len(ev.Type)
+	if ev.Level != "" {
+		n += len(`,"level":""`) + len(ev.Level)
+	}
+	if ev.OccurredAt != "" {
+		n += len(`,"occurred_at":""`) + len(ev.OccurredAt)
+	}
+	return n, scratch
+}
+
+// plain reports whether s is written into a JSON string as it is.
+func plain(s string) bool { return agentosapi.SkipPlain(s, 0) == len(s) }

@@ -141,3 +141,38 @@ func TestTimelineMatchesSingleEvents(t *testing.T) {
 		}
 	}
 }
+
+// Timelines recycle their grown entry slices: events taken from one stay
+// as they were while later timelines grow through the same memory, and a
+// timeline taken and refilled orders only its own events.
+func TestTimelineRecyclesEntries(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	fill := func(tl *Timeline, tag string, n int) {
+		for i := range n {
+			// Added newest first, so that the timeline sorts them.
+			at := t0.Add(time.Duration(n-i) * time.Millisecond)
+			tl.add(newEntry(at, PhaseStart, 0, 0, spans.SpanID{byte(i)}, tag, agentosapi.LevelInfo), []byte(fmt.Sprintf(`{"%s":%d}`, tag, n-i)))
+		}
+	}
+	check := func(evs []agentosapi.Event, tag string, n int) {
+		t.Helper()
+		if len(evs) != n {
+			t.Fatalf("%s: %d events, want %d", tag, len(evs), n)
+		}
+		for i, e := range evs {
+			want := fmt.Sprintf(`{"%s":%d}`, tag, i+1)
+			if e.Type != tag || string(e.Payload) != want || e.OccurredAt != FormatTime(t0.Add(time.Duration(i+1)*time.Millisecond)) {
+				t.Fatalf("%s: event %d is %s %s at %s, want %s", tag, i, e.Type, e.Payload, e.OccurredAt, want)
+			}
+		}
+	}
+	var a, b Timeline
+	fill(&a, "a", 300)
+	first := a.Take()
+	fill(&b, "b", 200) // grows through a's slices
+	fill(&a, "c", 100)
+	check(first, "a", 300)
+	check(b.Take(), "b", 200)
+	check(a.Take(), "c", 100)
+	check(first, "a", 300)
+}

@@ -107,13 +107,15 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
-	typ := mapping.Classify(s)
-	if o, ok := r.open.get(s.SpanID); ok {
-		typ = o.typ
+	// A span whose start event was sent keeps the type it had then.
+	o, started := r.open.get(s.SpanID)
+	typ := o.typ
+	if !started {
+		typ = mapping.Classify(s)
 	}
 	t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
 	if !isRoot {
-		t.endEvents(r, s, depth)
+		t.endEvents(r, s, depth, typ, started)
 		if t.tasks {
 			status := agentosapi.TaskCompleted
 			if s.StatusCode == spans.StatusError {
@@ -164,14 +166,14 @@ type openSpan struct {
 	start time.Time
 }
 
-// endEvents queues the end event of a live span, typed as its start was.
-// A span whose start event was not sent (its start was dropped, or the
-// trace was past its bound) gets both now, so events always pair.
-func (t *Tracker) endEvents(r *run, s *spans.Span, depth int) {
-	typ := mapping.Classify(s)
-	if o, ok := r.open.get(s.SpanID); ok {
+// endEvents queues the end event of a live span of type typ, its start's
+// when started (its start event was sent). A span whose start event was
+// not sent (its start was dropped, or the trace was past its bound) gets
+// both now, so events always pair.
+func (t *Tracker) endEvents(r *run, s *spans.Span, depth int, typ mapping.SpanType, started bool) {
+	if started {
 		r.open.delete(s.SpanID)
-		t.m.AddLiveEnd(&r.pending, s, depth, o.typ)
+		t.m.AddLiveEnd(&r.pending, s, depth, typ)
 		return
 	}
 	t.m.AddStart(&r.pending, s, depth, typ)
