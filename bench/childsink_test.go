@@ -3,10 +3,13 @@ package bench
 import (
 	"bufio"
 	"compress/gzip"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -39,16 +42,21 @@ func TestMain(m *testing.M) {
 
 // connsPath answers how many connections the sink's data port has
 // accepted so far, eventsPath how many bytes of events requests it has
-// read (AgentOS sinks).
+// read (AgentOS sinks), protosPath how many requests came over HTTP/1.x
+// and over HTTP/2 ("h1 h2").
 const (
 	connsPath  = "/bench/conns"
 	eventsPath = "/bench/events-bytes"
+	protosPath = "/bench/protos"
 )
 
-// serveSink prints its data and control addresses, then serves until stdin
-// closes. The data port takes what the side measured sends and counts the
-// connections it accepts; the control port answers waitPath and connsPath,
-// so that the harness's own requests are not counted.
+// serveSink serves "agentos", "agentos-tls" (TLS, offering HTTP/2 and
+// HTTP/1.1 by ALPN) or "otlp". It prints its data URL, control URL and,
+// over TLS, its certificate (else "-"), then serves until stdin closes.
+// The data port takes what the side measured sends and counts the
+// connections it accepts; the control port answers waitPath, connsPath,
+// eventsPath and protosPath, so that the harness's own requests are not
+// counted.
 func serveSink(mode string) {
 	data, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,11 +68,19 @@ func serveSink(mode string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var count, conns, eventBytes atomic.Int64
-	h := agentosHandler(&count, &eventBytes)
+	var count, conns, eventBytes, h1, h2 atomic.Int64
+	api := agentosHandler(&count, &eventBytes)
 	if mode == "otlp" {
-		h = otlpHandler(&count)
+		api = otlpHandler(&count)
 	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		} else {
+			h1.Add(1)
+		}
+		api.ServeHTTP(w, r)
+	})
 	ctl := http.NewServeMux()
 	ctl.HandleFunc(waitPath, func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
@@ -83,14 +99,27 @@ func serveSink(mode string) {
 	ctl.HandleFunc(eventsPath, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, strconv.FormatInt(eventBytes.Load(), 10))
 	})
-	fmt.Println(data.Addr().String(), control.Addr().String())
-	srv := &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
+	ctl.HandleFunc(protosPath, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintf(w, "%d %d", h1.Load(), h2.Load())
+	})
+	ts := httptest.NewUnstartedServer(h)
+	ts.Listener.Close()
+	ts.Listener = data
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			conns.Add(1)
 		}
-	}}
-	go func() { _ = srv.Serve(data) }()
+	}
+	cert := "-"
+	if mode == "agentos-tls" {
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+		cert = base64.StdEncoding.EncodeToString(ts.Certificate().Raw)
+	} else {
+		ts.Start()
+	}
 	go func() { _ = http.Serve(control, ctl) }()
+	fmt.Println(ts.URL, "http://"+control.Addr().String(), cert)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
@@ -144,15 +173,17 @@ func otlpHandler(spans *atomic.Int64) http.Handler {
 }
 
 // childSink is a sink running in a process of its own: URL is where the
-// side measured sends, control where the harness asks.
+// side measured sends, control where the harness asks; roots trusts its
+// certificate over TLS.
 type childSink struct {
 	URL     string
 	control string
 	client  *http.Client
+	roots   *x509.CertPool
 }
 
-// startChildSink starts this test binary as a sink ("agentos" or "otlp")
-// and stops it at cleanup.
+// startChildSink starts this test binary as a sink (see serveSink for the
+// modes) and stops it at cleanup.
 func startChildSink(tb testing.TB, mode string) *childSink {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -173,15 +204,33 @@ func startChildSink(tb testing.TB, mode string) *childSink {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	})
-	addrs, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		tb.Fatalf("sink %s: %v", mode, err)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) != 3 {
+		tb.Fatalf("sink %s: %q, %v", mode, line, err)
 	}
-	data, control, ok := strings.Cut(strings.TrimSpace(addrs), " ")
-	if !ok {
-		tb.Fatalf("sink %s: addresses %q", mode, addrs)
+	s := &childSink{URL: f[0], control: f[1], client: &http.Client{}}
+	if f[2] != "-" {
+		der, err := base64.StdEncoding.DecodeString(f[2])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.roots = x509.NewCertPool()
+		s.roots.AddCert(cert)
 	}
-	return &childSink{URL: "http://" + data, control: "http://" + control, client: &http.Client{}}
+	return s
+}
+
+// protos is how many requests came over HTTP/1.x and over HTTP/2.
+func (s *childSink) protos(tb testing.TB) (h1, h2 int64) {
+	if _, err := fmt.Sscan(s.get(tb, protosPath), &h1, &h2); err != nil {
+		tb.Fatal(err)
+	}
+	return h1, h2
 }
 
 // waitFor returns once the sink has received at least n.

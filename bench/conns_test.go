@@ -1,22 +1,13 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,125 +18,6 @@ import (
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
-
-// connSinkEnv makes the test binary an AgentOS sink that counts the
-// connections it accepted, instead of running benchmarks: over TLS
-// ("tls", offering HTTP/2 and HTTP/1.1 by ALPN) or plain HTTP ("plain").
-// It is read in init, before TestMain, so that this file needs nothing of
-// the other sinks' plumbing.
-const connSinkEnv = "AGENTOS_BENCH_CONN_SINK"
-
-func init() {
-	if mode := os.Getenv(connSinkEnv); mode != "" {
-		serveConnSink(mode)
-		os.Exit(0)
-	}
-}
-
-// serveConnSink serves AgentOS, and on a plain control listener
-// /wait?n= (closed runs), /conns (connections accepted) and /protos
-// (requests by HTTP major version). It prints both URLs and its TLS
-// certificate, then serves until stdin closes.
-func serveConnSink(mode string) {
-	var closed, conns, h1, h2 atomic.Int64
-	api := agentosHandler(&closed, new(atomic.Int64))
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor == 2 {
-			h2.Add(1)
-		} else {
-			h1.Add(1)
-		}
-		api.ServeHTTP(w, r)
-	}))
-	ts.EnableHTTP2 = true
-	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	cert := "-"
-	if mode == "tls" {
-		ts.StartTLS()
-		cert = base64.StdEncoding.EncodeToString(ts.Certificate().Raw)
-	} else {
-		ts.Start()
-	}
-	control := http.NewServeMux()
-	control.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
-		for closed.Load() < n {
-			time.Sleep(100 * time.Microsecond)
-		}
-	})
-	control.HandleFunc("/conns", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, conns.Load()) })
-	control.HandleFunc("/protos", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "%d %d", h1.Load(), h2.Load()) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	go func() { _ = http.Serve(ln, control) }()
-	fmt.Println(ts.URL, "http://"+ln.Addr().String(), cert)
-	_, _ = io.Copy(io.Discard, os.Stdin)
-}
-
-// connSink is a connection-counting sink in a process of its own; roots
-// trusts its certificate over TLS.
-type connSink struct {
-	URL, control string
-	roots        *x509.CertPool
-}
-
-func startConnSink(b *testing.B, mode string) *connSink {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), connSinkEnv+"="+mode)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	f := strings.Fields(line)
-	if err != nil || len(f) != 3 {
-		b.Fatalf("%s sink: %q, %v", mode, line, err)
-	}
-	if mode != "tls" {
-		return &connSink{URL: f[0], control: f[1]}
-	}
-	der, err := base64.StdEncoding.DecodeString(f[2])
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		b.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	return &connSink{URL: f[0], control: f[1], roots: roots}
-}
-
-func (s *connSink) get(b *testing.B, path string) string {
-	resp, err := http.Get(s.control + path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return string(body)
-}
 
 // protoClient is the SDK bridge's default client (internal/ingest) with
 // its protocol pinned: HTTP/1.1 with one kept connection per run in
@@ -186,7 +58,7 @@ func BenchmarkConnsHTTP1VsHTTP2(b *testing.B) {
 		b.Run(fmt.Sprintf("spans=%d", spansPerRun), func(b *testing.B) {
 			sh := shape{spansPerRun, 100}
 			runs := runsPerRound(spansPerRun)
-			sinks := map[string]*connSink{"h1": startConnSink(b, "tls"), "h2": startConnSink(b, "tls")}
+			sinks := map[string]*childSink{"h1": startChildSink(b, "agentos-tls"), "h2": startChildSink(b, "agentos-tls")}
 			var sides []side
 			rounds := map[string]*int{}
 			for _, proto := range []string{"h1", "h2"} {
@@ -206,19 +78,11 @@ func BenchmarkConnsHTTP1VsHTTP2(b *testing.B) {
 			for _, proto := range []string{"h1", "h2"} {
 				s := sinks[proto]
 				total := *rounds[proto] * runs
-				s.get(b, "/wait?n="+strconv.Itoa(total))
-				var h1, h2 int
-				if _, err := fmt.Sscan(s.get(b, "/protos"), &h1, &h2); err != nil {
-					b.Fatal(err)
-				}
-				if (proto == "h2") != (h1 == 0) {
+				s.waitFor(b, int64(total))
+				if h1, h2 := s.protos(b); (proto == "h2") != (h1 == 0) {
 					b.Fatalf("the %s sink answered %d HTTP/1.1 and %d HTTP/2 requests", proto, h1, h2)
 				}
-				conns, err := strconv.Atoi(s.get(b, "/conns"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(conns)*1000/float64(max(total, 1)), proto+"-conns/1000runs")
+				b.ReportMetric(float64(s.conns(b))*1000/float64(max(total, 1)), proto+"-conns/1000runs")
 			}
 		})
 	}
@@ -240,7 +104,7 @@ func BenchmarkConnsCollectorExporter(b *testing.B) {
 			name = fmt.Sprintf("max_idle_conns_per_host=%d", perHost)
 		}
 		b.Run(name, func(b *testing.B) {
-			sink := startConnSink(b, "plain")
+			sink := startChildSink(b, "agentos")
 			f := agentosexporter.NewFactory()
 			cfg := f.CreateDefaultConfig().(*agentosexporter.Config)
 			cfg.ClientConfig.Endpoint = sink.URL
@@ -260,13 +124,9 @@ func BenchmarkConnsCollectorExporter(b *testing.B) {
 					b.Fatal(err)
 				}
 				total += runs
-				sink.get(b, "/wait?n="+strconv.Itoa(total))
+				sink.waitFor(b, int64(total))
 			}
-			conns, err := strconv.Atoi(sink.get(b, "/conns"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(conns)*1000/float64(max(total, 1)), "conns/1000runs")
+			b.ReportMetric(float64(sink.conns(b))*1000/float64(max(total, 1)), "conns/1000runs")
 		})
 	}
 }
