@@ -88,7 +88,17 @@ func attrsInto(pool []spans.Attr, kvs []attribute.KeyValue) (converted, rest []s
 	}
 	converted = pool[:len(kvs):len(kvs)]
 	for i := range kvs {
-		converted[i] = spans.Attr{Key: string(kvs[i].Key), Value: value(kvs[i].Value)}
+		kv, c := &kvs[i], &converted[i]
+		c.Key = string(kv.Key)
+		// Strings and ints, most attributes, without the call.
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			c.Value = spans.StringValue(kv.Value.AsString())
+		case attribute.INT64:
+			c.Value = spans.IntValue(kv.Value.AsInt64())
+		default:
+			c.Value = value(kv.Value)
+		}
 	}
 	return converted, pool[len(kvs):]
 }
