@@ -42,6 +42,14 @@ func (c *converter) span(s sdktrace.ReadOnlySpan) spans.Span { return c.spanIn(s
 
 // spanIn is span with the attributes taken from a (nil: allocated).
 func (c *converter) spanIn(s sdktrace.ReadOnlySpan, a *attrArena) spans.Span {
+	var out spans.Span
+	c.spanInto(&out, s, a)
+	return out
+}
+
+// spanInto is spanIn writing into out, which is zero: the live worker
+// converts in place into its batch.
+func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrArena) {
 	sc, parent := s.SpanContext(), s.Parent()
 	kvs, evs := s.Attributes(), s.Events()
 	n := len(kvs)
@@ -52,16 +60,14 @@ func (c *converter) spanIn(s sdktrace.ReadOnlySpan, a *attrArena) spans.Span {
 	if n > 0 {
 		pool = a.take(n)
 	}
-	out := spans.Span{
-		TraceID:      spans.TraceID(sc.TraceID()),
-		SpanID:       spans.SpanID(sc.SpanID()),
-		ParentSpanID: spans.SpanID(parent.SpanID()),
-		ParentRemote: parent.IsRemote(),
-		Name:         s.Name(),
-		StartTime:    s.StartTime(),
-		EndTime:      s.EndTime(),
-		Resource:     c.resource(s.Resource()),
-	}
+	out.TraceID = spans.TraceID(sc.TraceID())
+	out.SpanID = spans.SpanID(sc.SpanID())
+	out.ParentSpanID = spans.SpanID(parent.SpanID())
+	out.ParentRemote = parent.IsRemote()
+	out.Name = s.Name()
+	out.StartTime = s.StartTime()
+	out.EndTime = s.EndTime()
+	out.Resource = c.resource(s.Resource())
 	out.Attrs, pool = attrsInto(pool, kvs)
 	if st := s.Status(); st.Code == codes.Error {
 		out.StatusCode, out.StatusMessage = spans.StatusError, st.Description
@@ -76,7 +82,6 @@ func (c *converter) spanIn(s sdktrace.ReadOnlySpan, a *attrArena) spans.Span {
 			out.Events[i].Attrs, pool = attrsInto(pool, e.Attributes)
 		}
 	}
-	return out
 }
 
 // attrsInto converts kvs into the front of pool and returns them (nil when
@@ -88,7 +93,17 @@ func attrsInto(pool []spans.Attr, kvs []attribute.KeyValue) (converted, rest []s
 	}
 	converted = pool[:len(kvs):len(kvs)]
 	for i := range kvs {
-		converted[i] = spans.Attr{Key: string(kvs[i].Key), Value: value(kvs[i].Value)}
+		kv, c := &kvs[i], &converted[i]
+		c.Key = string(kv.Key)
+		// Strings and ints, most attributes, without the call.
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			c.Value = spans.StringValue(kv.Value.AsString())
+		case attribute.INT64:
+			c.Value = spans.IntValue(kv.Value.AsInt64())
+		default:
+			c.Value = value(kv.Value)
+		}
 	}
 	return converted, pool[len(kvs):]
 }
@@ -137,23 +152,19 @@ func slice[T any](xs []T, conv func(T) spans.Value) spans.Value {
 	return spans.SliceValue(vs)
 }
 
-// started converts what OnStart copied of a span, its attributes taken
-// from a (nil: allocated).
-func (c *converter) started(it *liveItem, a *attrArena) spans.Span {
-	var converted []spans.Attr
+// started converts what OnStart copied of a span into out, which is zero,
+// its attributes taken from a (nil: allocated).
+func (c *converter) started(out *spans.Span, it *liveItem, a *attrArena) {
 	if len(it.attrs) > 0 {
-		converted, _ = attrsInto(a.take(len(it.attrs)), it.attrs)
+		out.Attrs, _ = attrsInto(a.take(len(it.attrs)), it.attrs)
 	}
-	return spans.Span{
-		TraceID:      it.traceID,
-		SpanID:       it.spanID,
-		ParentSpanID: it.parentID,
-		ParentRemote: it.remote,
-		Name:         it.name,
-		StartTime:    it.start,
-		Attrs:        converted,
-		Resource:     c.resource(it.res),
-	}
+	out.TraceID = it.traceID
+	out.SpanID = it.spanID
+	out.ParentSpanID = it.parentID
+	out.ParentRemote = it.remote
+	out.Name = it.name
+	out.StartTime = it.start
+	out.Resource = c.resource(it.res)
 }
 
 // attrArena hands out converted attributes from blocks it reuses: the live

@@ -437,13 +437,16 @@ func (w *worker) process(items []liveItem) {
 			close(it.flushed)
 			continue
 		case itemStart:
-			w.batch = append(w.batch, pipeline.LiveSpan{Span: w.conv.started(it, w.arenaFor(it))})
+			// Converted in place: a span is too big to copy for nothing.
+			w.batch = append(w.batch, pipeline.LiveSpan{})
+			w.conv.started(&w.batch[len(w.batch)-1].Span, it, w.arenaFor(it))
 		case itemEnd:
-			ls := pipeline.LiveSpan{Span: w.conv.spanIn(it.ended, w.arenaFor(it)), Ended: true}
+			w.batch = append(w.batch, pipeline.LiveSpan{Ended: true})
+			ls := &w.batch[len(w.batch)-1]
+			w.conv.spanInto(&ls.Span, it.ended, w.arenaFor(it))
 			if it.root {
 				w.noteDrops(&ls.Span)
 			}
-			w.batch = append(w.batch, ls)
 		}
 		w.batchBytes += it.size
 		if len(w.batch) == liveBatch || w.batchBytes >= w.sp.batchBytes {

@@ -88,7 +88,9 @@ func tiered(fns ...func(tier int) source) sources {
 	out := make(sources, 0, 2*len(fns))
 	for _, tier := range []int{tierSpanEvents, tierLogs} {
 		for _, fn := range fns {
-			out = append(out, fn(tier))
+			src := fn(tier)
+			src.events = true
+			out = append(out, src)
 		}
 	}
 	return out

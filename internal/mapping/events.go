@@ -246,7 +246,7 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			m.fromEventsOnly(o, s, "prompt", promptSources, promptEventSources)
 			m.fromEventsOnly(o, s, "system_instructions", systemInstructionSources, systemInstructionEventSources)
 		}
-		o.float("duration_ms", durationMS(s))
+		o.duration("duration_ms", s)
 		if failed {
 			o.str("error", errorText(s))
 		}
@@ -266,7 +266,7 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			m.fromEventsOnly(o, s, "input", toolInputSources, toolInputEventSources)
 			m.fromEventsOnly(o, s, "call_id", toolCallIDSources, toolCallIDEventSources)
 		}
-		o.float("duration_ms", durationMS(s))
+		o.duration("duration_ms", s)
 	case TypeAgent:
 		typ = "agent.completed"
 		if failed {
@@ -274,14 +274,14 @@ func (m *Mapper) addEnd(tl *Timeline, sc *scratch, s *spans.Span, depth int, as 
 			o.str("error", errorText(s))
 		}
 		o.str("agent", agentName(s))
-		o.float("duration_ms", durationMS(s))
+		o.duration("duration_ms", s)
 	default:
 		typ = "step.completed"
 		if failed {
 			typ = "step.failed"
 			o.str("error", errorText(s))
 		}
-		o.float("duration_ms", durationMS(s))
+		o.duration("duration_ms", s)
 		o.str("status", statusText(s.StatusCode))
 		if late := classify(s); late != TypeStep {
 			// Classified only at its end: say what it turned out to be.

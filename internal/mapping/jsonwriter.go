@@ -398,6 +398,33 @@ func appendCompact(buf []byte, text []byte) []byte {
 	return dst
 }
 
+// appendMillis appends ns/1e6 as appendFloat(buf, float64(ns)/1e6) does,
+// every span's end event has one. From 100 ns to under 1000 s the 'g'
+// format prints no exponent, and the exact decimal ns/1e6, at most 12
+// significant digits, is the shortest text that parses back to that float,
+// which is what strconv prints: so it is written from the integer, without
+// the float formatting.
+func appendMillis(buf []byte, ns int64) []byte {
+	if ns < 100 || ns >= 1e12 {
+		return appendFloat(buf, float64(ns)/1e6)
+	}
+	buf = strconv.AppendInt(buf, ns/1e6, 10)
+	frac := ns % 1e6
+	if frac == 0 {
+		return buf
+	}
+	d := [7]byte{'.'}
+	for i := 6; i > 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n := len(d)
+	for d[n-1] == '0' {
+		n--
+	}
+	return append(buf, d[:n]...)
+}
+
 func appendFloat(buf []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):

@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -160,5 +161,26 @@ func TestRedactionInsideJSONStrings(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// appendMillis must print what formatting the float prints, at the bounds
+// of its shortcut and across the magnitudes in between.
+func TestAppendMillisMatchesFloat(t *testing.T) {
+	check := func(ns int64) {
+		t.Helper()
+		got, want := string(appendMillis(nil, ns)), string(appendFloat(nil, float64(ns)/1e6))
+		if got != want {
+			t.Fatalf("appendMillis(%d) = %s, want %s", ns, got, want)
+		}
+	}
+	for _, ns := range []int64{-1e9, -150, -1, 0, 1, 99, 100, 101, 999, 1000, 1e6 - 1, 1e6, 1e6 + 1, 1_234_567,
+		1e9, 1e12 - 1, 1e12, 1e12 + 1, 1e15, math.MaxInt64, math.MinInt64} {
+		check(ns)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		// Spread over magnitudes: 1 ns to about 3 hours.
+		check(rng.Int64N(int64(1) << rng.IntN(44)))
 	}
 }

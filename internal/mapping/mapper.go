@@ -252,11 +252,15 @@ func errorText(s *spans.Span) string {
 	return s.Name + " failed"
 }
 
-func durationMS(s *spans.Span) float64 {
+// duration appends the span's duration in milliseconds (0 when it has not
+// ended).
+func (o *obj) duration(k string, s *spans.Span) {
+	o.key(k)
 	if !s.Ended() {
-		return 0
+		o.buf = appendFloat(o.buf, 0)
+		return
 	}
-	return float64(s.EndTime.Sub(s.StartTime).Nanoseconds()) / 1e6
+	o.buf = appendMillis(o.buf, s.EndTime.Sub(s.StartTime).Nanoseconds())
 }
 
 func isVercel(s *spans.Span) bool {

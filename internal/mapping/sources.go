@@ -17,6 +17,9 @@ type source struct {
 	// extract writes the field under name and reports whether it did; nil
 	// means the attribute's value as it is.
 	extract func(o *obj, name string, s *spans.Span) bool
+	// events: extract reads only the span's events and logs (a tiered
+	// source), so a span without any has nothing for it.
+	events bool
 }
 
 type sources []source
@@ -35,6 +38,9 @@ func (a sources) then(more ...source) sources { return append(a[:len(a):len(a)],
 func (o *obj) from(s *spans.Span, name string, srcs sources) bool {
 	for _, src := range srcs {
 		if src.extract != nil {
+			if src.events && len(s.Events) == 0 {
+				continue
+			}
 			if src.extract(o, name, s) {
 				return true
 			}

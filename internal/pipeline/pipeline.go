@@ -447,18 +447,12 @@ type LiveSpan struct {
 // must, counted), and takes the batch anyway once ctx ends.
 func (p *Pipeline) Live(ctx context.Context, batch []LiveSpan) error {
 	change := func(now time.Time) ([]runtracker.Op, error) {
-		var ops []runtracker.Op
-		for i := range batch {
-			if batch[i].Ended {
-				if p.logs != nil {
-					p.logs.AttachOne(now, &batch[i].Span)
-				}
-				ops = append(ops, p.tracker.Ended(now, &batch[i].Span)...)
-			} else {
-				ops = append(ops, p.tracker.Started(now, &batch[i].Span)...)
+		return p.tracker.Live(now, len(batch), func(i int) (*spans.Span, bool) {
+			if batch[i].Ended && p.logs != nil {
+				p.logs.AttachOne(now, &batch[i].Span)
 			}
-		}
-		return ops, nil
+			return &batch[i].Span, batch[i].Ended
+		}), nil
 	}
 	for {
 		err := p.admit(ctx, change)

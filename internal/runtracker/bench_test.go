@@ -158,3 +158,55 @@ func BenchmarkHeldSubtree(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrackerLive is the live span processor's core cost per span:
+// runs of 50 spans (a root, then chats and tool calls alternating) started
+// and ended one by one, as the processor hands them over, without I/O.
+func BenchmarkTrackerLive(b *testing.B) {
+	m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+	tk, _ := runtracker.New(m, runtracker.Options{Grace: time.Nanosecond})
+	in := `[{"role":"user","parts":[{"type":"text","content":"The weather in Paris is mild, with rain later."}]}]`
+	out := `[{"role":"assistant","parts":[{"type":"text","content":"The weather in Paris is mild, with rain later."}]}]`
+	chat := []spans.Attr{
+		{Key: "gen_ai.operation.name", Value: spans.StringValue("chat")},
+		{Key: "gen_ai.request.model", Value: spans.StringValue("gpt-4o")},
+		{Key: "gen_ai.input.messages", Value: spans.StringValue(in)},
+		{Key: "gen_ai.output.messages", Value: spans.StringValue(out)},
+		{Key: "gen_ai.usage.input_tokens", Value: spans.IntValue(120)},
+		{Key: "gen_ai.usage.output_tokens", Value: spans.IntValue(42)},
+	}
+	tool := []spans.Attr{
+		{Key: "gen_ai.operation.name", Value: spans.StringValue("execute_tool")},
+		{Key: "gen_ai.tool.name", Value: spans.StringValue("get_weather")},
+		{Key: "gen_ai.tool.call.arguments", Value: spans.StringValue(`{"city":"Paris"}`)},
+		{Key: "gen_ai.tool.call.result", Value: spans.StringValue(`{"temp_c":21}`)},
+	}
+	const spansPerRun = 50
+	now := t0
+	b.ReportAllocs()
+	var n int
+	for i := 0; b.Loop(); i++ {
+		var tid spans.TraceID
+		binary.BigEndian.PutUint64(tid[:8], uint64(i)+1)
+		root := spans.Span{TraceID: tid, SpanID: spans.SpanID{0xff}, Name: "invoke_agent weather", StartTime: now,
+			Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("invoke_agent")}}}
+		tk.Started(now, &root)
+		for c := range uint64(spansPerRun - 1) {
+			var sid spans.SpanID
+			binary.BigEndian.PutUint64(sid[:], c+1)
+			s := spans.Span{TraceID: tid, SpanID: sid, ParentSpanID: root.SpanID, Name: "chat gpt-4o", StartTime: now, Attrs: chat}
+			if c%2 == 1 {
+				s.Name, s.Attrs = "execute_tool get_weather", tool
+			}
+			tk.Started(now, &s)
+			s.EndTime = now.Add(time.Millisecond)
+			tk.Ended(now, &s)
+		}
+		root.EndTime = now.Add(time.Second)
+		tk.Ended(now, &root)
+		n += spansPerRun
+		now = now.Add(time.Second)
+		tk.Tick(now)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/span")
+}

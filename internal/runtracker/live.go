@@ -13,6 +13,34 @@ import (
 // while the agent works, and other spans queue their start event. Parents
 // start before their children, so a child's run is always known here.
 func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
+	t.started(now, s)
+	return t.take()
+}
+
+// Ended records a span that has ended, for the live span processor: its
+// span events and end event queue, and a run root's end closes its run after
+// the grace period.
+func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
+	t.ended(now, s)
+	return t.take()
+}
+
+// Live records spans that started or ended, in the order given, as Started
+// and Ended do one at a time, and returns the ops of them all in one slice:
+// span(i) is the i-th of n and whether it ended.
+func (t *Tracker) Live(now time.Time, n int, span func(i int) (s *spans.Span, ended bool)) []Op {
+	for i := range n {
+		if s, ended := span(i); ended {
+			t.ended(now, s)
+		} else {
+			t.started(now, s)
+		}
+	}
+	return t.take()
+}
+
+// started is Started leaving its ops in t.ops.
+func (t *Tracker) started(now time.Time, s *spans.Span) {
 	tr := t.trace(s.TraceID)
 	if t.isRunRoot(s) {
 		if tr == nil {
@@ -20,7 +48,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 		}
 		if tr.nodes.has(s.SpanID) {
 			t.stats.SpansDuplicate++
-			return t.take()
+			return
 		}
 		t.stats.SpansAccepted++
 		r := t.newRun(now, tr, s)
@@ -40,17 +68,17 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 			t.stats.RunsStarted++
 			t.emit(Op{Run: r.key, Kind: OpStart, AgentID: r.agentID, TraceID: s.TraceID, Start: req})
 		}
-		return t.take()
+		return
 	}
 	r, depth := t.liveRunOf(tr, s, 1)
 	if r == nil {
-		return t.take()
+		return
 	}
 	if r.closed {
 		if r.selected {
 			t.lateToRun(tr.id, r, 1)
 		}
-		return t.take()
+		return
 	}
 	t.stats.SpansAccepted++
 	// Past the bound the span is not remembered, so its start event waits
@@ -60,7 +88,7 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 		tr.nodes.set(s.SpanID, node{parent: s.ParentSpanID, run: r, depth: depth})
 	}
 	if !r.selected {
-		return t.take()
+		return
 	}
 	r.lastSeen = now
 	t.charge(r, s)
@@ -79,17 +107,14 @@ func (t *Tracker) Started(now time.Time, s *spans.Span) []Op {
 	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
-	return t.take()
 }
 
-// Ended records a span that has ended, for the live span processor: its
-// span events and end event queue, and a run root's end closes its run after
-// the grace period.
-func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
+// ended is Ended leaving its ops in t.ops.
+func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	tr := t.trace(s.TraceID)
 	r, depth := t.liveRunOf(tr, s, 1+len(s.Events))
 	if r == nil {
-		return t.take()
+		return
 	}
 	n, _ := tr.nodes.get(s.SpanID)
 	isRoot := n.run == r && depth == 0 && t.isRunRoot(s)
@@ -98,11 +123,11 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 			r.closed = true
 			t.retireIfDone(tr)
 		}
-		return t.take()
+		return
 	}
 	if r.closed {
 		t.lateToRun(tr.id, r, 1+len(s.Events))
-		return t.take()
+		return
 	}
 	r.lastSeen = now
 	r.sum.Add(s)
@@ -133,7 +158,6 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
-	return t.take()
 }
 
 // liveRunOf finds the run of a live span, counting it when it has none;

@@ -1,6 +1,7 @@
 package runtracker_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,5 +74,61 @@ func TestLiveChildWithoutRunIsCounted(t *testing.T) {
 	}
 	if st := tk.Stats(); st.SpansNoRun != 1 || st.OpenTraces != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Live over a batch must return exactly the ops of Started and Ended called
+// one span at a time: run starts, flushes of full timelines and their
+// order included.
+func TestLiveBatchMatchesOneByOne(t *testing.T) {
+	type step struct {
+		s     spans.Span
+		ended bool
+	}
+	var steps []step
+	for r := range 3 {
+		tid := spans.TraceID{byte(r + 1)}
+		root := spans.Span{TraceID: tid, SpanID: spans.SpanID{0xff}, Name: "invoke_agent a", StartTime: t0,
+			Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("invoke_agent")}}}
+		steps = append(steps, step{s: root})
+		for c := range 600 { // past the flush threshold (512 events): flushes inside the batch
+			s := spans.Span{TraceID: tid, SpanID: spans.SpanID{byte(c + 1), byte(c>>8) + 1}, ParentSpanID: root.SpanID,
+				Name: "execute_tool t", StartTime: t0.Add(time.Duration(c) * time.Millisecond),
+				Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("execute_tool")}}}
+			steps = append(steps, step{s: s})
+			s.EndTime = s.StartTime.Add(time.Microsecond)
+			steps = append(steps, step{s: s, ended: true})
+		}
+		root.EndTime = t0.Add(time.Second)
+		steps = append(steps, step{s: root, ended: true})
+	}
+	newTracker := func() *runtracker.Tracker {
+		m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent, Tasks: true})
+		tk, _ := runtracker.New(m, runtracker.Options{Grace: time.Second})
+		return tk
+	}
+	one, batch := newTracker(), newTracker()
+	var want []runtracker.Op
+	for i := range steps {
+		s := steps[i].s
+		if steps[i].ended {
+			want = append(want, one.Ended(t0, &s)...)
+		} else {
+			want = append(want, one.Started(t0, &s)...)
+		}
+	}
+	got := batch.Live(t0, len(steps), func(i int) (*spans.Span, bool) {
+		s := steps[i].s
+		return &s, steps[i].ended
+	})
+	if len(want) < 6 {
+		t.Fatalf("only %d ops one by one: the batch does not cover starts and flushes", len(want))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Live returned %d ops %q, one by one %d ops %q", len(got), kinds(got), len(want), kinds(want))
+	}
+	later := t0.Add(3 * time.Second)
+	if a, b := batch.Tick(later), one.Tick(later); !reflect.DeepEqual(a, b) {
+		t.Fatalf("after the batch, tick returned %q, one by one %q", kinds(a), kinds(b))
 	}
 }
