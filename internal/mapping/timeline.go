@@ -89,8 +89,10 @@ func (tl *Timeline) Len() int { return len(tl.entries) }
 // doubling.
 func (tl *Timeline) Reserve(events, payloadBytes int) {
 	if free := cap(tl.entries) - len(tl.entries); free < events {
-		grown := make([]entry, len(tl.entries), len(tl.entries)+events)
+		// A pooled size, so that the slice is recycled when taken.
+		grown := getEntries(entryCapFor(len(tl.entries) + events))[:len(tl.entries)]
 		copy(grown, tl.entries)
+		putEntries(tl.entries)
 		tl.entries = grown
 	}
 	if payloadBytes > cap(tl.free) {
@@ -141,6 +143,17 @@ func entryClass(n int) int {
 		}
 	}
 	return -1
+}
+
+// entryCapFor is the smallest pooled size that holds n entries, or n past
+// the largest.
+func entryCapFor(n int) int {
+	for _, c := range entryCaps[1:] {
+		if c >= n {
+			return c
+		}
+	}
+	return n
 }
 
 // getEntries returns an empty slice of capacity n, recycled when n is a
