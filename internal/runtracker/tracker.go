@@ -193,8 +193,14 @@ func (t *Tracker) unhold(tr *trace, ss []*spans.Span) {
 // the nearest ancestor with a run.
 func (t *Tracker) rehomeAfter(now time.Time, tr *trace, s *spans.Span) {
 	if n, _ := tr.waitingOn.get(s.SpanID); n > 0 {
-		if r, _ := tr.runOf(s); r != nil && r.selected && !r.closed {
+		r, _ := tr.runOf(s)
+		if r != nil && r.selected && !r.closed {
 			r.pending.Reserve(min(tr.heldEvents, flushThreshold), tr.heldBytes)
+			if !t.joinLogs {
+				// Their payloads then take the bytes they need, not an estimate.
+				r.pending.Stage()
+				defer r.pending.Settle()
+			}
 		}
 		t.rehome(now, tr)
 	}
