@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -45,6 +46,12 @@ type Tracker struct {
 	// joinLogs defers mapping, so that log records which come after their
 	// span still join it (see AttachLogs).
 	joinLogs bool
+	// lent is Add's batch while it runs: spans held meanwhile point into
+	// it, and lentTo lists their traces, whose held spans still in the
+	// batch are copied out before Add returns. Most are resolved by their
+	// root in the same batch, and need no copy.
+	lent   []spans.Span
+	lentTo []*trace
 }
 
 type trace struct {
@@ -60,6 +67,7 @@ type trace struct {
 	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
+	lent        bool // on Tracker.lentTo
 	// started counts its started runs not closed yet; with none the trace
 	// is on the cold list. An int32 beside waitExpired takes no room.
 	started int32
@@ -158,10 +166,15 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
-	// A copy of its own: held in a slice of values, a run of 9 spans kept
-	// 16 slots of 184 bytes.
-	held := new(spans.Span)
-	*held = *s
+	// A copy of its own (held in a slice of values, a run of 9 spans kept
+	// 16 slots of 184 bytes), made once Add ends if it is still held.
+	held := s
+	if t.lent == nil {
+		held = own(s)
+	} else if !tr.lent {
+		tr.lent = true
+		t.lentTo = append(t.lentTo, tr)
+	}
 	tr.held = append(tr.held, held)
 	n, _ := tr.waitingOn.get(s.ParentSpanID)
 	tr.waitingOn.set(s.ParentSpanID, n+1)
@@ -248,10 +261,43 @@ func (t *Tracker) trace(id spans.TraceID) *trace {
 // Add takes ownership of a batch of ended spans and returns the ops that
 // are due now.
 func (t *Tracker) Add(now time.Time, batch []spans.Span) []Op {
+	t.lent = batch
 	for i := range batch {
 		t.add(now, &batch[i])
 	}
+	t.keepLent()
 	return t.take()
+}
+
+// keepLent copies the held spans that still point into Add's batch, which
+// the tracker must not keep.
+func (t *Tracker) keepLent() {
+	if len(t.lent) > 0 {
+		lo, hi := uintptr(unsafe.Pointer(&t.lent[0])), uintptr(unsafe.Pointer(&t.lent[len(t.lent)-1]))
+		for _, tr := range t.lentTo {
+			tr.lent = false
+			for i, s := range tr.held {
+				if p := uintptr(unsafe.Pointer(s)); p < lo || p > hi {
+					continue
+				}
+				c := own(s)
+				if tr.park != nil && tr.park.earliest == s {
+					tr.park.earliest = c
+				}
+				tr.held[i] = c
+			}
+		}
+	}
+	clear(t.lentTo)
+	t.lentTo = t.lentTo[:0]
+	t.lent = nil
+}
+
+// own returns a copy of s.
+func own(s *spans.Span) *spans.Span {
+	c := new(spans.Span)
+	*c = *s
+	return c
 }
 
 func (t *Tracker) isRunRoot(s *spans.Span) bool {
