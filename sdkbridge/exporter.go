@@ -19,10 +19,17 @@ type Exporter struct {
 	p    *pipeline.Pipeline
 	logs *logJoin // see LogExporter
 
-	mu      sync.Mutex // guards conv and stopped
+	mu      sync.Mutex // guards conv, spare and stopped
 	conv    *converter
 	stopped bool
+	// spare is a converted batch's slice for the next call: the pipeline
+	// keeps nothing of a batch once ConsumeSpans returns.
+	spare []spans.Span
 }
+
+// maxSpare bounds the batch slice kept between calls (the batch
+// processor's default batch is 512 spans).
+const maxSpare = 1024
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
 
@@ -62,12 +69,23 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		e.mu.Unlock()
 		return ErrShutdown
 	}
-	batch := make([]spans.Span, len(ss))
+	batch := e.spare
+	e.spare = nil
+	if cap(batch) < len(ss) {
+		batch = make([]spans.Span, len(ss))
+	}
+	batch = batch[:len(ss)]
 	for i, s := range ss {
 		batch[i] = e.conv.span(s)
 	}
 	e.mu.Unlock()
 	err := e.p.ConsumeSpans(ctx, batch)
+	if cap(batch) <= maxSpare {
+		clear(batch) // what the spans point to is not kept alive by the slice
+		e.mu.Lock()
+		e.spare = batch[:0]
+		e.mu.Unlock()
+	}
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown
 	}

@@ -258,8 +258,9 @@ func (t *Tracker) trace(id spans.TraceID) *trace {
 	return tr
 }
 
-// Add takes ownership of a batch of ended spans and returns the ops that
-// are due now.
+// Add takes a batch of ended spans and returns the ops that are due now.
+// It keeps no pointer into batch once it returns (the spans it keeps it
+// copies; their attributes and events it shares), so a caller may reuse it.
 func (t *Tracker) Add(now time.Time, batch []spans.Span) []Op {
 	t.lent = batch
 	for i := range batch {
