@@ -170,7 +170,7 @@ func (t *Tracker) hold(tr *trace, s *spans.Span) {
 	// 16 slots of 184 bytes), made once Add ends if it is still held.
 	held := s
 	if t.lent == nil {
-		held = own(s)
+		held = t.keep(s)
 	} else if !tr.lent {
 		tr.lent = true
 		t.lentTo = append(t.lentTo, tr)
@@ -281,7 +281,7 @@ func (t *Tracker) keepLent() {
 				if p := uintptr(unsafe.Pointer(s)); p < lo || p > hi {
 					continue
 				}
-				c := own(s)
+				c := t.keep(s)
 				if tr.park != nil && tr.park.earliest == s {
 					tr.park.earliest = c
 				}
@@ -294,11 +294,42 @@ func (t *Tracker) keepLent() {
 	t.lent = nil
 }
 
-// own returns a copy of s.
-func own(s *spans.Span) *spans.Span {
+// keep returns a copy of s for the tracker to keep; with LentAttrs, its
+// attributes and span events are copied too.
+func (t *Tracker) keep(s *spans.Span) *spans.Span {
 	c := new(spans.Span)
 	*c = *s
+	if t.opts.LentAttrs {
+		c.Attrs = ownAttrs(s.Attrs)
+		if len(s.Events) > 0 {
+			c.Events = make([]spans.Event, len(s.Events))
+			for i := range s.Events {
+				c.Events[i] = s.Events[i]
+				c.Events[i].Attrs = ownAttrs(s.Events[i].Attrs)
+			}
+		}
+	}
 	return c
+}
+
+// ownAttrs copies attrs (nil stays nil), capped so that appending copies.
+func ownAttrs(attrs []spans.Attr) []spans.Attr {
+	if attrs == nil {
+		return nil
+	}
+	c := make([]spans.Attr, len(attrs))
+	copy(c, attrs)
+	return c
+}
+
+// earliestOf is the package's earliestOf, its attributes copied with
+// LentAttrs.
+func (t *Tracker) earliestOf(s *spans.Span) earliest {
+	e := earliestOf(s)
+	if t.opts.LentAttrs {
+		e.attrs = ownAttrs(e.attrs)
+	}
+	return e
 }
 
 func (t *Tracker) isRunRoot(s *spans.Span) bool {
@@ -415,8 +446,13 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 }
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
+	return t.newRunFrom(now, tr, t.earliestOf(first))
+}
+
+// newRunFrom is newRun with what it keeps of its first span.
+func (t *Tracker) newRunFrom(now time.Time, tr *trace, first earliest) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
+	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: first}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -439,16 +475,16 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 			}
 		}
 	}
+	root := t.keep(s)
 	if r == nil {
-		r = t.newRun(now, tr, s)
+		r = t.newRunFrom(now, tr, earliestOf(root))
 		r.agentID = agent
 		r.selected = selected
 		if !t.validAgent(agent) {
 			t.stats.SpansNoAgent++
 		}
 	}
-	root := *s
-	r.root = &root
+	r.root = root
 	r.closeAt = now.Add(t.opts.Grace)
 	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
 	t.assign(now, tr, r, s, 0)
@@ -537,7 +573,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 	r.sum.Add(s)
 	t.charge(r, s)
 	if s.StartTime.Before(r.first.start) {
-		r.first = earliestOf(s)
+		r.first = t.earliestOf(s)
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
 	t.addEvents(r, s, depth, isRoot)
