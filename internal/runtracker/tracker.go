@@ -260,7 +260,8 @@ func (t *Tracker) trace(id spans.TraceID) *trace {
 
 // Add takes a batch of ended spans and returns the ops that are due now.
 // It keeps no pointer into batch once it returns (the spans it keeps it
-// copies; their attributes and events it shares), so a caller may reuse it.
+// copies, sharing their attributes and events unless Options.LentAttrs),
+// so a caller may reuse it.
 func (t *Tracker) Add(now time.Time, batch []spans.Span) []Op {
 	t.lent = batch
 	for i := range batch {
