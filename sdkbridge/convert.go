@@ -84,6 +84,19 @@ func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrAr
 	}
 }
 
+// attrCount is how many attributes converting ss takes from an arena:
+// those of the spans and of their span events.
+func attrCount(ss []sdktrace.ReadOnlySpan) int {
+	n := 0
+	for _, s := range ss {
+		n += len(s.Attributes())
+		for _, e := range s.Events() {
+			n += len(e.Attributes)
+		}
+	}
+	return n
+}
+
 // attrsInto converts kvs into the front of pool and returns them (nil when
 // there are none), capped so that appending to them copies, and the rest
 // of pool.

@@ -19,10 +19,22 @@ type Exporter struct {
 	p    *pipeline.Pipeline
 	logs *logJoin // see LogExporter
 
-	mu      sync.Mutex // guards conv and stopped
+	mu      sync.Mutex // guards conv, spare, spareAttrs and stopped
 	conv    *converter
 	stopped bool
+	// spare and spareAttrs are a converted batch's spans and attributes,
+	// for the next call: the pipeline keeps no pointer into them once
+	// ConsumeSpans returns (its tracker copies what it keeps, LentAttrs).
+	spare      []spans.Span
+	spareAttrs []spans.Attr
 }
+
+// maxSpare and maxSpareAttrs bound what is kept between calls, about
+// 650 KB: the batch processor's default batch is 512 spans.
+const (
+	maxSpare      = 1024
+	maxSpareAttrs = 8192
+)
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
 
@@ -41,7 +53,7 @@ func NewExporter(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if len(c.processorOnly) > 0 {
 		return nil, fmt.Errorf("agentos: %s: an option of NewSpanProcessor, which NewExporter cannot honour", strings.Join(c.processorOnly, ", "))
 	}
-	p, c, err := newPipelineFrom(c, nil)
+	p, c, err := newPipelineFrom(c, func(pc *pipeline.Config) { pc.Tracker.LentAttrs = true })
 	if err != nil {
 		return nil, err
 	}
@@ -62,12 +74,31 @@ func (e *Exporter) ExportSpans(ctx context.Context, ss []sdktrace.ReadOnlySpan) 
 		e.mu.Unlock()
 		return ErrShutdown
 	}
-	batch := make([]spans.Span, len(ss))
+	batch, arena := e.spare, attrArena{buf: e.spareAttrs}
+	e.spare, e.spareAttrs = nil, nil
+	if cap(batch) < len(ss) {
+		batch = make([]spans.Span, len(ss))
+	}
+	batch = batch[:len(ss)]
+	if n := attrCount(ss); cap(arena.buf) < n {
+		arena.buf = make([]spans.Attr, 0, n) // one block: take never makes another
+	}
 	for i, s := range ss {
-		batch[i] = e.conv.span(s)
+		batch[i] = e.conv.spanIn(s, &arena)
 	}
 	e.mu.Unlock()
 	err := e.p.ConsumeSpans(ctx, batch)
+	// Cleared, so that what they point to is not kept alive by them.
+	clear(batch)
+	clear(arena.buf)
+	e.mu.Lock()
+	if cap(batch) <= maxSpare {
+		e.spare = batch[:0]
+	}
+	if cap(arena.buf) <= maxSpareAttrs {
+		e.spareAttrs = arena.buf[:0]
+	}
+	e.mu.Unlock()
 	if errors.Is(err, pipeline.ErrShutdown) {
 		return ErrShutdown
 	}

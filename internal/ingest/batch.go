@@ -26,11 +26,33 @@ func eventsOverhead(runID string) int {
 // body it is sent in.
 type sendableEvents struct {
 	sizes []int // sizes[i]: encoded size of sendable event i
-	index []int // index[i]: its index in the caller's slice
+	// index[i] is its index in the caller's slice; nil while none was
+	// left out, as it then is i.
+	index []int
 	bad   []*EventError
 }
 
 func (e *sendableEvents) size(i int) int { return e.sizes[i] }
+
+// at is the index of sendable event i in the caller's slice.
+func (e *sendableEvents) at(i int) int {
+	if e.index == nil {
+		return i
+	}
+	return e.index[i]
+}
+
+// leaveOut notes that the caller's event i is not sendable.
+func (e *sendableEvents) leaveOut(bad *EventError) {
+	if e.index == nil {
+		// Every event before this one was sendable.
+		e.index = make([]int, len(e.sizes), cap(e.sizes))
+		for i := range e.index {
+			e.index[i] = i
+		}
+	}
+	e.bad = append(e.bad, bad)
+}
 
 // writeBody replaces body with the events request for sendable events
 // [first, end) of events.
@@ -49,7 +71,7 @@ func (e *sendableEvents) writeBody(body *bytes.Buffer, events []agentosapi.Event
 		if i > first {
 			b = append(b, ',')
 		}
-		b = agentosapi.AppendEvent(b, &events[e.index[i]])
+		b = agentosapi.AppendEvent(b, &events[e.at(i)])
 	}
 	b = append(b, eventsSuffix...)
 	body.Write(b) // in place: Grow made room for all of it
@@ -64,11 +86,11 @@ func (e *sendableEvents) writeBody(body *bytes.Buffer, events []agentosapi.Event
 // more than everything else a span costs here. The rest of an event is
 // encoded into scratch to be measured; it is small.
 func checkEvents(scratch []byte, events []agentosapi.Event, overhead, maxBytes int) (*sendableEvents, []byte) {
-	out := &sendableEvents{sizes: make([]int, 0, len(events)), index: make([]int, 0, len(events))}
+	out := &sendableEvents{sizes: make([]int, 0, len(events))}
 	for i := range events {
 		ev := &events[i]
 		if err := ev.Validate(); err != nil {
-			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: err})
+			out.leaveOut(&EventError{Index: i, Type: ev.Type, Err: err})
 			continue
 		}
 		var size int
@@ -77,13 +99,15 @@ func checkEvents(scratch []byte, events []agentosapi.Event, overhead, maxBytes i
 			size += len(`,"payload":`) + len(ev.Payload)
 		}
 		if overhead+size > maxBytes {
-			out.bad = append(out.bad, &EventError{Index: i, Type: ev.Type, Err: fmt.Errorf(
+			out.leaveOut(&EventError{Index: i, Type: ev.Type, Err: fmt.Errorf(
 				"%w: encodes to %d bytes, and with the request envelope (%d bytes) that exceeds MaxBodyBytes %d",
 				ErrEventTooLarge, size, overhead, maxBytes)})
 			continue
 		}
 		out.sizes = append(out.sizes, size)
-		out.index = append(out.index, i)
+		if out.index != nil {
+			out.index = append(out.index, i)
+		}
 	}
 	return out, scratch
 }

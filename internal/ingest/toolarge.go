@@ -39,7 +39,7 @@ func (s *eventSender) send(ctx context.Context, first, end int) error {
 	case !isTooLarge(err):
 		return err
 	case end-first == 1:
-		return s.sendTruncated(ctx, s.ok.index[first])
+		return s.sendTruncated(ctx, s.ok.at(first))
 	}
 	s.c.stats.tooLargeSplits.Add(1)
 	s.c.log.LogAttrs(ctx, slog.LevelDebug, "AgentOS refused an events request as too large; splitting it",

@@ -23,6 +23,8 @@ type Timeline struct {
 	// shares its chunk, so writing into it races with no reader.
 	free      []byte
 	nextChunk int
+	// staged lends free its staging buffer between Stage and Settle.
+	staged *scratch
 }
 
 // entry is an event held by a Timeline: the keys that order it, and its
@@ -89,13 +91,43 @@ func (tl *Timeline) Len() int { return len(tl.entries) }
 // doubling.
 func (tl *Timeline) Reserve(events, payloadBytes int) {
 	if free := cap(tl.entries) - len(tl.entries); free < events {
-		grown := make([]entry, len(tl.entries), len(tl.entries)+events)
+		// A pooled size, so that the slice is recycled when taken.
+		grown := getEntries(entryCapFor(len(tl.entries) + events))[:len(tl.entries)]
 		copy(grown, tl.entries)
+		putEntries(tl.entries)
 		tl.entries = grown
 	}
 	if payloadBytes > cap(tl.free) {
 		tl.nextChunk = max(tl.nextChunk, min(payloadBytes, maxChunk))
 	}
+}
+
+// Stage has the payloads of the events added until Settle written into
+// borrowed memory, then copied into one allocation of their size: for many
+// events added at once (a run's held spans resolving), whose payload bytes
+// a chunk sized ahead would overestimate or underestimate.
+func (tl *Timeline) Stage() {
+	if tl.staged != nil {
+		return
+	}
+	tl.staged = getScratch()
+	tl.free = tl.staged.staging[:0]
+}
+
+// Settle ends Stage: the payloads move out of the borrowed memory, which
+// goes back. Take settles first.
+func (tl *Timeline) Settle() {
+	sc := tl.staged
+	if sc == nil {
+		return
+	}
+	tl.staged = nil
+	if unsafe.SliceData(tl.free) != unsafe.SliceData(sc.staging) {
+		tl.compact() // something was written: the staged payloads must leave
+	} else {
+		tl.free = nil
+	}
+	putScratch(sc)
 }
 
 // add records e with a copy of payload.
@@ -141,6 +173,17 @@ func entryClass(n int) int {
 		}
 	}
 	return -1
+}
+
+// entryCapFor is the smallest pooled size that holds n entries, or n past
+// the largest.
+func entryCapFor(n int) int {
+	for _, c := range entryCaps[1:] {
+		if c >= n {
+			return c
+		}
+	}
+	return n
 }
 
 // getEntries returns an empty slice of capacity n, recycled when n is a
@@ -237,6 +280,7 @@ func cmpInt[T int64 | int32 | Phase](a, b T) int {
 // events share payload chunks, which the timeline gives up, and one string
 // for their occurred_at texts: nothing they hold is written again.
 func (tl *Timeline) Take() []agentosapi.Event {
+	tl.Settle()
 	if len(tl.entries) == 0 {
 		return nil
 	}

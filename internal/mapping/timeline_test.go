@@ -176,3 +176,56 @@ func TestTimelineRecyclesEntries(t *testing.T) {
 	check(a.Take(), "c", 100)
 	check(first, "a", 300)
 }
+
+// Payloads written while a timeline is staged leave the borrowed memory at
+// Settle (or Take), whatever fills it next; entries reserved ahead are
+// recycled like grown ones; a payload too large to stage keeps its own.
+func TestTimelineStageSettles(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	fill := func(tl *Timeline, tag string, n int) {
+		for i := range n {
+			at := t0.Add(time.Duration(n-i) * time.Millisecond)
+			payload := fmt.Sprintf(`{"%s":%d}`, tag, n-i)
+			if n > 1 && i == n/2 {
+				payload = fmt.Sprintf(`{"%s":%d,"pad":"%s"}`, tag, n-i, strings.Repeat("x", maxChunk))
+			}
+			tl.add(newEntry(at, PhaseStart, 0, 0, spans.SpanID{byte(i)}, tag, agentosapi.LevelInfo), []byte(payload))
+		}
+	}
+	snapshot := func(evs []agentosapi.Event) []string {
+		var out []string
+		for _, e := range evs {
+			out = append(out, e.Type+" "+string(e.Payload))
+		}
+		return out
+	}
+	var a, b, c Timeline
+	a.Reserve(40, 1<<10)
+	a.Stage()
+	fill(&a, "a", 40)
+	a.Settle()
+	b.Stage()
+	fill(&b, "b", 3000) // through the same staging memory, past its end
+	c.Stage()
+	fill(&c, "c", 1)
+	first := a.Take()
+	want := snapshot(first)
+	second := b.Take() // settles first
+	fill(&a, "d", 10)
+	if got := snapshot(first); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatal("events of a staged timeline changed after it settled")
+	}
+	if len(second) != 3000 || string(second[0].Payload) != `{"b":1}` || len(second[1499].Payload) < maxChunk {
+		t.Fatalf("staged timeline: %d events, first %s", len(second), second[0].Payload)
+	}
+	c.Settle()
+	c.Settle() // twice is once
+	if got := c.Take(); len(got) != 1 || string(got[0].Payload) != `{"c":1}` {
+		t.Fatalf("c: %d events", len(got))
+	}
+	for i, e := range first {
+		if e.Type != "a" || !strings.HasPrefix(string(e.Payload), fmt.Sprintf(`{"a":%d`, i+1)) {
+			t.Fatalf("a: event %d is %s %s", i, e.Type, e.Payload)
+		}
+	}
+}

@@ -261,7 +261,9 @@ func (p *Pipeline) BufferedBytes() int64 {
 	return p.tracker.Bytes() + p.sender.QueuedBytes()
 }
 
-// ConsumeSpans takes ownership of a batch of ended spans. It does no I/O:
+// ConsumeSpans takes a batch of ended spans. It may change them (log
+// records join them) but keeps no reference to batch once it returns, so
+// that a caller may reuse it. It does no I/O:
 // the requests they lead to are queued for delivery. At the memory bound it
 // waits for room until ctx ends or MaxAdmitWait passes, then refuses the
 // whole batch with ErrBufferFull.

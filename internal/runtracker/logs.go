@@ -28,9 +28,7 @@ func (t *Tracker) addEvents(r *run, s *spans.Span, depth int, isRoot bool) {
 	if isRoot {
 		s = r.root // its copy, which the run's start and close read too
 	} else {
-		own := new(spans.Span)
-		*own = *s
-		s = own
+		s = t.keep(s)
 	}
 	r.deferred = append(r.deferred, deferredSpan{s: s, depth: depth, isRoot: isRoot})
 }

@@ -109,7 +109,7 @@ func newModelCase(seed uint64) *modelCase {
 	c := &modelCase{seed: seed, exact: rng.IntN(3) > 0,
 		selector: []mapping.SelectorMode{mapping.SelectAll, mapping.SelectInvokeAgent, mapping.SelectHasAgentID}[rng.IntN(3)]}
 	sec := func(lo, hi int) time.Duration { return time.Duration(lo+rng.IntN(hi-lo+1)) * time.Second }
-	c.opts = runtracker.Options{MaxWait: sec(2, 5), Grace: sec(1, 2), OrphanTimeout: sec(6, 15)}
+	c.opts = runtracker.Options{MaxWait: sec(2, 5), Grace: sec(1, 2), OrphanTimeout: sec(6, 15), LentAttrs: seed%2 == 1}
 	if !c.exact {
 		c.opts.MaxOpenRuns = 1 + rng.IntN(4)
 		c.opts.MaxHeldSpans = 1 + rng.IntN(20)
@@ -313,8 +313,23 @@ func (c *modelCase) run() (exact bool, err error) {
 				if model != nil {
 					model.add(t0.Add(at), batch)
 				}
-				if err := take(tk.Add(t0.Add(at), batch)); err != nil {
+				lent := batch
+				if c.opts.LentAttrs {
+					lent = deepCopy(batch)
+				}
+				if err := take(tk.Add(t0.Add(at), lent)); err != nil {
 					return false, err
+				}
+				// Add keeps nothing of the batch: callers may reuse it, and
+				// with LentAttrs the attribute arrays of its spans too.
+				for i := range lent {
+					if c.opts.LentAttrs {
+						scribble(lent[i].Attrs)
+						for _, e := range lent[i].Events {
+							scribble(e.Attrs)
+						}
+					}
+					lent[i] = spans.Span{Name: "reused"}
 				}
 			}
 			if off == 0 {
@@ -714,4 +729,24 @@ func (mt *modelTracker) retireIfDone(tr *mTrace) {
 // not depend on it, its run keys would.
 func (mt *modelTracker) sorted() []*mTrace {
 	return slices.SortedFunc(maps.Values(mt.traces), func(a, b *mTrace) int { return cmp.Compare(a.id[15], b.id[15]) })
+}
+
+// deepCopy copies spans with their attribute and span event arrays.
+func deepCopy(batch []spans.Span) []spans.Span {
+	out := slices.Clone(batch)
+	for i := range out {
+		out[i].Attrs = slices.Clone(out[i].Attrs)
+		out[i].Events = slices.Clone(out[i].Events)
+		for j := range out[i].Events {
+			out[i].Events[j].Attrs = slices.Clone(out[i].Events[j].Attrs)
+		}
+	}
+	return out
+}
+
+// scribble overwrites attributes in place, as a caller reusing them would.
+func scribble(attrs []spans.Attr) {
+	for i := range attrs {
+		attrs[i] = spans.Attr{Key: "reused", Value: spans.StringValue("reused")}
+	}
 }

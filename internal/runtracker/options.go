@@ -41,6 +41,10 @@ type Options struct {
 	// ReportRetired makes the tracker list the traces it is done with, for
 	// TakeRetired.
 	ReportRetired bool
+	// LentAttrs says the caller of Add reuses the attribute arrays of its
+	// spans, and of their span events, once Add returns: the tracker copies
+	// those of the spans it keeps.
+	LentAttrs bool
 }
 
 // Defaults.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/mapping"
@@ -45,6 +46,12 @@ type Tracker struct {
 	// joinLogs defers mapping, so that log records which come after their
 	// span still join it (see AttachLogs).
 	joinLogs bool
+	// lent is Add's batch while it runs: spans held meanwhile point into
+	// it, and lentTo lists their traces, whose held spans still in the
+	// batch are copied out before Add returns. Most are resolved by their
+	// root in the same batch, and need no copy.
+	lent   []spans.Span
+	lentTo []*trace
 }
 
 type trace struct {
@@ -60,6 +67,7 @@ type trace struct {
 	waitingOn   idMap[int]
 	runs        []*run
 	waitExpired bool
+	lent        bool // on Tracker.lentTo
 	// started counts its started runs not closed yet; with none the trace
 	// is on the cold list. An int32 beside waitExpired takes no room.
 	started int32
@@ -158,10 +166,15 @@ func (t *Tracker) Bytes() int64 { return t.bytes }
 
 // hold keeps a span until its run is known.
 func (t *Tracker) hold(tr *trace, s *spans.Span) {
-	// A copy of its own: held in a slice of values, a run of 9 spans kept
-	// 16 slots of 184 bytes.
-	held := new(spans.Span)
-	*held = *s
+	// A copy of its own (held in a slice of values, a run of 9 spans kept
+	// 16 slots of 184 bytes), made once Add ends if it is still held.
+	held := s
+	if t.lent == nil {
+		held = t.keep(s)
+	} else if !tr.lent {
+		tr.lent = true
+		t.lentTo = append(t.lentTo, tr)
+	}
 	tr.held = append(tr.held, held)
 	n, _ := tr.waitingOn.get(s.ParentSpanID)
 	tr.waitingOn.set(s.ParentSpanID, n+1)
@@ -193,8 +206,14 @@ func (t *Tracker) unhold(tr *trace, ss []*spans.Span) {
 // the nearest ancestor with a run.
 func (t *Tracker) rehomeAfter(now time.Time, tr *trace, s *spans.Span) {
 	if n, _ := tr.waitingOn.get(s.SpanID); n > 0 {
-		if r, _ := tr.runOf(s); r != nil && r.selected && !r.closed {
+		r, _ := tr.runOf(s)
+		if r != nil && r.selected && !r.closed {
 			r.pending.Reserve(min(tr.heldEvents, flushThreshold), tr.heldBytes)
+			if !t.joinLogs {
+				// Their payloads then take the bytes they need, not an estimate.
+				r.pending.Stage()
+				defer r.pending.Settle()
+			}
 		}
 		t.rehome(now, tr)
 	}
@@ -239,13 +258,79 @@ func (t *Tracker) trace(id spans.TraceID) *trace {
 	return tr
 }
 
-// Add takes ownership of a batch of ended spans and returns the ops that
-// are due now.
+// Add takes a batch of ended spans and returns the ops that are due now.
+// It keeps no pointer into batch once it returns (the spans it keeps it
+// copies, sharing their attributes and events unless Options.LentAttrs),
+// so a caller may reuse it.
 func (t *Tracker) Add(now time.Time, batch []spans.Span) []Op {
+	t.lent = batch
 	for i := range batch {
 		t.add(now, &batch[i])
 	}
+	t.keepLent()
 	return t.take()
+}
+
+// keepLent copies the held spans that still point into Add's batch, which
+// the tracker must not keep.
+func (t *Tracker) keepLent() {
+	if len(t.lent) > 0 {
+		lo, hi := uintptr(unsafe.Pointer(&t.lent[0])), uintptr(unsafe.Pointer(&t.lent[len(t.lent)-1]))
+		for _, tr := range t.lentTo {
+			tr.lent = false
+			for i, s := range tr.held {
+				if p := uintptr(unsafe.Pointer(s)); p < lo || p > hi {
+					continue
+				}
+				c := t.keep(s)
+				if tr.park != nil && tr.park.earliest == s {
+					tr.park.earliest = c
+				}
+				tr.held[i] = c
+			}
+		}
+	}
+	clear(t.lentTo)
+	t.lentTo = t.lentTo[:0]
+	t.lent = nil
+}
+
+// keep returns a copy of s for the tracker to keep; with LentAttrs, its
+// attributes and span events are copied too.
+func (t *Tracker) keep(s *spans.Span) *spans.Span {
+	c := new(spans.Span)
+	*c = *s
+	if t.opts.LentAttrs {
+		c.Attrs = ownAttrs(s.Attrs)
+		if len(s.Events) > 0 {
+			c.Events = make([]spans.Event, len(s.Events))
+			for i := range s.Events {
+				c.Events[i] = s.Events[i]
+				c.Events[i].Attrs = ownAttrs(s.Events[i].Attrs)
+			}
+		}
+	}
+	return c
+}
+
+// ownAttrs copies attrs (nil stays nil), capped so that appending copies.
+func ownAttrs(attrs []spans.Attr) []spans.Attr {
+	if attrs == nil {
+		return nil
+	}
+	c := make([]spans.Attr, len(attrs))
+	copy(c, attrs)
+	return c
+}
+
+// earliestOf is the package's earliestOf, its attributes copied with
+// LentAttrs.
+func (t *Tracker) earliestOf(s *spans.Span) earliest {
+	e := earliestOf(s)
+	if t.opts.LentAttrs {
+		e.attrs = ownAttrs(e.attrs)
+	}
+	return e
 }
 
 func (t *Tracker) isRunRoot(s *spans.Span) bool {
@@ -362,8 +447,13 @@ func (tr *trace) resolve(id spans.SpanID) (*run, int) {
 }
 
 func (t *Tracker) newRun(now time.Time, tr *trace, first *spans.Span) *run {
+	return t.newRunFrom(now, tr, t.earliestOf(first))
+}
+
+// newRunFrom is newRun with what it keeps of its first span.
+func (t *Tracker) newRunFrom(now time.Time, tr *trace, first earliest) *run {
 	t.nextKey++
-	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: earliestOf(first)}
+	r := &run{key: t.nextKey, index: len(tr.runs), lastSeen: now, opened: now, first: first}
 	tr.runs = append(tr.runs, r)
 	return r
 }
@@ -386,16 +476,16 @@ func (t *Tracker) addRoot(now time.Time, tr *trace, s *spans.Span) {
 			}
 		}
 	}
+	root := t.keep(s)
 	if r == nil {
-		r = t.newRun(now, tr, s)
+		r = t.newRunFrom(now, tr, earliestOf(root))
 		r.agentID = agent
 		r.selected = selected
 		if !t.validAgent(agent) {
 			t.stats.SpansNoAgent++
 		}
 	}
-	root := *s
-	r.root = &root
+	r.root = root
 	r.closeAt = now.Add(t.opts.Grace)
 	tr.setNode(s.SpanID, s.ParentSpanID, r, 0)
 	t.assign(now, tr, r, s, 0)
@@ -484,7 +574,7 @@ func (t *Tracker) assign(now time.Time, tr *trace, r *run, s *spans.Span, depth 
 	r.sum.Add(s)
 	t.charge(r, s)
 	if s.StartTime.Before(r.first.start) {
-		r.first = earliestOf(s)
+		r.first = t.earliestOf(s)
 	}
 	isRoot := r.root != nil && r.root.SpanID == s.SpanID
 	t.addEvents(r, s, depth, isRoot)
