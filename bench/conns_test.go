@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/agentos-ai/agentos-otel/exporter/agentosexporter"
+	"github.com/agentos-ai/agentos-otel/internal/delivery"
+	"github.com/agentos-ai/agentos-otel/internal/ingest"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
 
@@ -23,25 +24,15 @@ import (
 // its protocol pinned: HTTP/1.1 with one kept connection per run in
 // flight, or HTTP/2 (multiplexed) wherever the server offers it by ALPN.
 func protoClient(proto string, roots *x509.CertPool) *http.Client {
-	const conns = 256 // delivery.DefaultConcurrency
+	tr := ingest.NewTransport(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil, delivery.DefaultConcurrency)
 	var p http.Protocols
 	if proto == "h2" {
 		p.SetHTTP2(true)
 	} else {
 		p.SetHTTP1(true)
 	}
-	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		Protocols:             &p,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxConnsPerHost:       conns,
-		MaxIdleConns:          conns,
-		MaxIdleConnsPerHost:   conns,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       32 << 10,
-	}}
+	tr.Protocols = &p
+	return &http.Client{Transport: tr}
 }
 
 // BenchmarkConnsHTTP1VsHTTP2 is the SDK exporter against AgentOS over

@@ -48,9 +48,10 @@ func (e *tracesExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 // createLogs makes the logs side of the exporter: the same instance as the
-// traces side of the same configuration. Logs are only held here, no I/O,
-// so they bypass the sending queue: a record reaches the buffer before a
-// span batch taken after it, which a second queue would not promise.
+// traces side of the same configuration. Records are only held here (and
+// stored first with storage), never sent, so they bypass the sending
+// queue: a record reaches the pipeline before a span batch taken after
+// it, which a second queue would not promise.
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	exp := sharedFor(cfg.(*Config), set)
 	exp.joinsLogs = true // read at start, which comes after every create

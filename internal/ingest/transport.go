@@ -52,6 +52,13 @@ func attemptClient(cfg Config) (*http.Client, time.Duration, error) {
 // could carry the key to another scheme or host, and AgentOS's ingest API
 // documents none.
 func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error), conns int) *http.Client {
+	return &http.Client{Transport: NewTransport(tlsConfig, proxy, conns), CheckRedirect: refuseRedirects}
+}
+
+// NewTransport is the default client's transport, for conns calls at once
+// (proxy nil: from the environment). The benchmarks measure it with other
+// protocols set.
+func NewTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error), conns int) *http.Transport {
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
 	}
@@ -62,27 +69,24 @@ func defaultHTTPClient(tlsConfig *tls.Config, proxy func(*http.Request) (*url.UR
 	// (bench/conns_test.go).
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	return &http.Client{
-		Transport: &http.Transport{
-			TLSClientConfig: tlsConfig,
-			Proxy:           proxy,
-			DialContext:     (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			Protocols:       &protocols,
-			// As many connections as calls at once, all kept: a request
-			// finding none idle waits for one coming back rather than
-			// dialing a spare that a full pool would close again.
-			MaxConnsPerHost:       conns,
-			MaxIdleConns:          conns,
-			MaxIdleConnsPerHost:   conns,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			// A request that fits goes out in one write; a larger one is
-			// flushed and the rest copied through a buffer of its size.
-			// Typical events bodies are 5 to 30 KB.
-			WriteBufferSize: 32 << 10,
-		},
-		CheckRedirect: refuseRedirects,
+	return &http.Transport{
+		TLSClientConfig: tlsConfig,
+		Proxy:           proxy,
+		DialContext:     (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Protocols:       &protocols,
+		// As many connections as calls at once, all kept: a request
+		// finding none idle waits for one coming back rather than
+		// dialing a spare that a full pool would close again.
+		MaxConnsPerHost:       conns,
+		MaxIdleConns:          conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// A request that fits goes out in one write; a larger one is
+		// flushed and the rest copied through a buffer of its size.
+		// Typical events bodies are 5 to 30 KB.
+		WriteBufferSize: 32 << 10,
 	}
 }
 
