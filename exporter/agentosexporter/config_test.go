@@ -413,11 +413,7 @@ func (o observed) gauge(t *testing.T, name string) int64 {
 	}
 	g, ok := m.Data.(metricdata.Gauge[int64])
 	require.True(t, ok, "%s is a %T", name, m.Data)
-	var n int64
-	for _, dp := range g.DataPoints {
-		n += dp.Value
-	}
-	return n
+	return total(g.DataPoints)
 }
 
 func runName(t *testing.T, r localserver.Run) string {

@@ -82,8 +82,12 @@ func (o observed) counter(t *testing.T, name string) int64 {
 	}
 	sum, ok := m.Data.(metricdata.Sum[int64])
 	require.True(t, ok, "%s is a %T", name, m.Data)
+	return total(sum.DataPoints)
+}
+
+func total(points []metricdata.DataPoint[int64]) int64 {
 	var n int64
-	for _, dp := range sum.DataPoints {
+	for _, dp := range points {
 		n += dp.Value
 	}
 	return n
