@@ -179,8 +179,10 @@ func TestBurstsReuseConnections(t *testing.T) {
 	if first < 2 {
 		t.Fatalf("the first burst dialed %d connections: runs were not delivered in parallel, so the test proves nothing", first)
 	}
-	if second != 0 {
-		t.Errorf("the second burst dialed %d new connections (the first %d): the pool dropped them between bursts", second, first)
+	// The second burst may need the few connections the first did not
+	// reach, never more than one per run in flight in all.
+	if first+second > runs {
+		t.Errorf("the second burst dialed %d new connections (the first %d, %d runs in flight): the pool dropped them between bursts", second, first, runs)
 	}
 }
 
