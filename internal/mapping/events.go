@@ -37,7 +37,7 @@ func (m *Mapper) AppendEvents(dst []Event, s *spans.Span, depth int, isRoot bool
 	defer putScratch(sc)
 	tl := Timeline{entries: sc.entries[:0], free: sc.staging[:0]}
 	m.addEvents(&tl, sc, s, depth, isRoot)
-	tl.compact()
+	tl.compact(sc.staging)
 	held := tl.entries
 	dst = tl.appendTo(dst)
 	clear(held)
@@ -64,7 +64,7 @@ func oneEvent(add func(*Timeline, *scratch) bool) (Event, bool) {
 	if !add(&tl, sc) {
 		return Event{}, false
 	}
-	tl.compact()
+	tl.compact(sc.staging)
 	return tl.appendTo(nil)[0], true
 }
 

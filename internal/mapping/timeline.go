@@ -123,7 +123,7 @@ func (tl *Timeline) Settle() {
 	}
 	tl.staged = nil
 	if unsafe.SliceData(tl.free) != unsafe.SliceData(sc.staging) {
-		tl.compact() // something was written: the staged payloads must leave
+		tl.compact(sc.staging) // something was written: the staged payloads must leave
 	} else {
 		tl.free = nil
 	}
@@ -229,21 +229,37 @@ func (tl *Timeline) store(p []byte) []byte {
 	return out[:len(p):len(p)]
 }
 
-// compact moves the payloads into one allocation of their size: for
-// events written into borrowed staging memory, which must not leave.
-func (tl *Timeline) compact() {
+// compact moves the payloads written into staging, borrowed memory that
+// must not leave, into one allocation of their size; payloads that did not
+// fit there already have memory of their own and stay where they are.
+func (tl *Timeline) compact(staging []byte) {
 	n := 0
 	for i := range tl.entries {
-		n += len(tl.entries[i].payload)
+		if p := tl.entries[i].payload; within(p, staging) {
+			n += len(p)
+		}
 	}
 	all := make([]byte, 0, n)
 	for i := range tl.entries {
 		e := &tl.entries[i]
+		if !within(e.payload, staging) {
+			continue
+		}
 		start := len(all)
 		all = append(all, e.payload...)
 		e.payload = all[start:len(all):len(all)]
 	}
 	tl.free, tl.nextChunk = nil, 0
+}
+
+// within reports whether p lies in buf's memory (up to its capacity).
+func within(p, buf []byte) bool {
+	if len(p) == 0 || cap(buf) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return at >= lo && at < lo+uintptr(cap(buf))
 }
 
 // compare is the timeline order (docs/mapping.md, "Order"): occurred_at,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/internal/spans"
@@ -226,6 +227,46 @@ func TestTimelineStageSettles(t *testing.T) {
 	for i, e := range first {
 		if e.Type != "a" || !strings.HasPrefix(string(e.Payload), fmt.Sprintf(`{"a":%d`, i+1)) {
 			t.Fatalf("a: event %d is %s %s", i, e.Type, e.Payload)
+		}
+	}
+}
+
+// Settle copies only what was written into the staging memory: payloads
+// that did not fit there have memory of their own already, and copying
+// them again would double what a run of large prompts costs.
+func TestTimelineSettleMovesOnlyStagedPayloads(t *testing.T) {
+	var sc scratch
+	sc.staging = make([]byte, 0, 4<<10)
+	tl := Timeline{free: sc.staging[:0]}
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 6 {
+		payload := fmt.Sprintf(`{"n":%d,"prompt":"%s"}`, i, strings.Repeat("p", 3<<10))
+		tl.add(newEntry(t0.Add(time.Duration(i)), PhaseStart, 0, 0, spans.SpanID{byte(i)}, "llm.request", agentosapi.LevelInfo), []byte(payload))
+	}
+	var staged, own int
+	before := make([]*byte, len(tl.entries))
+	for i, e := range tl.entries {
+		before[i] = unsafe.SliceData(e.payload)
+		if within(e.payload, sc.staging) {
+			staged++
+		} else {
+			own++
+		}
+	}
+	if staged == 0 || own == 0 {
+		t.Fatalf("the case needs payloads in and out of staging: %d staged, %d own", staged, own)
+	}
+	tl.compact(sc.staging)
+	for i, e := range tl.entries {
+		moved := unsafe.SliceData(e.payload) != before[i]
+		if within(e.payload, sc.staging) {
+			t.Fatalf("payload %d still in the staging memory", i)
+		}
+		if moved != (i < staged) {
+			t.Fatalf("payload %d: moved %v, staged payloads were the first %d", i, moved, staged)
+		}
+		if want := fmt.Sprintf(`{"n":%d,`, i); !strings.HasPrefix(string(e.payload), want) {
+			t.Fatalf("payload %d is %.20s", i, e.payload)
 		}
 	}
 }
