@@ -410,10 +410,13 @@ func flattenedMessages(prefix string) source {
 	return source{key: prefix, extract: func(o *obj, name string, s *spans.Span) bool {
 		var root *flatNode
 		for i := range s.Attrs {
-			rest, ok := strings.CutPrefix(s.Attrs[i].Key, prefix+".")
-			if !ok || rest == "" {
+			// prefix, a dot and more: checked without building prefix+"."
+			// for every attribute of every span that reaches this source.
+			key := s.Attrs[i].Key
+			if len(key) <= len(prefix)+1 || key[len(prefix)] != '.' || !strings.HasPrefix(key, prefix) {
 				continue
 			}
+			rest := key[len(prefix)+1:]
 			if root == nil {
 				root = newFlatNode()
 			}
