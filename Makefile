@@ -35,7 +35,7 @@ tidy:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMapping -fuzztime $(FUZZTIME) ./internal/runtracker
-	$(GO) test -run '^$$' -fuzz FuzzCompactJSON -fuzztime $(FUZZTIME) ./internal/mapping
+	$(GO) test -run '^$$' -fuzz FuzzCompactJSON -fuzztime $(FUZZTIME) ./internal/agentosapi
 	$(GO) test -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME) ./internal/agentosapi
 	$(GO) test -run '^$$' -fuzz FuzzAppendRequests -fuzztime $(FUZZTIME) ./internal/agentosapi
 	$(GO) test -run '^$$' -fuzz FuzzSuccessData -fuzztime $(FUZZTIME) ./internal/ingest

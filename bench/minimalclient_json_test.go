@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
 	"github.com/agentos-ai/agentos-otel/sdkbridge"
 )
@@ -44,42 +47,60 @@ func recordBodies(t *testing.T) (url string, bodies func() map[string][]string) 
 }
 
 // The limit is only a limit if it does the same work: the minimal client
-// must send the requests ours sends, with the same JSON.
+// must send the requests ours sends, with the same JSON, also when a span
+// holds a JSON document cut short (as an attribute length limit cuts them).
 func TestMinimalClientSendsWhatOursSends(t *testing.T) {
-	ctx := context.Background()
 	for _, sc := range shapes {
 		t.Run(sc.name, func(t *testing.T) {
-			ss := runStubs(0, 1, sc.sh, true).Snapshots()
-			oursURL, ours := recordBodies(t)
-			exp, err := sdkbridge.NewExporter(ctx, bridgeOpts(oursURL)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.ExportSpans(ctx, ss); err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.Shutdown(ctx); err != nil {
-				t.Fatal(err)
-			}
-			limitURL, limit := recordBodies(t)
-			if err := newMinimalClient(limitURL).sendRuns(ss); err != nil {
-				t.Fatal(err)
-			}
-			want, got := ours(), limit()
-			if len(got) != len(want) {
-				t.Fatalf("paths: minimal client %d, ours %d", len(got), len(want))
-			}
-			for path, bodies := range want {
-				if len(got[path]) != len(bodies) {
-					t.Fatalf("%s: minimal client sent %d requests, ours %d", path, len(got[path]), len(bodies))
-				}
-				for i := range bodies {
-					if !sameJSON(t, got[path][i], bodies[i]) {
-						t.Errorf("%s request %d differs:\nminimal %s\nours    %s", path, i, clip(got[path][i]), clip(bodies[i]))
-					}
-				}
-			}
+			sameRequests(t, runStubs(0, 1, sc.sh, true).Snapshots())
 		})
+	}
+	t.Run("cut-documents", func(t *testing.T) {
+		stubs := runStubs(0, 1, shape{8, 100}, true)
+		for i := range stubs {
+			for j, kv := range stubs[i].Attributes {
+				if v := kv.Value.AsString(); kv.Value.Type() == attribute.STRING && strings.HasPrefix(v, "[") {
+					stubs[i].Attributes[j] = attribute.String(string(kv.Key), v[:len(v)/2])
+				}
+			}
+		}
+		sameRequests(t, stubs.Snapshots())
+	})
+}
+
+// sameRequests exports ss through ours and the minimal client and compares
+// every request they send.
+func sameRequests(t *testing.T, ss []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	ctx := context.Background()
+	oursURL, ours := recordBodies(t)
+	exp, err := sdkbridge.NewExporter(ctx, bridgeOpts(oursURL)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ExportSpans(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	limitURL, limit := recordBodies(t)
+	if err := newMinimalClient(limitURL).sendRuns(ss); err != nil {
+		t.Fatal(err)
+	}
+	want, got := ours(), limit()
+	if len(got) != len(want) {
+		t.Fatalf("paths: minimal client %d, ours %d", len(got), len(want))
+	}
+	for path, bodies := range want {
+		if len(got[path]) != len(bodies) {
+			t.Fatalf("%s: minimal client sent %d requests, ours %d", path, len(got[path]), len(bodies))
+		}
+		for i := range bodies {
+			if !sameJSON(t, got[path][i], bodies[i]) {
+				t.Errorf("%s request %d differs:\nminimal %s\nours    %s", path, i, clip(got[path][i]), clip(bodies[i]))
+			}
+		}
 	}
 }
 

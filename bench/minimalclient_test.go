@@ -21,8 +21,13 @@ import (
 // run the same three requests ours sends (run/start, one events request,
 // run/complete) with the same JSON, written by an append encoder into
 // pooled buffers, over keep-alive connections, with as many runs in
-// flight as ours. It trusts its input (no validation, no retries, no
-// ordering across batches): anything real costs at least this much.
+// flight as ours. It checks only what any client must for AgentOS to
+// accept its requests whatever the spans hold: a JSON document taken from
+// an attribute (GenAI messages, tool arguments) is embedded only if it is
+// valid, else quoted, with the validator ours uses, since one cut by an
+// attribute length limit would get the whole request refused. It trusts
+// the rest (no retries, no ordering across batches, no bounds): anything
+// real costs at least this much.
 type minimalClient struct {
 	base, auth string
 	client     *http.Client
@@ -190,7 +195,7 @@ func appendStart(buf []byte, root sdktrace.ReadOnlySpan) []byte {
 	for _, kv := range root.Attributes() {
 		if kv.Key == "gen_ai.input.messages" {
 			buf = append(buf, `,"input_messages":`...)
-			buf = append(buf, kv.Value.AsString()...)
+			buf = appendDocument(buf, kv.Value.AsString())
 			continue
 		}
 		attrs = append(attrs, kv)
@@ -254,7 +259,7 @@ func appendEvents(ev *eventList, s sdktrace.ReadOnlySpan, sum *summary) {
 		buf = append(buf, `,"tool":`...)
 		buf = appendJSONString(buf, tool)
 		buf = append(buf, `,"input":`...)
-		buf = append(buf, args...)
+		buf = appendDocument(buf, args)
 		buf = append(buf, `,"call_id":`...)
 		buf = appendJSONString(buf, callID)
 		buf = ev.end(appendEventTail(buf, s.StartTime()))
@@ -268,7 +273,7 @@ func appendEvents(ev *eventList, s sdktrace.ReadOnlySpan, sum *summary) {
 		buf = append(buf, `,"tool":`...)
 		buf = appendJSONString(buf, tool)
 		buf = append(buf, `,"output":`...)
-		buf = append(buf, result...)
+		buf = appendDocument(buf, result)
 		buf = append(buf, `,"duration_ms":`...)
 		buf = strconv.AppendInt(buf, dur, 10)
 		buf = ev.end(appendEventTail(buf, s.EndTime()))
@@ -283,17 +288,13 @@ func appendEvents(ev *eventList, s sdktrace.ReadOnlySpan, sum *summary) {
 	buf = append(buf, `,"provider":`...)
 	buf = appendJSONString(buf, provider)
 	buf = append(buf, `,"prompt":`...)
-	buf = append(buf, prompt...)
+	buf = appendDocument(buf, prompt)
 	buf = ev.end(appendEventTail(buf, s.StartTime()))
 	buf = appendEventHead(buf, "llm.response", s)
 	buf = append(buf, `,"model":`...)
 	buf = appendJSONString(buf, respModel)
 	buf = append(buf, `,"response":`...)
-	if answer == "" {
-		buf = append(buf, `""`...)
-	} else {
-		buf = append(buf, answer...)
-	}
+	buf = appendDocument(buf, answer)
 	buf = append(buf, `,"input_tokens":`...)
 	buf = strconv.AppendInt(buf, in, 10)
 	buf = append(buf, `,"output_tokens":`...)
@@ -366,6 +367,17 @@ func hexAppend[T ~[8]byte](buf []byte, id T) []byte {
 	var h [16]byte
 	hex.Encode(h[:], id[:])
 	return append(buf, h[:]...)
+}
+
+// appendDocument embeds s, a JSON document from an attribute, as ours
+// does: compacted when it is a valid object or array, else quoted.
+func appendDocument(buf []byte, s string) []byte {
+	if len(s) > 0 && (s[0] == '{' || s[0] == '[') {
+		if out, ok := agentosapi.AppendCompactJSON(buf, s); ok {
+			return out
+		}
+	}
+	return appendJSONString(buf, s)
 }
 
 // appendJSONString quotes s as a JSON string.

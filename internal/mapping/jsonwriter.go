@@ -159,7 +159,7 @@ func (m *Mapper) appendValue(buf []byte, v spans.Value, depth int, parseJSON boo
 				return m.appendJSON(buf, []byte(s), parseJSON)
 			}
 		case parseJSON:
-			if out, ok := compactJSON(buf, s); ok {
+			if out, ok := agentosapi.AppendCompactJSON(buf, s); ok {
 				return m.fitJSON(out, len(buf))
 			}
 		}

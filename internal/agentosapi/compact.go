@@ -1,22 +1,21 @@
-package mapping
+package agentosapi
 
-import (
-	"unicode/utf8"
+import "unicode/utf8"
 
-	"github.com/agentos-ai/agentos-otel/internal/agentosapi"
-)
+// MaxJSONDepth bounds nesting in AppendCompactJSON; deeper text is not
+// embedded as JSON (it is kept as a string), so hostile input cannot
+// exhaust the stack.
+const MaxJSONDepth = 1000
 
-// maxJSONDepth bounds nesting in compactJSON; deeper text is not embedded
-// as JSON (it is kept as a string), so hostile input cannot exhaust the
-// stack.
-const maxJSONDepth = 1000
-
-// compactJSON appends src without insignificant whitespace if src is one
-// valid JSON value with valid UTF-8, and reports whether it was: one pass
-// that validates and compacts, copying runs of plain string bytes at once.
-// On false, dst is returned unchanged in length (what was appended is
+// AppendCompactJSON appends src without insignificant whitespace if src is
+// one valid JSON value with valid UTF-8, and reports whether it was: one
+// pass that validates and compacts, copying runs of plain string bytes at
+// once. A JSON document taken from span input (GenAI messages, tool
+// arguments) is embedded in a request only this way: a document cut by an
+// attribute length limit would make AgentOS refuse the whole request. On
+// false, dst is returned unchanged in length (what was appended is
 // garbage past it).
-func compactJSON(dst []byte, src string) ([]byte, bool) {
+func AppendCompactJSON(dst []byte, src string) ([]byte, bool) {
 	c := compactor{src: src, out: dst}
 	start := len(dst)
 	c.space()
@@ -48,7 +47,7 @@ func (c *compactor) space() {
 }
 
 func (c *compactor) value(depth int) bool {
-	if c.i >= len(c.src) || depth > maxJSONDepth {
+	if c.i >= len(c.src) || depth > MaxJSONDepth {
 		return false
 	}
 	switch b := c.src[c.i]; {
@@ -151,7 +150,7 @@ func (c *compactor) string() bool {
 	start := c.i
 	i := c.i + 1
 	for i < len(src) {
-		if i = agentosapi.SkipPlain(src, i); i >= len(src) {
+		if i = SkipPlain(src, i); i >= len(src) {
 			break
 		}
 		b := src[i]

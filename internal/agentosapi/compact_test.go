@@ -1,4 +1,4 @@
-package mapping
+package agentosapi
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// compactJSON must agree with encoding/json on what is JSON (with valid
+// AppendCompactJSON must agree with encoding/json on what is JSON (with valid
 // UTF-8, which encoding/json does not check) and on its compact form.
 func FuzzCompactJSON(f *testing.F) {
 	for _, seed := range []string{
@@ -21,13 +21,13 @@ func FuzzCompactJSON(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := compactJSON([]byte("prefix"), s)
+		got, ok := AppendCompactJSON([]byte("prefix"), s)
 		want := json.Valid([]byte(s)) && utf8.ValidString(s)
 		if ok != want {
-			if want && nesting(s) > maxJSONDepth {
+			if want && nesting(s) > MaxJSONDepth {
 				return // too deep to embed: kept as a string
 			}
-			t.Fatalf("compactJSON(%q) ok = %v, encoding/json says %v", s, ok, want)
+			t.Fatalf("AppendCompactJSON(%q) ok = %v, encoding/json says %v", s, ok, want)
 		}
 		if !ok {
 			if string(got) != "prefix" {
@@ -40,7 +40,7 @@ func FuzzCompactJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		if string(got) != "prefix"+compact.String() {
-			t.Fatalf("compactJSON(%q) = %q, want %q", s, got[6:], compact.String())
+			t.Fatalf("AppendCompactJSON(%q) = %q, want %q", s, got[6:], compact.String())
 		}
 	})
 }
