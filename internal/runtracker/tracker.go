@@ -39,6 +39,13 @@ type Tracker struct {
 	// opsHint is how many ops the last call that emitted any returned,
 	// so that the next one allocates its slice once.
 	opsHint int
+	// liveOpsHint is opsHint for Live, whose calls mostly emit a few run
+	// starts: a Tick's or a Flush's count would oversize their slices.
+	liveOpsHint int
+	// staging is set while Live runs, and staged lists the runs whose
+	// timelines it staged (see stage).
+	staging bool
+	staged  []*run
 	// recent is the trace of the last span: spans of a trace mostly come
 	// together, so most look-ups need no hashing.
 	recent  *trace
@@ -98,6 +105,7 @@ type run struct {
 	root     *spans.Span // nil until the run root arrives
 	selected bool
 	live     bool // started by the live span processor
+	staged   bool // on Tracker.staged
 	started  bool
 	closed   bool
 	closeAt  time.Time
