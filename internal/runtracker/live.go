@@ -156,8 +156,7 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	if r == nil {
 		return
 	}
-	n, _ := tr.nodes.get(s.SpanID)
-	isRoot := n.run == r && depth == 0 && t.isRunRoot(s)
+	isRoot := depth == 0 && t.isRunRoot(s) && tr.recordedIn(s.SpanID, r)
 	if !r.selected {
 		if isRoot {
 			r.closed = true
@@ -199,6 +198,12 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
+}
+
+// recordedIn reports whether span id is recorded as one of r's own.
+func (tr *trace) recordedIn(id spans.SpanID, r *run) bool {
+	n, _ := tr.nodes.get(id)
+	return n.run == r
 }
 
 // liveRunOf finds the run of a live span, counting it when it has none;

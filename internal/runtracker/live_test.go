@@ -225,3 +225,58 @@ func TestLiveOpsNotSizedByFlush(t *testing.T) {
 		t.Fatalf("Live: %d ops in a slice of capacity %d", len(ops), cap(ops))
 	}
 }
+
+// A new trace starts with the emptied node map of a retired one: nothing
+// of the old trace may show through. Trace B reuses trace A's span ids,
+// and its last span names a parent only A had: B must fare as it does in
+// a tracker that never saw A.
+func TestRetiredTraceNodesDoNotShowThrough(t *testing.T) {
+	for _, children := range []int{10, 40} { // a slice of ids, then a map
+		// liveRun runs root 1 with children 2..n+1, the last of them under
+		// parent when it is valid.
+		liveRun := func(tk *runtracker.Tracker, tid spans.TraceID, n int, parent spans.SpanID) []runtracker.Op {
+			root := spans.Span{TraceID: tid, SpanID: spans.SpanID{1}, Name: "invoke_agent a", StartTime: t0,
+				Attrs: []spans.Attr{{Key: "gen_ai.operation.name", Value: spans.StringValue("invoke_agent")}}}
+			var steps []spans.Span
+			var ended []bool
+			steps, ended = append(steps, root), append(ended, false)
+			for c := range n {
+				s := spans.Span{TraceID: tid, SpanID: spans.SpanID{byte(c + 2)}, ParentSpanID: root.SpanID, Name: "step", StartTime: t0}
+				if parent.IsValid() && c == n-1 {
+					s.ParentSpanID = parent
+				}
+				steps, ended = append(steps, s), append(ended, false)
+				s.EndTime = t0
+				steps, ended = append(steps, s), append(ended, true)
+			}
+			root.EndTime = t0
+			steps, ended = append(steps, root), append(ended, true)
+			ops := tk.Live(t0, len(steps), func(i int) (*spans.Span, bool) { return &steps[i], ended[i] })
+			return append(ops, tk.Flush()...)
+		}
+		newTracker := func() *runtracker.Tracker {
+			m, _ := mapping.New(mapping.Options{DefaultAgentID: goldenAgent})
+			tk, _ := runtracker.New(m, runtracker.Options{Grace: time.Second})
+			return tk
+		}
+		onlyA := spans.SpanID{byte(children + 2)}
+		used := newTracker()
+		liveRun(used, spans.TraceID{0xa}, children+1, spans.SpanID{})
+		before := used.Stats()
+		if before.OpenTraces != 0 || before.RunsCompleted != 1 {
+			t.Fatalf("%d children: trace A not closed and retired: %+v", children, before)
+		}
+		b := spans.TraceID{0xb}
+		got := liveRun(used, b, children, onlyA)
+		fresh := newTracker()
+		want := liveRun(fresh, b, children, onlyA)
+		if !reflect.DeepEqual(kinds(got), kinds(want)) {
+			t.Fatalf("%d children: after a retired trace %q, in a fresh tracker %q", children, kinds(got), kinds(want))
+		}
+		after, f := used.Stats(), fresh.Stats()
+		if after.SpansAccepted-before.SpansAccepted != f.SpansAccepted || after.SpansDuplicate != before.SpansDuplicate ||
+			after.SpansNoRun-before.SpansNoRun != f.SpansNoRun || f.SpansNoRun == 0 || after.SpansLate != before.SpansLate {
+			t.Fatalf("%d children: stats after a retired trace %+v (before %+v), in a fresh tracker %+v", children, after, before, f)
+		}
+	}
+}
