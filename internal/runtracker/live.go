@@ -178,7 +178,9 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	if !started {
 		typ = mapping.Classify(s)
 	}
-	t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
+	if len(s.Events) > 0 { // most spans have none: no scratch to take
+		t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
+	}
 	if !isRoot {
 		t.endEvents(r, s, depth, typ, started)
 		if t.tasks {
