@@ -60,12 +60,12 @@ func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrAr
 	c.endInto(out, s, nil, nil, a)
 }
 
-// endedAfter converts into out, which is zero, the end of the span whose
-// start it.attrs and start were: what cannot change after Start (ids,
-// parent, start time, resource) comes from start, and so do the
-// attributes when the span still has those it had then. The SDK shares
-// them copy-on-write once read, so the same slice is the same content.
-// Each method of the SDK's ended span copies the whole of it.
+// endedAfter converts it.ended into out, which is zero; start is the
+// item's start, converted. What cannot change after Start (ids, parent,
+// start time, resource) comes from start, and so do the attributes when
+// the span still has those OnStart read (it.attrs): the SDK shares them
+// copy-on-write once read, so the same slice is the same content. Each
+// method of the SDK's ended span copies the whole of it: fewer calls.
 func (c *converter) endedAfter(out, start *spans.Span, it *liveItem, a *attrArena) {
 	out.TraceID, out.SpanID = start.TraceID, start.SpanID
 	out.ParentSpanID, out.ParentRemote = start.ParentSpanID, start.ParentRemote

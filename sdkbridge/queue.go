@@ -22,9 +22,9 @@ const (
 // liveItem is a queued span start, span end or ForceFlush barrier. A start
 // holds copies taken at OnStart: the SDK's attribute slice is shared
 // copy-on-write, so later SetAttributes calls do not show through. A start
-// whose end came next, before the worker took it, holds that end too
-// (ended set, size the two's): most spans that call no other start and
-// end nothing between, and the end is then converted from its start.
+// whose end was queued next, before the worker took it, holds that end too
+// (ended set, size the two's), and the end is converted from it: so do
+// most leaf spans, which start and end no other span meanwhile.
 type liveItem struct {
 	kind     itemKind
 	root     bool
