@@ -51,8 +51,37 @@ func (c *converter) spanIn(s sdktrace.ReadOnlySpan, a *attrArena) spans.Span {
 // converts in place into its batch.
 func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrArena) {
 	sc, parent := s.SpanContext(), s.Parent()
-	kvs, evs := s.Attributes(), s.Events()
-	n := len(kvs)
+	out.TraceID = spans.TraceID(sc.TraceID())
+	out.SpanID = spans.SpanID(sc.SpanID())
+	out.ParentSpanID = spans.SpanID(parent.SpanID())
+	out.ParentRemote = parent.IsRemote()
+	out.StartTime = s.StartTime()
+	out.Resource = c.resource(s.Resource())
+	c.endInto(out, s, nil, nil, a)
+}
+
+// endedAfter converts it.ended into out, which is zero; start is the
+// item's start, converted. What cannot change after Start (ids, parent,
+// start time, resource) comes from start, and so do the attributes when
+// the span still has those OnStart read (it.attrs): the SDK shares them
+// copy-on-write once read, so the same slice is the same content. Each
+// method of the SDK's ended span copies the whole of it: fewer calls.
+func (c *converter) endedAfter(out, start *spans.Span, it *liveItem, a *attrArena) {
+	out.TraceID, out.SpanID = start.TraceID, start.SpanID
+	out.ParentSpanID, out.ParentRemote = start.ParentSpanID, start.ParentRemote
+	out.StartTime, out.Resource = start.StartTime, start.Resource
+	c.endInto(out, it.ended, it.attrs, start.Attrs, a)
+}
+
+// endInto converts what a span may change until it ends: name, end time,
+// attributes (those of kvs are converted, when s has the same slice),
+// status and span events.
+func (c *converter) endInto(out *spans.Span, s sdktrace.ReadOnlySpan, kvs []attribute.KeyValue, converted []spans.Attr, a *attrArena) {
+	attrs, evs := s.Attributes(), s.Events()
+	n := len(attrs)
+	if sameKVs(attrs, kvs) {
+		out.Attrs, n = converted, 0
+	}
 	for i := range evs {
 		n += len(evs[i].Attributes)
 	}
@@ -60,15 +89,11 @@ func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrAr
 	if n > 0 {
 		pool = a.take(n)
 	}
-	out.TraceID = spans.TraceID(sc.TraceID())
-	out.SpanID = spans.SpanID(sc.SpanID())
-	out.ParentSpanID = spans.SpanID(parent.SpanID())
-	out.ParentRemote = parent.IsRemote()
 	out.Name = s.Name()
-	out.StartTime = s.StartTime()
 	out.EndTime = s.EndTime()
-	out.Resource = c.resource(s.Resource())
-	out.Attrs, pool = attrsInto(pool, kvs)
+	if !sameKVs(attrs, kvs) {
+		out.Attrs, pool = attrsInto(pool, attrs)
+	}
 	if st := s.Status(); st.Code == codes.Error {
 		out.StatusCode, out.StatusMessage = spans.StatusError, st.Description
 	} else if st.Code == codes.Ok {
@@ -82,6 +107,12 @@ func (c *converter) spanInto(out *spans.Span, s sdktrace.ReadOnlySpan, a *attrAr
 			out.Events[i].Attrs, pool = attrsInto(pool, e.Attributes)
 		}
 	}
+}
+
+// sameKVs reports whether a and b are the same slice, not merely equal:
+// the SDK never writes into attributes it has handed out.
+func sameKVs(a, b []attribute.KeyValue) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // attrCount is how many attributes converting ss takes from an arena:

@@ -217,7 +217,7 @@ func (sp *SpanProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	parent := s.Parent()
-	it := liveItem{kind: itemEnd, traceID: spans.TraceID(sc.TraceID()), ended: s}
+	it := liveItem{kind: itemEnd, traceID: spans.TraceID(sc.TraceID()), spanID: spans.SpanID(sc.SpanID()), ended: s}
 	it.root = sp.isRoot(spans.SpanID(parent.SpanID()), parent.IsRemote())
 	it.size = endSize(s)
 	sp.enqueue(&it)
@@ -262,7 +262,9 @@ func (sp *SpanProcessor) enqueue(it *liveItem) {
 			return
 		}
 	}
-	sp.q.push(it)
+	if it.kind != itemEnd || !sp.q.endLast(it) {
+		sp.q.push(it)
+	}
 	sp.mu.Unlock()
 	if n == 0 {
 		select {
@@ -437,9 +439,20 @@ func (w *worker) process(items []liveItem) {
 			close(it.flushed)
 			continue
 		case itemStart:
+			if it.ended != nil && len(w.batch) > liveBatch-2 {
+				w.hand() // its start and end go in the same batch
+			}
 			// Converted in place: a span is too big to copy for nothing.
 			w.batch = append(w.batch, pipeline.LiveSpan{})
 			w.conv.started(&w.batch[len(w.batch)-1].Span, it, w.arenaFor(it))
+			if it.ended != nil {
+				w.batch = append(w.batch, pipeline.LiveSpan{Ended: true})
+				ls := &w.batch[len(w.batch)-1]
+				w.conv.endedAfter(&ls.Span, &w.batch[len(w.batch)-2].Span, it, w.arenaFor(it))
+				if it.root {
+					w.noteDrops(&ls.Span)
+				}
+			}
 		case itemEnd:
 			w.batch = append(w.batch, pipeline.LiveSpan{Ended: true})
 			ls := &w.batch[len(w.batch)-1]
@@ -449,7 +462,7 @@ func (w *worker) process(items []liveItem) {
 			}
 		}
 		w.batchBytes += it.size
-		if len(w.batch) == liveBatch || w.batchBytes >= w.sp.batchBytes {
+		if len(w.batch) >= liveBatch || w.batchBytes >= w.sp.batchBytes {
 			w.hand()
 		}
 	}

@@ -465,3 +465,100 @@ func TestLiveMaxRunDuration(t *testing.T) {
 		t.Fatalf("after the late root end: %+v", got)
 	}
 }
+
+// A span's end queued right after its start shares its queue slot and is
+// converted from it: what changed in between (attributes, name, span
+// events, status) must still show, in batches whose boundary falls
+// between such a start and end, and for a run root with no children.
+func TestLiveStartAndEndQueuedTogether(t *testing.T) {
+	srv, url := newServer(t)
+	ctx := context.Background()
+	sp, tp := newLive(t, url)
+	tr := tp.Tracer("test")
+	release := sdkbridge.PauseWorker(sp)
+	rctx, root := tr.Start(ctx, "invoke_agent a", trace.WithAttributes(semconv.GenAIOperationNameInvokeAgent))
+	// 1 + 2×127 spans fill a batch of 256 but one: the 128th child's start
+	// and end go into the next batch together.
+	const children = 130
+	notes := 0
+	for i := range children {
+		attrs := []attribute.KeyValue{semconv.GenAIOperationNameExecuteTool, semconv.GenAIToolName(fmt.Sprintf("t-%d", i)),
+			attribute.String("gen_ai.tool.call.arguments", fmt.Sprintf(`{"n":%d}`, i))}
+		if i%4 == 1 {
+			attrs = append(attrs, attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
+		}
+		_, s := tr.Start(rctx, fmt.Sprintf("execute_tool %d", i), trace.WithAttributes(attrs...))
+		switch i % 4 {
+		case 0:
+			s.SetAttributes(attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
+		case 2:
+			s.SetName(fmt.Sprintf("renamed %d", i))
+			s.AddEvent("note", trace.WithAttributes(attribute.Int("i", i)))
+			notes++
+		case 3:
+			s.SetStatus(codes.Error, "broke")
+		}
+		s.End()
+	}
+	root.End()
+	_, lone := tr.Start(ctx, "invoke_agent lone", trace.WithAttributes(semconv.GenAIOperationNameInvokeAgent))
+	lone.End()
+	release()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := sp.DroppedSpans(); n != 0 {
+		t.Fatalf("dropped %d", n)
+	}
+	runs := srv.Runs()
+	if len(runs) != 2 {
+		t.Fatalf("got %d runs, want 2", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != "completed" {
+			t.Errorf("run %s", r.Status)
+		}
+		if len(r.Events) == 0 {
+			continue // the lone root
+		}
+		checkPairs(t, r)
+		seen := map[string]int{}
+		for _, e := range r.Events {
+			seen[e.Type]++
+			p := payload(t, e)
+			if e.Type == "note" {
+				continue
+			}
+			var i int
+			if tool, _ := p["tool"].(string); tool == "" {
+				t.Fatalf("%s payload %v", e.Type, p)
+			} else if _, err := fmt.Sscanf(tool, "t-%d", &i); err != nil {
+				t.Fatalf("%s tool %s", e.Type, tool)
+			}
+			name := p["span_name"]
+			switch {
+			case e.Type == "tool.called":
+				args, _ := json.Marshal(p["input"])
+				if name != fmt.Sprintf("execute_tool %d", i) || string(args) != fmt.Sprintf(`{"n":%d}`, i) {
+					t.Errorf("tool %d called as %v with %s", i, name, args)
+				}
+			case i%4 == 3:
+				if e.Type != "tool.failed" || p["error"] != "broke" {
+					t.Errorf("tool %d ended with %s %v", i, e.Type, p)
+				}
+			case i%4 == 2:
+				if e.Type != "tool.returned" || name != fmt.Sprintf("renamed %d", i) {
+					t.Errorf("tool %d ended with %s as %v", i, e.Type, name)
+				}
+			default:
+				out, _ := json.Marshal(p["output"])
+				if e.Type != "tool.returned" || string(out) != fmt.Sprintf(`{"r":%d}`, i) {
+					t.Errorf("tool %d ended with %s output %s", i, e.Type, out)
+				}
+			}
+		}
+		if seen["tool.called"] != children || seen["note"] != notes {
+			t.Errorf("events %v, want %d tools and %d notes", seen, children, notes)
+		}
+	}
+}

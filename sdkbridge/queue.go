@@ -21,7 +21,10 @@ const (
 
 // liveItem is a queued span start, span end or ForceFlush barrier. A start
 // holds copies taken at OnStart: the SDK's attribute slice is shared
-// copy-on-write, so later SetAttributes calls do not show through.
+// copy-on-write, so later SetAttributes calls do not show through. A start
+// whose end was queued next, before the worker took it, holds that end too
+// (ended set, size the two's), and the end is converted from it: so do
+// most leaf spans, which start and end no other span meanwhile.
 type liveItem struct {
 	kind     itemKind
 	root     bool
@@ -60,6 +63,24 @@ type liveQueue struct {
 	bytes      int64
 	free       *chunk // emptied chunks, reused
 	nfree      int
+}
+
+// endLast records end, a span's end, in the item queued last when that is
+// the same span's start, and reports whether it did. The end counts as an
+// item and its bytes as it would on its own.
+func (q *liveQueue) endLast(end *liveItem) bool {
+	if q.tail == nil || q.tail.n == 0 {
+		return false
+	}
+	last := &q.tail.items[q.tail.n-1]
+	if last.kind != itemStart || last.ended != nil || last.spanID != end.spanID || last.traceID != end.traceID {
+		return false
+	}
+	last.ended = end.ended
+	last.size += end.size
+	q.items++
+	q.bytes += end.size
+	return true
 }
 
 func (q *liveQueue) push(it *liveItem) {

@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentos-ai/agentos-otel/internal/spans"
 )
 
 // keepLast keeps the last span that ended.
@@ -75,5 +77,51 @@ func TestEndSizeCountsContent(t *testing.T) {
 	it := liveItem{name: "s", attrs: []attribute.KeyValue{attribute.String("k", big)}}
 	if got := startSize(&it); got < itemSize+int64(len(big)) {
 		t.Errorf("start estimated %d bytes, want at least %d", got, itemSize+int64(len(big)))
+	}
+}
+
+// An end shares its start's slot only when that start was queued last:
+// the queue keeps its order, and counts items and bytes as if each had
+// its own.
+func TestEndLastSharesOnlyTheLastStart(t *testing.T) {
+	keep := &keepLast{SpanProcessor: sdktrace.NewSimpleSpanProcessor(nil)}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(keep))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("test")
+	ended := func(s trace.Span) sdktrace.ReadOnlySpan { s.End(); return keep.last }
+	_, a := tr.Start(context.Background(), "a")
+	_, b := tr.Start(context.Background(), "b")
+	start := func(s trace.Span) *liveItem {
+		sc := s.SpanContext()
+		return &liveItem{kind: itemStart, traceID: spans.TraceID(sc.TraceID()), spanID: spans.SpanID(sc.SpanID()), size: 100}
+	}
+	end := func(ro sdktrace.ReadOnlySpan) *liveItem {
+		sc := ro.SpanContext()
+		return &liveItem{kind: itemEnd, traceID: spans.TraceID(sc.TraceID()), spanID: spans.SpanID(sc.SpanID()), ended: ro, size: 700}
+	}
+	var q liveQueue
+	q.push(start(a))
+	q.push(start(b))
+	aEnd, bEnd := end(ended(a)), end(ended(b))
+	if q.endLast(aEnd) {
+		t.Fatal("a's end joined its start behind b's")
+	}
+	q.push(aEnd)
+	if q.endLast(bEnd) {
+		t.Fatal("b's end joined a start behind a's end")
+	}
+	_, c := tr.Start(context.Background(), "c")
+	q.push(start(c))
+	cEnd := end(ended(c))
+	if !q.endLast(cEnd) || q.endLast(cEnd) {
+		t.Fatal("c's end did not join its start, or joined it twice")
+	}
+	head, items := q.take()
+	if items != 5 || q.bytes != 3*100+700+700 {
+		t.Fatalf("%d items of %d bytes, want 5 of %d", items, q.bytes, 3*100+700+700)
+	}
+	got := head.items[:head.n]
+	if len(got) != 4 || got[3].ended != cEnd.ended || got[3].size != 800 || got[2].kind != itemEnd || got[0].ended != nil {
+		t.Fatalf("queued %d slots: %+v", len(got), got)
 	}
 }

@@ -93,6 +93,24 @@ func (m *idMap[V]) delete(id spans.SpanID) {
 	}
 }
 
+// recycle empties m and returns its storage for another idMap to start
+// with, and whether it is worth keeping: a map past keep ids is let go, as
+// maps do not shrink, and a slice short of its full size costs little to
+// grow again.
+func (m *idMap[V]) recycle(keep int) (idMap[V], bool) {
+	old := *m
+	*m = idMap[V]{}
+	switch {
+	case old.big != nil && len(old.big) <= keep:
+		clear(old.big)
+		return idMap[V]{big: old.big}, true
+	case old.big == nil && cap(old.small) == smallIDs:
+		clear(old.small)
+		return idMap[V]{small: old.small[:0]}, true
+	}
+	return idMap[V]{}, false
+}
+
 // all yields every id and its value, in no particular order.
 func (m *idMap[V]) all() iter.Seq2[spans.SpanID, V] {
 	return func(yield func(spans.SpanID, V) bool) {

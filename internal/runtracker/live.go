@@ -28,7 +28,14 @@ func (t *Tracker) Ended(now time.Time, s *spans.Span) []Op {
 // Live records spans that started or ended, in the order given, as Started
 // and Ended do one at a time, and returns the ops of them all in one slice:
 // span(i) is the i-th of n and whether it ended.
+//
+// The payloads each run gets in the call are written into borrowed memory
+// and then copied into one allocation of their size (see stage), and the
+// call's op slice is sized by the ops earlier calls to Live returned, not
+// by a Tick's or a Flush's.
 func (t *Tracker) Live(now time.Time, n int, span func(i int) (s *spans.Span, ended bool)) []Op {
+	t.staging = true
+	t.opsHint, t.liveOpsHint = t.liveOpsHint, t.opsHint
 	for i := range n {
 		if s, ended := span(i); ended {
 			t.ended(now, s)
@@ -36,7 +43,39 @@ func (t *Tracker) Live(now time.Time, n int, span func(i int) (s *spans.Span, en
 			t.started(now, s)
 		}
 	}
-	return t.take()
+	t.settle()
+	ops := t.take()
+	t.opsHint, t.liveOpsHint = t.liveOpsHint, t.opsHint
+	return ops
+}
+
+// maxStagedRuns bounds the runs whose timelines one Live call stages, each
+// holding a pooled staging buffer until the call ends; the others' events
+// go into their timelines' chunks.
+const maxStagedRuns = 8
+
+// stage has r's timeline take this Live call's payloads in borrowed
+// memory, which settle then copies into one allocation of their size:
+// a run's live events otherwise fill chunks that double as it grows, about
+// half again what they hold.
+func (t *Tracker) stage(r *run) {
+	if !t.staging || r.staged || len(t.staged) == maxStagedRuns {
+		return
+	}
+	r.staged = true
+	r.pending.Stage()
+	t.staged = append(t.staged, r)
+}
+
+// settle ends what stage began.
+func (t *Tracker) settle() {
+	for _, r := range t.staged {
+		r.staged = false
+		r.pending.Settle()
+	}
+	clear(t.staged)
+	t.staged = t.staged[:0]
+	t.staging = false
 }
 
 // started is Started leaving its ops in t.ops.
@@ -92,6 +131,7 @@ func (t *Tracker) started(now time.Time, s *spans.Span) {
 	}
 	r.lastSeen = now
 	t.charge(r, s)
+	t.stage(r)
 	if remembered {
 		// The type chosen now decides the end event too.
 		typ := mapping.Classify(s)
@@ -116,8 +156,7 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	if r == nil {
 		return
 	}
-	n, _ := tr.nodes.get(s.SpanID)
-	isRoot := n.run == r && depth == 0 && t.isRunRoot(s)
+	isRoot := depth == 0 && t.isRunRoot(s) && tr.recordedIn(s.SpanID, r)
 	if !r.selected {
 		if isRoot {
 			r.closed = true
@@ -132,13 +171,16 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	r.lastSeen = now
 	r.sum.Add(s)
 	t.charge(r, s)
+	t.stage(r)
 	// A span whose start event was sent keeps the type it had then.
 	o, started := r.open.get(s.SpanID)
 	typ := o.typ
 	if !started {
 		typ = mapping.Classify(s)
 	}
-	t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
+	if len(s.Events) > 0 { // most spans have none: no scratch to take
+		t.m.AddSpanEvents(&r.pending, s, depth, typ, isRoot)
+	}
 	if !isRoot {
 		t.endEvents(r, s, depth, typ, started)
 		if t.tasks {
@@ -158,6 +200,12 @@ func (t *Tracker) ended(now time.Time, s *spans.Span) {
 	if r.pending.Len() >= flushThreshold {
 		t.flush(r)
 	}
+}
+
+// recordedIn reports whether span id is recorded as one of r's own.
+func (tr *trace) recordedIn(id spans.SpanID, r *run) bool {
+	n, _ := tr.nodes.get(id)
+	return n.run == r
 }
 
 // liveRunOf finds the run of a live span, counting it when it has none;

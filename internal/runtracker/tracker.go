@@ -39,6 +39,13 @@ type Tracker struct {
 	// opsHint is how many ops the last call that emitted any returned,
 	// so that the next one allocates its slice once.
 	opsHint int
+	// liveOpsHint is opsHint for Live, whose calls mostly emit a few run
+	// starts: a Tick's or a Flush's count would oversize their slices.
+	liveOpsHint int
+	// staging is set while Live runs, and staged lists the runs whose
+	// timelines it staged (see stage).
+	staging bool
+	staged  []*run
 	// recent is the trace of the last span: spans of a trace mostly come
 	// together, so most look-ups need no hashing.
 	recent  *trace
@@ -52,7 +59,18 @@ type Tracker struct {
 	// root in the same batch, and need no copy.
 	lent   []spans.Span
 	lentTo []*trace
+	// spareNodes hold the node maps of retired traces, emptied, for new
+	// traces: one of 50 spans otherwise grows a slice, then a map, of its
+	// own.
+	spareNodes []idMap[node]
 }
+
+// At most maxSpareNodes node maps of retired traces are kept, each of a
+// trace of at most maxSpareNodeIDs spans: a few hundred KB at most.
+const (
+	maxSpareNodes   = 16
+	maxSpareNodeIDs = 512
+)
 
 type trace struct {
 	id      spans.TraceID
@@ -98,6 +116,7 @@ type run struct {
 	root     *spans.Span // nil until the run root arrives
 	selected bool
 	live     bool // started by the live span processor
+	staged   bool // on Tracker.staged
 	started  bool
 	closed   bool
 	closeAt  time.Time
@@ -414,6 +433,10 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 	}
 	tr := &trace{id: id, created: now}
 	tr.runs = tr.runsArray[:0]
+	if n := len(t.spareNodes); n > 0 {
+		tr.nodes, t.spareNodes[n-1] = t.spareNodes[n-1], idMap[node]{}
+		t.spareNodes = t.spareNodes[:n-1]
+	}
 	t.traces[id] = tr
 	t.all.push(tr)
 	t.cold.push(tr)
@@ -423,7 +446,10 @@ func (t *Tracker) newTrace(now time.Time, id spans.TraceID) *trace {
 // runOf finds the run of a span, through its parent when the span itself
 // was not recorded (the trace reached MaxSpansPerTrace).
 func (tr *trace) runOf(s *spans.Span) (*run, int) {
-	if tr.nodes.has(s.SpanID) {
+	if n, ok := tr.nodes.get(s.SpanID); ok {
+		if n.run != nil {
+			return n.run, n.depth // most spans: no second look-up
+		}
 		return tr.resolve(s.SpanID)
 	}
 	r, depth := tr.resolve(s.ParentSpanID)
@@ -776,6 +802,9 @@ func (t *Tracker) retireIfDone(tr *trace) {
 	delete(t.traces, tr.id)
 	if t.recent == tr {
 		t.recent = nil
+	}
+	if spare, ok := tr.nodes.recycle(maxSpareNodeIDs); ok && len(t.spareNodes) < maxSpareNodes {
+		t.spareNodes = append(t.spareNodes, spare)
 	}
 	t.all.remove(tr)
 	t.cold.remove(tr) // no run of it is open
