@@ -110,7 +110,9 @@ func (c *converter) endInto(out *spans.Span, s sdktrace.ReadOnlySpan, kvs []attr
 }
 
 // sameKVs reports whether a and b are the same slice, not merely equal:
-// the SDK never writes into attributes it has handed out.
+// once the SDK has handed a span's attributes out, it copies them before
+// any write (SetAttributes, deduplication), so the same slice holds the
+// same values (TestLiveStartAndEndQueuedTogether overwrites one).
 func sameKVs(a, b []attribute.KeyValue) bool {
 	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }

@@ -485,11 +485,14 @@ func TestLiveStartAndEndQueuedTogether(t *testing.T) {
 		attrs := []attribute.KeyValue{semconv.GenAIOperationNameExecuteTool, semconv.GenAIToolName(fmt.Sprintf("t-%d", i)),
 			attribute.String("gen_ai.tool.call.arguments", fmt.Sprintf(`{"n":%d}`, i))}
 		if i%4 == 1 {
-			attrs = append(attrs, attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
+			// Overwritten below: the same attributes, one value changed.
+			attrs = append(attrs, attribute.String("gen_ai.tool.call.result", `{"r":-1}`))
 		}
 		_, s := tr.Start(rctx, fmt.Sprintf("execute_tool %d", i), trace.WithAttributes(attrs...))
 		switch i % 4 {
 		case 0:
+			s.SetAttributes(attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
+		case 1:
 			s.SetAttributes(attribute.String("gen_ai.tool.call.result", fmt.Sprintf(`{"r":%d}`, i)))
 		case 2:
 			s.SetName(fmt.Sprintf("renamed %d", i))
