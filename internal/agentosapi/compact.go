@@ -70,12 +70,7 @@ func (c *compactor) value(depth int) bool {
 }
 
 func (c *compactor) object(depth int) bool {
-	c.out = append(c.out, '{')
-	c.i++
-	c.space()
-	if c.i < len(c.src) && c.src[c.i] == '}' {
-		c.out = append(c.out, '}')
-		c.i++
+	if c.open('{', '}') {
 		return true
 	}
 	for {
@@ -93,31 +88,14 @@ func (c *compactor) object(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		c.space()
-		if c.i >= len(c.src) {
-			return false
-		}
-		switch c.src[c.i] {
-		case ',':
-			c.out = append(c.out, ',')
-			c.i++
-		case '}':
-			c.out = append(c.out, '}')
-			c.i++
-			return true
-		default:
-			return false
+		if more, ok := c.next('}'); !more {
+			return ok
 		}
 	}
 }
 
 func (c *compactor) array(depth int) bool {
-	c.out = append(c.out, '[')
-	c.i++
-	c.space()
-	if c.i < len(c.src) && c.src[c.i] == ']' {
-		c.out = append(c.out, ']')
-		c.i++
+	if c.open('[', ']') {
 		return true
 	}
 	for {
@@ -125,22 +103,44 @@ func (c *compactor) array(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		c.space()
-		if c.i >= len(c.src) {
-			return false
-		}
-		switch c.src[c.i] {
-		case ',':
-			c.out = append(c.out, ',')
-			c.i++
-		case ']':
-			c.out = append(c.out, ']')
-			c.i++
-			return true
-		default:
-			return false
+		if more, ok := c.next(']'); !more {
+			return ok
 		}
 	}
+}
+
+// open copies an object's or array's opening byte, and its closing one
+// too when it is empty, which it reports.
+func (c *compactor) open(opening, closing byte) (empty bool) {
+	c.out = append(c.out, opening)
+	c.i++
+	c.space()
+	if c.i < len(c.src) && c.src[c.i] == closing {
+		c.out = append(c.out, closing)
+		c.i++
+		return true
+	}
+	return false
+}
+
+// next copies what follows a member or element: a comma when more follow,
+// or the closing byte (ok, no more); anything else is not JSON.
+func (c *compactor) next(closing byte) (more, ok bool) {
+	c.space()
+	if c.i >= len(c.src) {
+		return false, false
+	}
+	switch c.src[c.i] {
+	case ',':
+		c.out = append(c.out, ',')
+		c.i++
+		return true, true
+	case closing:
+		c.out = append(c.out, closing)
+		c.i++
+		return false, true
+	}
+	return false, false
 }
 
 // string copies a string literal as it is: escapes are checked, not
