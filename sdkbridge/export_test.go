@@ -31,3 +31,12 @@ func Accounted(sp *SpanProcessor) (weighed, now int64) {
 func DroppedRoots(sp *SpanProcessor) int64 {
 	return sp.dropped[spanRoot][reasonQueueFull].Load() + sp.dropped[spanRoot][reasonBufferFull].Load()
 }
+
+// DropFreeChunks lets go of the emptied queue chunks kept for reuse: how
+// many there are follows the queue's peak (up to maxFreeChunks), not what
+// open runs hold, which a heap measurement wants alone.
+func DropFreeChunks(sp *SpanProcessor) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.q.free, sp.q.nfree = nil, 0
+}
