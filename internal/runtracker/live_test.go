@@ -78,14 +78,34 @@ func TestLiveChildWithoutRunIsCounted(t *testing.T) {
 	}
 }
 
+// step is a span started, or ended, in a sequence fed to trackers.
+type step struct {
+	s     spans.Span
+	ended bool
+}
+
+// oneByOneAndLive feeds steps to one through Started and Ended, a span at
+// a time, and to batch through one Live call, and returns what each made.
+func oneByOneAndLive(one, batch *runtracker.Tracker, steps []step) (want, got []runtracker.Op) {
+	for i := range steps {
+		s := steps[i].s
+		if steps[i].ended {
+			want = append(want, one.Ended(t0, &s)...)
+		} else {
+			want = append(want, one.Started(t0, &s)...)
+		}
+	}
+	got = batch.Live(t0, len(steps), func(i int) (*spans.Span, bool) {
+		s := steps[i].s
+		return &s, steps[i].ended
+	})
+	return want, got
+}
+
 // Live over a batch must return exactly the ops of Started and Ended called
 // one span at a time: run starts, flushes of full timelines and their
 // order included.
 func TestLiveBatchMatchesOneByOne(t *testing.T) {
-	type step struct {
-		s     spans.Span
-		ended bool
-	}
 	var steps []step
 	for r := range 3 {
 		tid := spans.TraceID{byte(r + 1)}
@@ -109,19 +129,7 @@ func TestLiveBatchMatchesOneByOne(t *testing.T) {
 		return tk
 	}
 	one, batch := newTracker(), newTracker()
-	var want []runtracker.Op
-	for i := range steps {
-		s := steps[i].s
-		if steps[i].ended {
-			want = append(want, one.Ended(t0, &s)...)
-		} else {
-			want = append(want, one.Started(t0, &s)...)
-		}
-	}
-	got := batch.Live(t0, len(steps), func(i int) (*spans.Span, bool) {
-		s := steps[i].s
-		return &s, steps[i].ended
-	})
+	want, got := oneByOneAndLive(one, batch, steps)
 	if len(want) < 6 {
 		t.Fatalf("only %d ops one by one: the batch does not cover starts and flushes", len(want))
 	}
@@ -139,10 +147,6 @@ func TestLiveBatchMatchesOneByOne(t *testing.T) {
 // stages, what they and a later Flush return must be what Started and
 // Ended make one span at a time, each run's prompts its own.
 func TestLivePayloadsOutliveTheCall(t *testing.T) {
-	type step struct {
-		s     spans.Span
-		ended bool
-	}
 	// Runs 0-11 in the first call, 12-23 in the second: each run's
 	// children have prompts of their own, which a reused buffer would
 	// show in another run's events.
@@ -177,18 +181,8 @@ func TestLivePayloadsOutliveTheCall(t *testing.T) {
 	one, batch := newTracker(), newTracker()
 	var want, got []runtracker.Op
 	for _, steps := range [][]step{call(0), call(12)} {
-		for i := range steps {
-			s := steps[i].s
-			if steps[i].ended {
-				want = append(want, one.Ended(t0, &s)...)
-			} else {
-				want = append(want, one.Started(t0, &s)...)
-			}
-		}
-		got = append(got, batch.Live(t0, len(steps), func(i int) (*spans.Span, bool) {
-			s := steps[i].s
-			return &s, steps[i].ended
-		})...)
+		w, g := oneByOneAndLive(one, batch, steps)
+		want, got = append(want, w...), append(got, g...)
 	}
 	want, got = append(want, one.Flush()...), append(got, batch.Flush()...)
 	if n := len(kinds(want)); n != 3*24 {
